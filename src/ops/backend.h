@@ -1,0 +1,74 @@
+// The operations the model forward is written against. One implementation per device:
+// cpu/ (the reference: fp32, simple, deterministic) and, later, cuda/. Every backend is
+// checked against the CPU one. Shapes are row-major; "rows" are the step's tokens.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/tensor.h"
+#include "ops/attention_plan.h"
+
+namespace cascade {
+
+// RoPE of Qwen (rotate-half pairs (i, i + d/2)), inv_freq[i] = theta^(-2i/d).
+struct RopeParams {
+  double theta = 10000.0;
+  int head_dim = 0;
+};
+
+// One layer's paged KV cache: k and v are [num_pages, page_size, kv_heads, head_dim]
+// in the backend's KV dtype. Keys are stored already rotated at their positions.
+struct KvLayer {
+  Tensor k;
+  Tensor v;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // dtype used for weights, activations and KV on this backend (f32 on the CPU).
+  virtual DType compute_dtype() const = 0;
+
+  virtual Tensor allocate(DType dtype, Shape shape) = 0;
+  // Host f32/f16/bf16 data -> a new tensor of compute_dtype() on this backend.
+  virtual Tensor upload(const void* host, DType host_dtype, Shape shape) = 0;
+  // Backend tensor -> host f32 (`host` holds numel() floats).
+  virtual void download_f32(const Tensor& t, float* host) = 0;
+  // Host i32 -> backend i32 tensor.
+  virtual Tensor upload_i32(const int32_t* host, Shape shape) = 0;
+
+  // out[r] = table[ids[r]].  ids: [rows] i32; table: [vocab, hidden]; out: [rows, hidden].
+  virtual void embedding(const Tensor& ids, const Tensor& table, Tensor& out) = 0;
+  // out = x / rms(x) * weight over the last dim. x, out: [rows, dim]; weight: [dim].
+  virtual void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
+  // out = x · wᵀ (+ bias). x: [rows, in]; w: [out, in]; bias: [out] or undefined;
+  // out: [rows, out].
+  virtual void linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) = 0;
+  // acc += x, elementwise, same shape.
+  virtual void add_inplace(Tensor& acc, const Tensor& x) = 0;
+  // out = silu(gate) * up where gate_up = [gate | up]. gate_up: [rows, 2n]; out: [rows, n].
+  virtual void silu_mul(const Tensor& gate_up, Tensor& out) = 0;
+
+  // Splits qkv [rows, (hq + 2·hkv)·d] into q [rows, hq, d] (un-rotated), and writes k
+  // (rotated at `positions`) and v into the cache at `slots` (page·page_size + offset).
+  // q_norm / k_norm: [d] per-head RMSNorm weights, or undefined to skip (Qwen2).
+  // positions, slots: [rows] i32.
+  virtual void qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm,
+                         float eps, const Tensor& positions, const Tensor& slots,
+                         const RopeParams& rope, Tensor& q, KvLayer& cache) = 0;
+
+  // Attention of q [rows, hq, d] (un-rotated, at `positions` [rows] i32) over the cache
+  // as the plan's tasks, merged per row; out: [rows, hq, d].
+  virtual void attention(const Tensor& q, const Tensor& positions, const KvLayer& cache,
+                         const AttentionPlan& plan, const RopeParams& rope, Tensor& out) = 0;
+
+  // Waits until all queued work is done (no-op on the CPU).
+  virtual void synchronize() {}
+};
+
+// The CPU reference backend; `threads` <= 0 picks the machine's core count.
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+
+}  // namespace cascade
