@@ -1,0 +1,37 @@
+// Engine settings: one object flows in, each component copies out what it needs
+// (nano-vllm's Config, with cascade's fields under the seed's names).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cascade {
+
+struct EngineConfig {
+  // Scheduling (nano-vllm / vLLM names).
+  int max_num_seqs = 256;              // sequences running at once
+  int max_num_batched_tokens = 8192;   // tokens computed in one step
+  int max_model_len = 4096;            // prompt + output tokens of one sequence
+  bool enable_chunked_prefill = true;  // split long prompts over several steps
+
+  // KV cache.
+  int page_size = 16;                 // tokens per KV page
+  int num_kv_pages = 0;               // 0: derived from kv_cache_memory_bytes
+  int64_t kv_cache_memory_bytes = 0;  // 0: the device default (CPU: 1 GiB)
+  bool enable_prefix_caching = true;
+
+  // Device: "auto" (CUDA when present, else CPU), "cpu" or "cuda".
+  std::string device = "auto";
+  int num_threads = 0;  // CPU threads; 0 = all cores
+
+  // Compositional context caching (the seed's names).
+  bool enable_cascade_attention = false;
+  float chunk_page_ratio = 0.5f;   // max share of the pool held by context chunks
+  int max_cascade_levels = 3;      // shared levels per sequence
+  int chunk_registry_size = 1000;  // context chunks kept at most (LRU)
+
+  // Throws Error naming the field when a value is out of range.
+  void validate() const;
+};
+
+}  // namespace cascade
