@@ -1,0 +1,66 @@
+#include "ops/cpu/cpu_backend.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "base/error.h"
+
+namespace cascade {
+
+void expect_tensor(const Tensor& t, DType dtype, int rank, const char* op, const char* arg) {
+  const std::string where = std::string(op) + ": argument '" + arg + "'";
+  check(t.defined(), where + " is undefined");
+  check(t.dtype == dtype, where + " must be " + std::string(dtype_name(dtype)) + ", got " +
+                              std::string(dtype_name(t.dtype)));
+  check(t.rank() == rank,
+        where + " must have rank " + std::to_string(rank) + ", got shape " + shape_string(t.shape));
+}
+
+CpuBackend::CpuBackend(int threads) : pool_(threads) {
+  // OpenBLAS keeps one process-wide thread count; an explicit request sets it.
+  if (threads > 0) openblas_set_num_threads(threads);
+}
+
+Tensor CpuBackend::allocate(DType dtype, Shape shape) {
+  for (int64_t d : shape) check(d >= 0, "allocate: negative dimension in " + shape_string(shape));
+  Tensor t;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  // 64-byte aligned, zeroed, at least one cache line so that empty tensors are defined.
+  const size_t bytes = (std::max<size_t>(t.nbytes(), 1) + 63) / 64 * 64;
+  void* memory = std::aligned_alloc(64, bytes);
+  if (!memory) throw Error("allocate: out of memory for " + std::to_string(bytes) + " bytes");
+  std::memset(memory, 0, bytes);
+  t.storage = std::shared_ptr<void>(memory, std::free);
+  t.data = memory;
+  return t;
+}
+
+Tensor CpuBackend::upload(const void* host, DType host_dtype, Shape shape) {
+  check(host_dtype == DType::F32 || host_dtype == DType::F16 || host_dtype == DType::BF16,
+        "upload: host dtype must be f32, f16 or bf16, got " + std::string(dtype_name(host_dtype)));
+  Tensor t = allocate(DType::F32, std::move(shape));
+  convert_to_f32(host, host_dtype, static_cast<size_t>(t.numel()), t.as<float>());
+  return t;
+}
+
+void CpuBackend::download_f32(const Tensor& t, float* host) {
+  check(t.dtype == DType::F32,
+        "download_f32: tensor must be f32, got " + std::string(dtype_name(t.dtype)));
+  std::memcpy(host, t.data, t.nbytes());
+}
+
+Tensor CpuBackend::upload_i32(const int32_t* host, Shape shape) {
+  Tensor t = allocate(DType::I32, std::move(shape));
+  std::memcpy(t.data, host, t.nbytes());
+  return t;
+}
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) {
+  return std::make_unique<CpuBackend>(threads);
+}
+
+}  // namespace cascade

@@ -1,0 +1,36 @@
+#include <cblas.h>
+
+#include "base/error.h"
+#include "ops/cpu/cpu_backend.h"
+
+namespace cascade {
+
+// x: [rows, in] f32; w: [out, in] f32; bias: [out] f32 or undefined; out: [rows, out] f32.
+void CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) {
+  expect_tensor(x, DType::F32, 2, "linear", "x");
+  expect_tensor(w, DType::F32, 2, "linear", "w");
+  expect_tensor(out, DType::F32, 2, "linear", "out");
+  const int64_t rows = x.dim(0), in = x.dim(1), n_out = w.dim(0);
+  check(w.dim(1) == in && out.dim(0) == rows && out.dim(1) == n_out,
+        "linear: shapes x " + shape_string(x.shape) + ", w " + shape_string(w.shape) + ", out " +
+            shape_string(out.shape) + " do not match");
+  if (bias.defined()) {
+    expect_tensor(bias, DType::F32, 1, "linear", "bias");
+    check(bias.dim(0) == n_out,
+          "linear: bias " + shape_string(bias.shape) + " must be [" + std::to_string(n_out) + "]");
+  }
+  check(in > 0 && n_out > 0, "linear: empty weight " + shape_string(w.shape));
+  if (rows == 0) return;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows),
+              static_cast<int>(n_out), static_cast<int>(in), 1.0f, x.as<float>(),
+              static_cast<int>(in), w.as<float>(), static_cast<int>(in), 0.0f, out.as<float>(),
+              static_cast<int>(n_out));
+  if (!bias.defined()) return;
+  const float* b = bias.as<float>();
+  float* o = out.as<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < n_out; ++i) o[r * n_out + i] += b[i];
+  }
+}
+
+}  // namespace cascade
