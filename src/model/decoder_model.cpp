@@ -1,0 +1,121 @@
+#include "model/decoder_model.h"
+
+#include <string>
+
+#include "base/error.h"
+
+namespace cascade {
+
+DecoderModel::DecoderModel(ModelConfig config, ModelWeights weights, Backend& backend)
+    : config_(std::move(config)), weights_(std::move(weights)), backend_(backend) {
+  check(static_cast<int>(weights_.layers.size()) == config_.num_hidden_layers,
+        "decoder model: " + std::to_string(weights_.layers.size()) + " layers of weights for " +
+            std::to_string(config_.num_hidden_layers) + " layers in the config");
+  check(config_.num_key_value_heads > 0 &&
+            config_.num_attention_heads % config_.num_key_value_heads == 0,
+        "decoder model: num_attention_heads must be a multiple of num_key_value_heads");
+  rope_.theta = config_.rope_theta;
+  rope_.head_dim = config_.head_dim;
+}
+
+std::vector<KvLayer> DecoderModel::allocate_kv_cache(int num_pages, int page_size) {
+  check(num_pages > 0 && page_size > 0, "KV cache: num_pages and page_size must be positive");
+  const Shape shape = {num_pages, page_size, config_.num_key_value_heads, config_.head_dim};
+  std::vector<KvLayer> kv;
+  kv.reserve(static_cast<size_t>(config_.num_hidden_layers));
+  for (int l = 0; l < config_.num_hidden_layers; ++l) {
+    kv.push_back({backend_.allocate(backend_.compute_dtype(), shape),
+                  backend_.allocate(backend_.compute_dtype(), shape)});
+  }
+  return kv;
+}
+
+void DecoderModel::reserve(int64_t rows) {
+  if (rows <= ws_.capacity) return;
+  const DType t = backend_.compute_dtype();
+  const int64_t hidden = config_.hidden_size, inter = config_.intermediate_size;
+  const int64_t qkv = config_.q_dim() + 2 * config_.kv_dim();
+  ws_.hidden = backend_.allocate(t, {rows, hidden});
+  ws_.normed = backend_.allocate(t, {rows, hidden});
+  ws_.qkv = backend_.allocate(t, {rows, qkv});
+  ws_.q = backend_.allocate(t, {rows, config_.num_attention_heads, config_.head_dim});
+  ws_.attn = backend_.allocate(t, {rows, config_.num_attention_heads, config_.head_dim});
+  ws_.proj = backend_.allocate(t, {rows, hidden});
+  ws_.gate_up = backend_.allocate(t, {rows, 2 * inter});
+  ws_.act = backend_.allocate(t, {rows, inter});
+  ws_.capacity = rows;
+}
+
+void DecoderModel::validate(const ForwardBatch& batch, const std::vector<KvLayer>& kv) const {
+  const size_t rows = batch.token_ids.size();
+  check(rows > 0, "forward batch: no tokens");
+  check(batch.positions.size() == rows && batch.slots.size() == rows,
+        "forward batch: token_ids, positions and slots must have the same length (" +
+            std::to_string(rows) + ", " + std::to_string(batch.positions.size()) + ", " +
+            std::to_string(batch.slots.size()) + ")");
+  check(batch.plan.num_rows == static_cast<int>(rows),
+        "forward batch: plan has " + std::to_string(batch.plan.num_rows) + " rows, batch has " +
+            std::to_string(rows));
+  for (int32_t id : batch.token_ids) {
+    check(0 <= id && id < config_.vocab_size, "forward batch: token id " + std::to_string(id) +
+                                                  " outside the vocabulary of " +
+                                                  std::to_string(config_.vocab_size));
+  }
+  for (int32_t p : batch.positions) {
+    check(p >= 0, "forward batch: negative position " + std::to_string(p));
+  }
+  check(batch.logits_rows.size() <= rows, "forward batch: more logits rows than rows");
+  for (int32_t r : batch.logits_rows) {
+    check(0 <= r && static_cast<size_t>(r) < rows,
+          "forward batch: logits row " + std::to_string(r) + " out of range");
+  }
+  check(kv.size() == static_cast<size_t>(config_.num_hidden_layers),
+        "forward: KV cache has " + std::to_string(kv.size()) + " layers, the model " +
+            std::to_string(config_.num_hidden_layers));
+}
+
+Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv) {
+  validate(batch, kv);
+  const auto rows = static_cast<int64_t>(batch.token_ids.size());
+  reserve(rows);
+  Tensor hidden = ws_.hidden.rows(0, rows), normed = ws_.normed.rows(0, rows);
+  Tensor qkv = ws_.qkv.rows(0, rows), q = ws_.q.rows(0, rows), attn = ws_.attn.rows(0, rows);
+  Tensor proj = ws_.proj.rows(0, rows), gate_up = ws_.gate_up.rows(0, rows);
+  Tensor act = ws_.act.rows(0, rows);
+  const Tensor attn_flat = attn.reshaped({rows, config_.q_dim()});
+
+  const Tensor ids = backend_.upload_i32(batch.token_ids.data(), {rows});
+  const Tensor positions = backend_.upload_i32(batch.positions.data(), {rows});
+  const Tensor slots = backend_.upload_i32(batch.slots.data(), {rows});
+  const float eps = config_.rms_norm_eps;
+
+  backend_.embedding(ids, weights_.embed, hidden);
+  for (size_t l = 0; l < weights_.layers.size(); ++l) {
+    const LayerWeights& w = weights_.layers[l];
+    backend_.rms_norm(hidden, w.input_norm, eps, normed);
+    backend_.linear(normed, w.qkv, w.qkv_bias, qkv);
+    backend_.qkv_store(qkv, w.q_norm, w.k_norm, eps, positions, slots, rope_, q, kv[l]);
+    backend_.attention(q, positions, kv[l], batch.plan, rope_, attn);
+    backend_.linear(attn_flat, w.o_proj, Tensor{}, proj);
+    backend_.add_inplace(hidden, proj);
+    backend_.rms_norm(hidden, w.post_norm, eps, normed);
+    backend_.linear(normed, w.gate_up, Tensor{}, gate_up);
+    backend_.silu_mul(gate_up, act);
+    backend_.linear(act, w.down, Tensor{}, proj);
+    backend_.add_inplace(hidden, proj);
+  }
+
+  // Only the requested rows go through the final norm and lm_head; a row gather is an
+  // embedding lookup with the step's hidden states as the table.
+  const auto out_rows = static_cast<int64_t>(batch.logits_rows.size());
+  Tensor logits = backend_.allocate(backend_.compute_dtype(), {out_rows, config_.vocab_size});
+  if (out_rows == 0) return logits;
+  const Tensor picked_ids = backend_.upload_i32(batch.logits_rows.data(), {out_rows});
+  Tensor picked = proj.rows(0, out_rows), picked_normed = normed.rows(0, out_rows);
+  backend_.embedding(picked_ids, hidden, picked);
+  backend_.rms_norm(picked, weights_.final_norm, eps, picked_normed);
+  backend_.linear(picked_normed, weights_.lm_head, Tensor{}, logits);
+  return logits;
+}
+
+}  // namespace cascade
