@@ -41,4 +41,11 @@ ModelConfig load_model_config(const std::string& model_dir);
 // Same, from config.json text; `source` names the file in error messages.
 ModelConfig parse_model_config(const std::string& json_text, const std::string& source);
 
+// A Hugging Face style config.json for `config` (what parse_model_config reads back); used
+// to write checkpoints the project generates (test fixtures, benchmark models).
+std::string model_config_json(const ModelConfig& config);
+
+// "bfloat16" / "float16" / "float32", as config.json spells dtypes.
+std::string torch_dtype_name(DType dtype);
+
 }  // namespace cascade

@@ -4,7 +4,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/dtype.h"
@@ -22,6 +24,11 @@ struct TensorRecord {
   std::string file;  // the shard it came from, for error messages
 };
 
+// "F32", "F16", "BF16", "I32", "I64": dtype names as safetensors headers spell them.
+std::string_view safetensors_dtype_name(DType dtype);
+// Empty when `name` is not one of the above.
+std::optional<DType> parse_safetensors_dtype(std::string_view name);
+
 class SafetensorsModel {
  public:
   // Opens model.safetensors, or the shards of model.safetensors.index.json, in `model_dir`.
@@ -34,6 +41,8 @@ class SafetensorsModel {
   const TensorRecord& get(const std::string& name) const;
   std::vector<std::string> names() const;
   const std::string& source() const { return source_; }
+  // Paths of the mapped files, in the order they were opened.
+  std::vector<std::string> files() const;
 
  private:
   std::string source_;
