@@ -213,6 +213,26 @@ TEST_F(CpuBackendTest, QkvStoreRejectsSlotsOutsideTheCache) {
                Error);
 }
 
+TEST(CpuBackend, ResultsDoNotDependOnThreadCount) {
+  const int rows = 67, in = 45, n_out = 31;
+  const auto x = random_floats(rows * in, 13), w = random_floats(n_out * in, 14),
+             bias = random_floats(n_out, 15), gu = random_floats(rows * 2 * in, 16);
+  std::vector<std::vector<float>> first;
+  for (int threads : {1, 2, 3}) {
+    auto b = make_cpu_backend(threads);
+    Tensor lin = b->allocate(DType::F32, {rows, n_out}), norm = b->allocate(DType::F32, {rows, in}),
+           act = b->allocate(DType::F32, {rows, in});
+    b->linear(upload(*b, x, {rows, in}), upload(*b, w, {n_out, in}), upload(*b, bias, {n_out}),
+              lin);
+    b->rms_norm(upload(*b, x, {rows, in}), upload(*b, w, {in}), 1e-6f, norm);
+    b->silu_mul(upload(*b, gu, {rows, 2 * in}), act);
+    const std::vector<std::vector<float>> got = {download(*b, lin), download(*b, norm),
+                                                 download(*b, act)};
+    if (first.empty()) first = got;
+    EXPECT_EQ(got, first) << threads << " threads";
+  }
+}
+
 TEST(ThreadPool, CoversEveryIndexOnceAndRethrows) {
   ThreadPool pool(3);
   for (int64_t n : {0, 1, 2, 5, 97}) {
