@@ -149,7 +149,7 @@ TEST(TokenizerJsonErrors, Model) {
                "field 'model.vocab' must be an object");
   expect_error([](json& c) { c["model"].erase("vocab"); }, "field 'model.vocab' is missing");
   expect_error([](json& c) { c["model"]["vocab"]["zz"] = "7"; },
-               "field 'model.vocab.zz' must be a non-negative integer id");
+               "field 'model.vocab.zz' must be a token id");
   expect_error([](json& c) { c["model"]["vocab"]["zz"] = 97; },
                "field 'model.vocab' gives id 97 to both");
   expect_error([](json& c) { c["model"]["vocab"].erase("a"); },
@@ -235,7 +235,12 @@ TEST(TokenizerJsonErrors, AddedTokens) {
       [](json& c) {
         c["added_tokens"] = {{{"id", -1}, {"content", "<x>"}}};
       },
-      "field 'added_tokens[0].id' must be a non-negative integer");
+      "field 'added_tokens[0].id' must be a token id");
+  expect_error(
+      [](json& c) {
+        c["added_tokens"] = {{{"id", 1 << 30}, {"content", "<x>"}}};
+      },
+      "field 'added_tokens[0].id' must be a token id, an integer in [0, 16777216)");
   expect_error(
       [](json& c) {
         c["added_tokens"] = {{{"id", 300}, {"content", ""}}};

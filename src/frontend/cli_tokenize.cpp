@@ -47,11 +47,12 @@ std::vector<int32_t> parse_ids(const std::string& text) {
 }
 
 void run_tokenize(const TokenizeOptions& options) {
-  const Tokenizer tokenizer = Tokenizer::load(options.model_dir);
   const std::string input = read_stdin();
   if (options.decode) {
-    std::cout << tokenizer.decode(parse_ids(input), options.skip_special_tokens);
+    const std::vector<int32_t> ids = parse_ids(input);  // before the slower tokenizer load
+    std::cout << Tokenizer::load(options.model_dir).decode(ids, options.skip_special_tokens);
   } else {
+    const Tokenizer tokenizer = Tokenizer::load(options.model_dir);
     std::cout << nlohmann::json(tokenizer.encode(input)).dump() << "\n";
   }
   std::cout.flush();

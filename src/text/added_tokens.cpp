@@ -126,11 +126,7 @@ AddedVocabulary AddedVocabulary::from_json(const json* list, const JsonPlace& pl
     token.content =
         require_string(require_field(entry, "content", token_place), token_place / "content");
     if (token.content.empty()) (token_place / "content").fail("must not be empty");
-    const json& id = require_field(entry, "id", token_place);
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
-      (token_place / "id").fail("must be a non-negative integer");
-    }
-    token.id = static_cast<int32_t>(id.get<int64_t>());
+    token.id = require_token_id(require_field(entry, "id", token_place), token_place / "id");
     token.special = bool_field(entry, "special", false, token_place);
     token.single_word = bool_field(entry, "single_word", false, token_place);
     token.lstrip = bool_field(entry, "lstrip", false, token_place);

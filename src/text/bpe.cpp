@@ -51,20 +51,25 @@ void require_empty_string(const json& config, std::string_view key, const JsonPl
   }
 }
 
-// A merge is written "left right" (older files) or ["left", "right"].
-std::pair<std::string, std::string> parse_merge(const json& merge, const JsonPlace& place) {
+// A merge is written "left right" (older files) or ["left", "right"]. Views into `merge`;
+// an empty message when well-formed.
+std::string parse_merge(const json& merge, std::string_view& left, std::string_view& right) {
   if (merge.is_string()) {
-    const std::string text = merge.get<std::string>();
+    const std::string_view text = merge.get_ref<const std::string&>();
     const size_t space = text.find(' ');
-    if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
-      place.fail("must be two tokens separated by one space, got '" + text + "'");
+    if (space == std::string_view::npos || text.find(' ', space + 1) != std::string_view::npos) {
+      return "must be two tokens separated by one space, got '" + std::string(text) + "'";
     }
-    return {text.substr(0, space), text.substr(space + 1)};
+    left = text.substr(0, space);
+    right = text.substr(space + 1);
+    return {};
   }
   if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
-    return {merge[0].get<std::string>(), merge[1].get<std::string>()};
+    left = merge[0].get_ref<const std::string&>();
+    right = merge[1].get_ref<const std::string&>();
+    return {};
   }
-  place.fail("must be a string \"a b\" or a pair [\"a\", \"b\"]");
+  return "must be a string \"a b\" or a pair [\"a\", \"b\"]";
 }
 
 }  // namespace
@@ -94,11 +99,9 @@ BpeModel BpeModel::from_json(const json& config, const JsonPlace& place) {
   const json& vocab = require_object(require_field(config, "vocab", place), vocab_place);
   model.vocab_.reserve(vocab.size());
   for (const auto& [token, id_value] : vocab.items()) {
-    if (!id_value.is_number_integer() || id_value.get<int64_t>() < 0 ||
-        id_value.get<int64_t>() > INT32_MAX) {
-      (vocab_place / token).fail("must be a non-negative integer id");
-    }
     if (token.empty()) vocab_place.fail("has an empty token");
+    // The field's place is only built for the message: this loop runs 150k times.
+    if (!is_token_id(id_value)) require_token_id(id_value, vocab_place / token);
     const auto id = static_cast<int32_t>(id_value.get<int64_t>());
     if (static_cast<size_t>(id) >= model.id_to_token_.size()) model.id_to_token_.resize(id + 1);
     if (!model.id_to_token_[id].empty()) {
@@ -120,14 +123,17 @@ BpeModel BpeModel::from_json(const json& config, const JsonPlace& place) {
   const JsonPlace merges_place = place / "merges";
   const json& merges = require_array(require_field(config, "merges", place), merges_place);
   model.merges_.reserve(merges.size());
+  std::string merged;
   for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const JsonPlace merge_place = merges_place[rank];
-    const auto [left, right] = parse_merge(merges[rank], merge_place);
+    std::string_view left, right;
+    const std::string problem = parse_merge(merges[rank], left, right);
+    if (!problem.empty()) merges_place[rank].fail(problem);
     const int32_t left_id = model.token_to_id(left), right_id = model.token_to_id(right);
-    if (left_id < 0) merge_place.fail("names unknown token '" + left + "'");
-    if (right_id < 0) merge_place.fail("names unknown token '" + right + "'");
-    const int32_t merged_id = model.token_to_id(left + right);
-    if (merged_id < 0) merge_place.fail("makes '" + left + right + "', which is not in the vocab");
+    if (left_id < 0) merges_place[rank].fail("names unknown token '" + std::string(left) + "'");
+    if (right_id < 0) merges_place[rank].fail("names unknown token '" + std::string(right) + "'");
+    merged.assign(left).append(right);
+    const int32_t merged_id = model.token_to_id(merged);
+    if (merged_id < 0) merges_place[rank].fail("makes '" + merged + "', which is not in the vocab");
     // A repeated pair keeps its last rank, as in Hugging Face tokenizers.
     model.merges_[pair_key(left_id, right_id)] = {static_cast<int32_t>(rank), merged_id};
   }

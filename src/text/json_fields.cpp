@@ -50,6 +50,18 @@ bool bool_field(const json& object, std::string_view key, bool fallback, const J
   return value->get<bool>();
 }
 
+bool is_token_id(const json& value) {
+  return value.is_number_integer() && value.get<int64_t>() >= 0 &&
+         value.get<int64_t>() < kMaxTokenId;
+}
+
+int32_t require_token_id(const json& value, const JsonPlace& place) {
+  if (!is_token_id(value)) {
+    place.fail("must be a token id, an integer in [0, " + std::to_string(kMaxTokenId) + ")");
+  }
+  return static_cast<int32_t>(value.get<int64_t>());
+}
+
 std::string type_field(const json& object, const JsonPlace& place) {
   require_object(object, place);
   return require_string(require_field(object, "type", place), place / "type");
