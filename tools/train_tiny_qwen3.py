@@ -40,6 +40,8 @@ GEOMETRY = dict(hidden_size=256, num_hidden_layers=8, num_attention_heads=4,
                 num_key_value_heads=2, head_dim=64, intermediate_size=768,
                 rope_theta=10000.0, rms_norm_eps=1e-6)
 MAX_NEW_TOKENS = 48
+ANSWER_WINDOW = 48    # answer tokens (reasoning + answer + <|im_end|>) per example, at most
+CONTEXT_SAMPLES = 32  # document tokens per example for the optional context loss
 GOLDEN_IDS = ("seed_case-2", "distractor-000", "answer_last-000", "shared_batch-0-00")
 GOLDEN_TOKENS = 32
 
@@ -377,30 +379,68 @@ def make_model(vocab_size, g):
 # ---------------------------------------------------------------------------------------
 # 4. Training.
 
-def batch_arrays(data, idx):
-    """Padded numpy arrays [B, T] for examples idx: ids, seg, canonical, target mask."""
-    import numpy as np
-    lens = data["lengths"][idx]
-    T = int(-(-lens.max() // 16) * 16)
-    B = len(idx)
-    ids = np.zeros((B, T), dtype=np.int64)  # pad with <|endoftext|> (id 0)
-    seg = np.full((B, T), TAIL, dtype=np.int64)
-    can = np.tile(np.arange(T, dtype=np.int64), (B, 1))
-    target = np.zeros((B, T), dtype=bool)
-    for r, e in enumerate(idx):
-        o, n = int(data["offsets"][e]), int(lens[r])
-        ids[r, :n] = data["ids"][o:o + n]
-        seg[r, :n] = data["seg"][o:o + n]
-        can[r, :n] = data["canonical"][o:o + n]
-        target[r, int(data["answer_start"][e]):n] = True
-    return ids, seg, can, target
+class GpuData:
+    """The token arrays on the GPU; batches are gathered there, so a step never waits for
+    the host (only the batch's example indices travel, from pinned memory)."""
+
+    def __init__(self, data, dev):
+        import torch
+        self.dev = dev
+        self.ids = torch.from_numpy(data["ids"]).to(dev)
+        self.seg = torch.from_numpy(data["seg"]).to(dev)
+        self.canonical = torch.from_numpy(data["canonical"]).to(dev)
+        self.offsets = torch.from_numpy(data["offsets"][:-1]).to(dev)
+        self.lengths = torch.from_numpy(data["lengths"]).to(dev)
+        self.answer_start = torch.from_numpy(data["answer_start"]).to(dev)
+        self.host_lengths = data["lengths"]
+
+    def batch(self, idx):
+        """idx: numpy example indices -> ids, seg, canonical [B, T] int64, lengths and
+        answer starts [B]; rows padded with <|endoftext|> (id 0) as question-part tokens."""
+        import torch
+        T = int(-(-self.host_lengths[idx].max() // 16) * 16)
+        rows = torch.from_numpy(idx).pin_memory().to(self.dev, non_blocking=True)
+        ar = torch.arange(T, device=self.dev)[None]
+        n = self.lengths[rows][:, None]
+        valid = ar < n
+        at = (self.offsets[rows][:, None] + ar).clamp(max=self.ids.numel() - 1)
+        ids = torch.where(valid, self.ids[at].long(), 0)
+        seg = torch.where(valid, self.seg[at].long(), TAIL)
+        can = torch.where(valid, self.canonical[at].long(), ar)
+        return ids, seg, can, n[:, 0], self.answer_start[rows]
+
+
+def next_token_loss(model, h, ids, targets, valid):
+    """Mean next-token loss at target positions [B, W] where valid; shapes are fixed, so
+    nothing waits for the GPU. Returns (loss, hits, count)."""
+    import torch.nn.functional as F
+    targets = targets.clamp(min=1, max=ids.shape[1] - 1)
+    hs = h.gather(1, (targets - 1)[..., None].expand(-1, -1, h.shape[-1]))
+    logits = model.logits(hs).float()
+    labels = ids.gather(1, targets)
+    ce = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none")
+    count = valid.sum()
+    loss = (ce.view_as(valid) * valid).sum() / count.clamp(min=1)
+    return loss, ((logits.argmax(-1) == labels) & valid).sum(), count
 
 
 def train(model, data, args, log):
     import numpy as np
     import torch
-    import torch.nn.functional as F
     dev = "cuda"
+    answer_len = data["lengths"] - data["answer_start"]
+    if answer_len.max() > ANSWER_WINDOW:
+        raise RuntimeError("an answer has %d tokens > %d" % (answer_len.max(), ANSWER_WINDOW))
+    gpu = GpuData(data, dev)
+    check = [t.tolist() for t in gpu.batch(np.arange(4, dtype=np.int64))]
+    for r in range(4):
+        o, n = int(data["offsets"][r]), int(data["lengths"][r])
+        assert check[0][r][:n] == data["ids"][o:o + n].tolist()
+        assert check[1][r][:n] == data["seg"][o:o + n].tolist()
+        assert check[2][r][:n] == data["canonical"][o:o + n].tolist()
+        assert check[3][r] == n and check[4][r] == int(data["answer_start"][r])
+        assert set(check[1][r][n:]) <= {TAIL} and set(check[0][r][n:]) <= {0}
+    system_len = len(data["system"])
     decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "embed" not in n]
     other = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "embed" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
@@ -408,10 +448,9 @@ def train(model, data, args, log):
                             lr=args.lr, betas=(0.9, 0.95), fused=True)
     rng = random.Random(args.seed)
     lengths = data["lengths"].tolist()
+    window = torch.arange(ANSWER_WINDOW, device=dev)[None]
     batches, step, t0 = [], 0, time.time()
-    sum_loss = torch.zeros((), device=dev)
-    sum_hit = torch.zeros((), device=dev)
-    n_tok = torch.zeros((), device=dev)
+    sums = torch.zeros(5, device=dev)  # answer loss * count, hits, count, context loss, steps
     real_tokens = padded_tokens = examples = 0
     while True:
         elapsed = time.time() - t0
@@ -419,40 +458,44 @@ def train(model, data, args, log):
             break
         if not batches:
             batches = plan_batches(lengths, args.batch_tokens, rng)
-        idx = np.asarray(batches.pop())
-        ids, seg, can, target = (torch.from_numpy(a).to(dev, non_blocking=True)
-                                 for a in batch_arrays(data, idx))
+        idx = np.asarray(batches.pop(), dtype=np.int64)
+        ids, seg, can, n, answer = gpu.batch(idx)
         compositional = step % 2 == 1
         lr = lr_at(step, elapsed, args.budget_seconds, args.lr)
         for group in opt.param_groups:
             group["lr"] = lr
         with torch.autocast("cuda", dtype=torch.bfloat16):
             h = model.hidden(ids, seg, can, compositional)
-            sel = target[:, 1:]
-            logits = model.logits(h[:, :-1][sel]).float()
-        labels = ids[:, 1:][sel]
-        loss = F.cross_entropy(logits, labels)
+            targets = answer[:, None] + window
+            loss, hits, count = next_token_loss(model, h, ids, targets, targets < n[:, None])
+            total = loss
+            if args.context_loss_weight > 0:  # optional: sampled document/question tokens
+                span = (answer - system_len).clamp(min=1)[:, None]
+                targets = system_len + (torch.rand(len(idx), CONTEXT_SAMPLES, device=dev)
+                                        * span).long()
+                context, _, _ = next_token_loss(model, h, ids, targets, targets < answer[:, None])
+                total = loss + args.context_loss_weight * context
+                sums[3] += context.detach()
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        sum_loss += loss.detach() * labels.numel()
-        sum_hit += (logits.argmax(-1) == labels).sum()
-        n_tok += labels.numel()
-        real_tokens += int(data["lengths"][idx].sum())
+        sums[0] += loss.detach() * count
+        sums[1] += hits
+        sums[2] += count
+        sums[4] += 1
+        real_tokens += int(gpu.host_lengths[idx].sum())
         examples += len(idx)
         padded_tokens += ids.numel()
         step += 1
         if step in (10, 50) or step % args.log_every == 0:
-            torch.cuda.synchronize()
+            s = sums.tolist()
             el = time.time() - t0
             log("step %5d  %6.1fs  lr %.2e  answer loss %.4f  answer token acc %.4f  "
-                "%.0f tokens/s (%.0f%% padding)  %.1f ms/step" % (
-                    step, el, lr, (sum_loss / n_tok).item(), (sum_hit / n_tok).item(),
-                    real_tokens / el, 100 * (1 - real_tokens / padded_tokens), 1000 * el / step))
-            sum_loss.zero_()
-            sum_hit.zero_()
-            n_tok.zero_()
+                "context loss %.3f  %.0f tokens/s (%.0f%% padding)  %.1f ms/step" % (
+                    step, el, lr, s[0] / s[2], s[1] / s[2], s[3] / s[4], real_tokens / el,
+                    100 * (1 - real_tokens / padded_tokens), 1000 * el / step))
+            sums.zero_()
     log("trained %d steps in %.1fs, %d examples seen" % (step, time.time() - t0, examples))
     return step
 
@@ -693,6 +736,9 @@ def main():
     ap.add_argument("--examples", type=int, default=240000)
     ap.add_argument("--batch-tokens", type=int, default=65536)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--context-loss-weight", type=float, default=0.0,
+                    help="weight of a next-token loss on sampled document tokens (0: the "
+                    "loss is on the answer tokens only)")
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1))
     args = ap.parse_args()
