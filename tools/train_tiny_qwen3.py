@@ -17,6 +17,12 @@ everything at logical positions, which is what the engine computes with cached c
 (3) greedy evaluation on the coherence suite in both modes; (4) export, a check that HF
 transformers gives the same logits as this module, and golden logits for the C++ engine.
 The layout helpers (sections 1-2) are pure Python so they are unit-tested without torch.
+
+The loss is on the assistant turn (reasoning, answer, <|im_end|>) plus, by default, 0.5 x a
+next-token loss on 32 sampled document/question tokens per example: names repeat inside
+documents, so this teaches copying early. Measured on an H200 with 100 s budgets: suite
+exact-answer accuracy 27 % without it, 64 % with it. --context-loss-weight 0 trains on the
+answer tokens alone.
 """
 import argparse
 import json
@@ -733,10 +739,10 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--budget-seconds", type=float, default=300.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--examples", type=int, default=240000)
+    ap.add_argument("--examples", type=int, default=360000)
     ap.add_argument("--batch-tokens", type=int, default=65536)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--context-loss-weight", type=float, default=0.0,
+    ap.add_argument("--context-loss-weight", type=float, default=0.5,
                     help="weight of a next-token loss on sampled document tokens (0: the "
                     "loss is on the answer tokens only)")
     ap.add_argument("--log-every", type=int, default=100)
