@@ -746,6 +746,8 @@ def main():
                     help="weight of a next-token loss on sampled document tokens (0: the "
                     "loss is on the answer tokens only)")
     ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--init-from", default="",
+                    help="an exported folder: continue from its weights and tokenizer")
     ap.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1))
     args = ap.parse_args()
     import numpy as np  # noqa: F401  (fail early if missing)
@@ -777,8 +779,13 @@ def main():
     texts = [c for w in sample for c in w["chunks"]] + [
         t for w in sample for _, q, a in w["examples"] for t in (q, a)] + [
         worldgen.SYSTEM_PREFIX]
-    tok = train_tokenizer([re.sub(r"<\|im_(start|end)\|>|</?think>", "\n", t) for t in texts],
-                          log)
+    if args.init_from:  # the weights only make sense with the tokenizer they were trained with
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(os.path.join(args.init_from, "tokenizer.json"))
+        log("tokenizer from %s" % args.init_from)
+    else:
+        tok = train_tokenizer([re.sub(r"<\|im_(start|end)\|>|</?think>", "\n", t)
+                               for t in texts], log)
     compare_with_qwen3(tok, args.qwen3_tokenizer_config, log)
     vocab = tok.get_vocab_size(with_added_tokens=True)
     data = encode_dataset(tok, worlds)
@@ -799,6 +806,14 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     log("model: %s, vocab %d, %d parameters (%.2f M)" % (GEOMETRY, vocab, n_params,
                                                          n_params / 1e6))
+    if args.init_from:
+        from safetensors.torch import load_file
+        state = load_file(os.path.join(args.init_from, "model.safetensors"))
+        state = {k: v.float() for k, v in state.items() if k != "lm_head.weight"}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise RuntimeError("--init-from: missing %s, unexpected %s" % (missing, unexpected))
+        log("weights from %s" % args.init_from)
     self_checks(model, data, log)
     torch.backends.cuda.matmul.allow_tf32 = True
     train(model, data, args, log)
