@@ -23,6 +23,13 @@ constexpr std::array<std::pair<DType, std::string_view>, 5> kDtypeNames = {{
     {DType::I64, "I64"},
 }};
 
+// nlohmann's messages start with "[json.exception.parse_error.101] "; users need the rest.
+std::string json_error_text(const json::exception& e) {
+  const std::string text = e.what();
+  const size_t end = text.find("] ");
+  return end == std::string::npos ? text : text.substr(end + 2);
+}
+
 uint64_t read_u64_le(const uint8_t* p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
@@ -43,7 +50,7 @@ json parse_header(const uint8_t* begin, const uint8_t* end, const std::string& p
   try {
     header = json::parse(begin, end, on_event);
   } catch (const json::parse_error& e) {
-    throw Error(path + ": header is not valid JSON (" + std::string(e.what()) + ")");
+    throw Error(path + ": header is not valid JSON: " + json_error_text(e));
   }
   check(header.is_object(), path + ": header must be a JSON object");
   check(duplicate.empty(), path + ": tensor '" + duplicate + "' appears twice in the header");
@@ -205,7 +212,7 @@ SafetensorsModel SafetensorsModel::open(const std::string& model_dir) {
   try {
     index = json::parse(read_text_file(index_path));
   } catch (const json::parse_error& e) {
-    throw Error(index_path + ": not valid JSON (" + std::string(e.what()) + ")");
+    throw Error(index_path + ": not valid JSON: " + json_error_text(e));
   }
   check(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(),
         index_path + ": field 'weight_map' must be an object of tensor name -> file name");
