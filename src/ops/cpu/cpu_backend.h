@@ -34,10 +34,14 @@ class CpuBackend final : public Backend {
 
  private:
   ThreadPool pool_;
-  // Attention's per-slot partial states, kept between calls to avoid reallocation.
-  std::vector<float> rotated_q_;    // [slots, hq, d]
-  std::vector<float> partial_o_;    // [slots, hq, d]
-  std::vector<float> partial_lse_;  // [slots, hq]
+  // Attention's scratch, kept between calls to avoid reallocation. Per-slot states are
+  // laid out [kv_heads, slots, group, ...] so a kv head's queries form one matrix.
+  std::vector<float> rotated_q_;        // [hkv, slots, group, d]
+  std::vector<float> partial_o_;        // [hkv, slots, group, d]
+  std::vector<float> partial_lse_;      // [hkv, slots, group]
+  std::vector<float> task_k_, task_v_;  // [kv_len, d]: one kv head of a task, gathered
+  std::vector<float> scores_;           // [block rows, kv_len]
+  std::vector<float> inv_sum_;          // [block rows]
 };
 
 // Checks used by the ops: a tensor's dtype and shape, with the op and argument named.
