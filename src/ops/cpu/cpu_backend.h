@@ -9,6 +9,7 @@
 
 namespace cascade {
 
+// One caller at a time: attention keeps its scratch buffers in the backend.
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int threads);
