@@ -13,6 +13,9 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(1);
   add_tokenize_command(app);
   add_info_command(app);
+  add_generate_command(app);
+  add_bench_command(app);
+  add_demo_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

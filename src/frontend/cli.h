@@ -13,5 +13,8 @@ int run_cli(int argc, char** argv);
 
 void add_tokenize_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
 
 }  // namespace cascade

@@ -1,0 +1,61 @@
+// The engine loop: requests in, one scheduled model step at a time, outputs out.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cache/page_pool.h"
+#include "cache/prefix_cache.h"
+#include "cascade/engine_config.h"
+#include "cascade/llm.h"
+#include "engine/model_runner.h"
+#include "engine/sampler.h"
+#include "engine/scheduler.h"
+#include "engine/streaming_text.h"
+#include "text/tokenizer.h"
+
+namespace cascade {
+
+class LLMEngine {
+ public:
+  LLMEngine(const std::string& model_dir, const EngineConfig& config);
+
+  // Tokenizes and validates; throws Error (nothing queued) on bad input.
+  int64_t add_request(const Prompt& prompt, const SamplingParams& params);
+  std::vector<RequestOutput> step();
+  bool abort(int64_t request_id);
+  bool has_unfinished() const { return scheduler_->has_unfinished(); }
+
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+  EngineStats stats() const;
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  struct Request {
+    Sequence seq;
+    RequestRng rng;
+    StreamingText text;
+    std::vector<int32_t> stop_ids;  // EOS (unless ignore_eos) and stop_token_ids
+    size_t tokens_reported = 0;
+  };
+
+  EngineConfig config_;
+  Tokenizer tokenizer_;
+  ModelRunner runner_;
+  std::unique_ptr<PagePool> pool_;
+  std::unique_ptr<PrefixCache> prefix_cache_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::map<int64_t, std::unique_ptr<Request>> requests_;
+  int64_t next_id_ = 0;
+  uint64_t seed_base_;
+  EngineStats stats_;
+
+  std::vector<int32_t> tokenize(const Prompt& prompt) const;
+  bool append_token(Request& request, int32_t token);  // true when the request finished
+  RequestOutput make_output(Request& request);
+};
+
+}  // namespace cascade
