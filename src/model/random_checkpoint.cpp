@@ -4,9 +4,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "model/checkpoint_layout.h"
 #include "model/safetensors_writer.h"
 
 namespace cascade {
@@ -64,69 +64,28 @@ struct Random {
   float uniform() { return static_cast<float>(next() >> 40) * (1.0f / 16777216.0f) * 2.0f - 1.0f; }
 };
 
-nlohmann::json config_json(const ModelConfig& c) {
-  nlohmann::json j = {
-      {"architectures", {c.architecture_name}},
-      {"model_type", c.architecture == Architecture::Qwen3 ? "qwen3" : "qwen2"},
-      {"vocab_size", c.vocab_size},
-      {"hidden_size", c.hidden_size},
-      {"intermediate_size", c.intermediate_size},
-      {"num_hidden_layers", c.num_hidden_layers},
-      {"num_attention_heads", c.num_attention_heads},
-      {"num_key_value_heads", c.num_key_value_heads},
-      {"head_dim", c.head_dim},
-      {"max_position_embeddings", c.max_position_embeddings},
-      {"rope_theta", c.rope_theta},
-      {"rms_norm_eps", c.rms_norm_eps},
-      {"tie_word_embeddings", c.tie_word_embeddings},
-      {"hidden_act", "silu"},
-      {"torch_dtype", "bfloat16"},
-      {"eos_token_id", c.eos_token_ids},
-  };
-  if (c.architecture == Architecture::Qwen3) j["attention_bias"] = false;
-  return j;
-}
-
-struct PlannedTensor {
-  TensorHeader header;
-  float scale;  // values uniform in [-scale, scale] around `center`
+// Uniform[-a, a] around `center`: a = sqrt(3 / fan_in) gives variance 1 / fan_in for
+// projections; norms sit near 1 and biases near 0.
+struct ValueRange {
+  float scale;
   float center;
 };
 
-std::vector<PlannedTensor> plan_tensors(const ModelConfig& c) {
-  const int64_t h = c.hidden_size, q = c.q_dim(), kv = c.kv_dim(), d = c.head_dim,
-                inter = c.intermediate_size, vocab = c.vocab_size;
-  std::vector<PlannedTensor> t;
-  const auto add = [&t](std::string name, Shape shape, float scale, float center = 0.0f) {
-    t.push_back({TensorHeader{std::move(name), DType::BF16, std::move(shape)}, scale, center});
-  };
-  // Uniform[-a, a] has variance a²/3: a = sqrt(3 / fan_in) gives variance 1 / fan_in.
-  const auto a = [](int64_t fan_in) { return std::sqrt(3.0f / static_cast<float>(fan_in)); };
-  add("model.embed_tokens.weight", {vocab, h}, 1.0f);
-  for (int i = 0; i < c.num_hidden_layers; ++i) {
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    add(p + "input_layernorm.weight", {h}, 0.1f, 1.0f);
-    add(p + "self_attn.q_proj.weight", {q, h}, a(h));
-    add(p + "self_attn.k_proj.weight", {kv, h}, a(h));
-    add(p + "self_attn.v_proj.weight", {kv, h}, a(h));
-    if (c.architecture == Architecture::Qwen2) {
-      add(p + "self_attn.q_proj.bias", {q}, 0.1f);
-      add(p + "self_attn.k_proj.bias", {kv}, 0.1f);
-      add(p + "self_attn.v_proj.bias", {kv}, 0.1f);
-    }
-    if (c.qk_norm) {
-      add(p + "self_attn.q_norm.weight", {d}, 0.1f, 1.0f);
-      add(p + "self_attn.k_norm.weight", {d}, 0.1f, 1.0f);
-    }
-    add(p + "self_attn.o_proj.weight", {h, q}, a(q));
-    add(p + "post_attention_layernorm.weight", {h}, 0.1f, 1.0f);
-    add(p + "mlp.gate_proj.weight", {inter, h}, a(h));
-    add(p + "mlp.up_proj.weight", {inter, h}, a(h));
-    add(p + "mlp.down_proj.weight", {h, inter}, a(inter));
+ValueRange value_range(const TensorSlot& slot) {
+  switch (slot.field) {
+    case WeightField::InputNorm:
+    case WeightField::PostNorm:
+    case WeightField::QNorm:
+    case WeightField::KNorm:
+    case WeightField::FinalNorm:
+      return {0.1f, 1.0f};
+    case WeightField::QkvBias:
+      return {0.1f, 0.0f};
+    case WeightField::Embed:
+      return {1.0f, 0.0f};
+    default:
+      return {std::sqrt(3.0f / static_cast<float>(slot.shape.at(1))), 0.0f};
   }
-  add("model.norm.weight", {h}, 0.1f, 1.0f);
-  if (!c.tie_word_embeddings) add("lm_head.weight", {vocab, h}, a(h));
-  return t;
 }
 
 }  // namespace
@@ -148,19 +107,19 @@ void write_random_checkpoint(const ModelConfig& config, const std::string& out_d
   {
     std::ofstream f(out_dir + "/config.json");
     check(static_cast<bool>(f), out_dir + "/config.json: cannot write");
-    f << config_json(config).dump(2) << "\n";
+    f << model_config_json(config) << "\n";
   }
-  const auto planned = plan_tensors(config);
+  const auto layout = checkpoint_layout(config);
   std::vector<TensorHeader> headers;
-  for (const auto& p : planned) headers.push_back(p.header);
+  for (const auto& slot : layout) headers.push_back({slot.name, DType::BF16, slot.shape});
   write_safetensors(out_dir + "/model.safetensors", headers,
                     [&](size_t index, std::vector<uint8_t>& bytes) {
-                      const auto& p = planned[index];
-                      const auto n = static_cast<size_t>(shape_numel(p.header.shape));
+                      const auto range = value_range(layout[index]);
+                      const auto n = static_cast<size_t>(shape_numel(layout[index].shape));
                       bytes.resize(n * 2);
                       Random rng{seed * 0x100000001b3ull + index};
                       for (size_t i = 0; i < n; ++i) {
-                        const uint16_t v = f32_to_bf16(p.center + p.scale * rng.uniform());
+                        const uint16_t v = f32_to_bf16(range.center + range.scale * rng.uniform());
                         std::memcpy(bytes.data() + 2 * i, &v, 2);
                       }
                     });
