@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config git
           libpcre2-dev libutf8proc-dev libopenblas-dev nlohmann-json3-dev libcli11-dev
-          libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev nodejs npm)
+          libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev)
+# Node.js may come from elsewhere than Debian (its npm conflicts with Debian's packages).
+command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
