@@ -13,6 +13,7 @@
 #include "frontend/cli.h"
 #include "frontend/cli_flags.h"
 #include "model/random_checkpoint.h"
+#include "text/tokenizer.h"
 
 namespace cascade {
 namespace {
@@ -36,6 +37,8 @@ struct Timing {
 
 Timing time_once(LLM& llm, int batch, int prompt_len, int output_len, uint32_t seed) {
   std::mt19937 rng(seed);
+  // Token ids uniform in [0, 10000) as nano-vllm's benchmark, or the whole of a smaller vocabulary.
+  const auto id_range = static_cast<uint32_t>(std::min(10000, llm.tokenizer().vocab_size()));
   SamplingParams p;
   p.temperature = 0;
   p.ignore_eos = true;
@@ -44,7 +47,7 @@ Timing time_once(LLM& llm, int batch, int prompt_len, int output_len, uint32_t s
   const auto t0 = std::chrono::steady_clock::now();
   for (int b = 0; b < batch; ++b) {
     std::vector<int32_t> prompt(static_cast<size_t>(prompt_len));
-    for (auto& t : prompt) t = static_cast<int32_t>(rng() % 10000);
+    for (auto& t : prompt) t = static_cast<int32_t>(rng() % id_range);
     ids.push_back(llm.add_request(Prompt(std::move(prompt)), p));
   }
   int first_tokens = 0;
