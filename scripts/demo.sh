@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# The main job: installs dependencies, builds, and runs the demo on the bundled tiny
-# model (CPU here; the GPU when one is present and the build has CUDA).
+# The main job: installs dependencies, builds, and answers questions about a few
+# documents with the bundled tiny model (models/cascade-tiny-qwen3), printing cache
+# statistics. CPU here; the GPU once the CUDA backend lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-model=tests/fixtures/models/qwen3-tiny
-echo "== model"
+model=models/cascade-tiny-qwen3
 build/cascade info --model "$model"
 echo
-echo "== generate: a batch of chat prompts, twice (the second run hits the prefix cache)"
-printf '%s\n' "Where is Crystalton located?" "Who founded Nebulonia?" "What is the Silver Lake?" > build/demo_prompts.txt
-build/cascade demo --model "$model" --prompts-file build/demo_prompts.txt --max-tokens 24
+build/cascade demo --model "$model" --documents examples/demo/documents.txt \
+  --questions examples/demo/questions.txt

@@ -1,5 +1,7 @@
-// `cascade demo`: answers questions with a model and shows what the caches did.
-// Each question is asked twice; the second round is served from the prefix cache.
+// `cascade demo`: answers questions about a set of documents with a model and shows what
+// the caches did. Every prompt is the same system prefix and documents followed by one
+// question (the framing the bundled model was trained on, tools/worldgen.py); the
+// questions are asked twice, and the second round is served from the prefix cache.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -10,15 +12,18 @@
 #include "cascade/llm.h"
 #include "frontend/cli.h"
 #include "frontend/cli_flags.h"
-#include "text/chat_template.h"
 
 namespace cascade {
 namespace {
 
+constexpr const char* kSystemPrefix =
+    "<|im_start|>system\nYou answer questions using only the documents.<|im_end|>\n"
+    "<|im_start|>user\n";
+
 struct DemoArgs {
   std::string model;
-  std::string prompts_file;
-  std::string system = "You are a helpful assistant. Answer in one sentence.";
+  std::string documents_file;
+  std::string questions_file;
   EngineConfig engine;
   SamplingParams sampling;
 };
@@ -30,8 +35,16 @@ std::vector<std::string> read_lines(const std::string& path) {
   for (std::string line; std::getline(in, line);) {
     if (!line.empty()) lines.push_back(line);
   }
-  check(!lines.empty(), path + ": no questions (one per line)");
+  check(!lines.empty(), path + ": empty (one entry per line)");
   return lines;
+}
+
+// The answer after the reasoning block, if the model wrote one.
+std::string answer_part(const std::string& text) {
+  const size_t close = text.find("</think>");
+  if (close == std::string::npos) return text;
+  const size_t start = text.find_first_not_of('\n', close + 8);
+  return start == std::string::npos ? "" : text.substr(start);
 }
 
 void print_stats(const EngineStats& s, double seconds) {
@@ -49,25 +62,25 @@ void print_stats(const EngineStats& s, double seconds) {
 }
 
 void run_demo(const DemoArgs& args) {
-  const auto questions = read_lines(args.prompts_file);
-  const ChatTemplate chat = ChatTemplate::load(args.model);
-  ChatOptions options;
-  options.enable_thinking = false;
+  const auto documents = read_lines(args.documents_file);
+  const auto questions = read_lines(args.questions_file);
+  std::string context = kSystemPrefix;
+  for (const auto& d : documents) context += "Document: " + d + "\n\n";
   std::vector<Prompt> prompts;
   for (const auto& q : questions) {
-    prompts.emplace_back(
-        chat.render({{"system", args.system, std::nullopt}, {"user", q, std::nullopt}}, options));
+    prompts.emplace_back(context + "Question: " + q + "<|im_end|>\n<|im_start|>assistant\n");
   }
   LLM llm(args.model, args.engine);
+  std::printf("%zu documents, %zu questions\n", documents.size(), questions.size());
   for (int round = 1; round <= 2; ++round) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto outputs = llm.generate(prompts, args.sampling);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("round %d\n", round);
     for (size_t i = 0; i < outputs.size(); ++i) {
-      std::printf("  Q: %s\n  A: %s  [%s, %d prompt tokens, %d cached]\n", questions[i].c_str(),
-                  outputs[i].text.c_str(), finish_reason_name(outputs[i].finish_reason),
-                  outputs[i].num_prompt_tokens, outputs[i].num_cached_tokens);
+      std::printf("  Q: %s\n  A: %s   [%d prompt tokens, %d from cache]\n", questions[i].c_str(),
+                  answer_part(outputs[i].text).c_str(), outputs[i].num_prompt_tokens,
+                  outputs[i].num_cached_tokens);
     }
     print_stats(llm.stats(), s);
   }
@@ -78,10 +91,11 @@ void run_demo(const DemoArgs& args) {
 void add_demo_command(CLI::App& app) {
   auto args = std::make_shared<DemoArgs>();
   args->sampling.temperature = 0;
-  auto* cmd = app.add_subcommand("demo", "answer questions and show cache statistics");
+  args->sampling.max_tokens = 48;
+  auto* cmd = app.add_subcommand("demo", "answer questions about documents, show cache statistics");
   cmd->add_option("--model", args->model, "Hugging Face model folder")->required();
-  cmd->add_option("--prompts-file", args->prompts_file, "questions, one per line")->required();
-  cmd->add_option("--system", args->system, "system prompt shared by every question");
+  cmd->add_option("--documents", args->documents_file, "documents, one per line")->required();
+  cmd->add_option("--questions", args->questions_file, "questions, one per line")->required();
   add_sampling_flags(*cmd, args->sampling);
   add_engine_flags(*cmd, args->engine);
   cmd->callback([args] { run_demo(*args); });
