@@ -349,6 +349,34 @@ TEST_P(DecoderModelTest, RejectsMalformedBatches) {
   EXPECT_EQ(model.forward(b, kv).dim(1), 37);
 }
 
+// The head layouts of the real checkpoints (Qwen3-0.6B: 16 q / 8 kv heads of 128;
+// Qwen2.5-0.5B: 14 q / 2 kv heads of 64) at a small width, against the naive reference.
+TEST(DecoderModelHeads, RealModelHeadLayoutsMatchTheReference) {
+  struct Heads {
+    Architecture arch;
+    int q, kv, dim;
+  };
+  for (const Heads h :
+       {Heads{Architecture::Qwen3, 16, 8, 128}, Heads{Architecture::Qwen2, 14, 2, 64}}) {
+    ModelConfig c = tiny_config(h.arch);
+    c.num_attention_heads = h.q;
+    c.num_key_value_heads = h.kv;
+    c.head_dim = h.dim;
+    c.num_hidden_layers = 1;
+    const HostWeights host = random_weights(c, 7);
+    auto backend = make_cpu_backend(2);
+    DecoderModel model(c, upload_weights(c, host, *backend), *backend);
+    ContiguousRunner runner(model, 16);
+    const auto prompt = random_tokens(21, c.vocab_size, 9);
+    const auto got = runner.prefill_logits({prompt}).at(0);
+    const auto want = reference_logits(c, host, prompt);
+    for (size_t t = 0; t < want.size(); ++t) {
+      EXPECT_LT(row_error(&got[t * static_cast<size_t>(c.vocab_size)], want[t]), kTolerance)
+          << h.q << "/" << h.kv << " heads of " << h.dim << ", pos " << t;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Architectures, DecoderModelTest,
                          ::testing::Values(Architecture::Qwen3, Architecture::Qwen2),
                          [](const ::testing::TestParamInfo<Architecture>& param_info) {
