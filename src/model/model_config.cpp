@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "base/error.h"
+#include "base/json_error.h"
 #include "base/mapped_file.h"
 #include "model/architecture.h"
 
@@ -17,13 +18,6 @@ namespace cascade {
 using json = nlohmann::json;
 
 namespace {
-
-// nlohmann's messages start with "[json.exception.parse_error.101] "; users need the rest.
-std::string json_error_text(const json::exception& e) {
-  const std::string text = e.what();
-  const size_t end = text.find("] ");
-  return end == std::string::npos ? text : text.substr(end + 2);
-}
 
 json parse_json_object(const std::string& text, const std::string& source) {
   json j;

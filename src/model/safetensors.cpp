@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/error.h"
+#include "base/json_error.h"
 
 namespace cascade {
 
@@ -22,13 +23,6 @@ constexpr std::array<std::pair<DType, std::string_view>, 5> kDtypeNames = {{
     {DType::I32, "I32"},
     {DType::I64, "I64"},
 }};
-
-// nlohmann's messages start with "[json.exception.parse_error.101] "; users need the rest.
-std::string json_error_text(const json::exception& e) {
-  const std::string text = e.what();
-  const size_t end = text.find("] ");
-  return end == std::string::npos ? text : text.substr(end + 2);
-}
 
 uint64_t read_u64_le(const uint8_t* p) {
   uint64_t v = 0;

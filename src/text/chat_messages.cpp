@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "base/json_error.h"
 #include "text/chat_template.h"
 
 namespace cascade {
@@ -9,13 +10,6 @@ namespace cascade {
 using json = nlohmann::json;
 
 namespace {
-
-// nlohmann's messages start with "[json.exception.parse_error.101] "; users need the rest.
-std::string json_error_text(const json::exception& e) {
-  const std::string text = e.what();
-  const size_t end = text.find("] ");
-  return end == std::string::npos ? text : text.substr(end + 2);
-}
 
 ChatMessage parse_message(const json& item, const std::string& where) {
   check(item.is_object(), where + ": expected an object with 'role' and 'content'");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "base/json_error.h"
 #include "base/mapped_file.h"
 #include "text/chat_renderers.h"
 
@@ -12,13 +13,6 @@ namespace cascade {
 using json = nlohmann::json;
 
 namespace {
-
-// nlohmann's messages start with "[json.exception.parse_error.101] "; users need the rest.
-std::string json_error_text(const json::exception& e) {
-  const std::string text = e.what();
-  const size_t end = text.find("] ");
-  return end == std::string::npos ? text : text.substr(end + 2);
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
