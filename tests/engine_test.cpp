@@ -227,6 +227,33 @@ TEST(Engine, TextPromptsAreTokenized) {
   EXPECT_EQ(out.token_ids.size(), 5u);
 }
 
+TEST(Engine, SplitsReasoningFromTheAnswerWholeAndStreamed) {
+  LLM llm(std::string(CASCADE_SOURCE_DIR) + "/models/cascade-tiny-qwen3", base_config());
+  const std::string prompt =
+      "<|im_start|>system\nYou answer questions using only the documents.<|im_end|>\n"
+      "<|im_start|>user\nDocument: Crystalton is located in Nebulonia. Crystalton was founded in "
+      "1412.\n\nQuestion: Where is Crystalton located?<|im_end|>\n<|im_start|>assistant\n";
+  const auto out = llm.generate({prompt}, greedy(40)).at(0);
+  EXPECT_EQ(out.reasoning_content, "A document describes Crystalton.");
+  EXPECT_EQ(out.content.substr(0, 35), "Crystalton is located in Nebulonia.");
+  auto p = greedy(40);
+  p.ignore_eos = false;
+  llm.add_request(prompt, p);
+  std::string reasoning, content;
+  RequestOutput last;
+  while (llm.has_unfinished()) {
+    for (auto& o : llm.step()) {
+      reasoning += o.reasoning_content_delta;
+      content += o.content_delta;
+      last = o;
+    }
+  }
+  EXPECT_EQ(reasoning, last.reasoning_content);
+  EXPECT_EQ(content, last.content);
+  EXPECT_EQ(last.content, "Crystalton is located in Nebulonia.");
+  EXPECT_EQ(last.finish_reason, FinishReason::Stop);
+}
+
 void expect_error(const std::function<void()>& fn, const std::string& needle) {
   try {
     fn();

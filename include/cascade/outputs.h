@@ -14,6 +14,10 @@ struct RequestOutput {
   int64_t request_id = -1;
   std::string text;                // generated text so far (stop string excluded)
   std::vector<int32_t> token_ids;  // generated token ids so far
+  // `text` split at Qwen3's "<think>…</think>" (src/text/reasoning_parser.h): the
+  // reasoning, and the answer; a text without a think block is all answer.
+  std::string reasoning_content;
+  std::string content;
   int num_prompt_tokens = 0;
   int num_cached_tokens = 0;  // prompt tokens served from the prefix cache
   FinishReason finish_reason = FinishReason::None;
@@ -21,6 +25,8 @@ struct RequestOutput {
 
   // Filled by step() for streaming: what this step added.
   std::string text_delta;
+  std::string reasoning_content_delta;
+  std::string content_delta;
   std::vector<int32_t> token_ids_delta;
 };
 

@@ -61,6 +61,8 @@ std::vector<RequestOutput> LLM::generate(const std::vector<Prompt>& prompts,
   }
   for (auto& out : outputs) {
     out.text_delta.clear();
+    out.reasoning_content_delta.clear();
+    out.content_delta.clear();
     out.token_ids_delta.clear();
   }
   return outputs;

@@ -62,8 +62,11 @@ int64_t LLMEngine::add_request(const Prompt& prompt, const SamplingParams& param
       Request{Sequence{},
               RequestRng(seed),
               StreamingText(tokenizer_, params.stop, params.skip_special_tokens),
+              ReasoningParser(ends_inside_think_block(tokens)),
               {},
-              0});
+              0,
+              {},
+              {}});
   Sequence& seq = request->seq;
   seq.id = id;
   seq.tokens = std::move(tokens);
@@ -100,6 +103,15 @@ bool LLMEngine::append_token(Request& request, int32_t token) {
   return true;
 }
 
+bool LLMEngine::ends_inside_think_block(const std::vector<int32_t>& prompt) const {
+  // A thinking template leaves the prompt right after "<think>\n": the output starts
+  // inside the reasoning.
+  const size_t n = std::min<size_t>(prompt.size(), 2);
+  std::string tail = tokenizer_.decode(std::span<const int32_t>(prompt).last(n));
+  while (!tail.empty() && tail.back() == '\n') tail.pop_back();
+  return tail.ends_with("<think>");
+}
+
 RequestOutput LLMEngine::make_output(Request& request) {
   const Sequence& seq = request.seq;
   RequestOutput out;
@@ -110,6 +122,18 @@ RequestOutput LLMEngine::make_output(Request& request) {
   request.tokens_reported = out.token_ids.size();
   out.text = request.text.text();
   out.text_delta = request.text.take_delta();
+  ReasoningSplit delta = request.reasoning.push(out.text_delta);
+  if (seq.finish_reason != FinishReason::None) {
+    const ReasoningSplit rest = request.reasoning.finish();
+    delta.reasoning += rest.reasoning;
+    delta.answer += rest.answer;
+  }
+  request.reasoning_content += delta.reasoning;
+  request.content += delta.answer;
+  out.reasoning_content = request.reasoning_content;
+  out.content = request.content;
+  out.reasoning_content_delta = std::move(delta.reasoning);
+  out.content_delta = std::move(delta.answer);
   out.num_prompt_tokens = seq.num_prompt_tokens;
   out.num_cached_tokens = seq.num_cached_tokens;
   out.finish_reason = seq.finish_reason;

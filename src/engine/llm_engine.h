@@ -15,6 +15,7 @@
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
 #include "engine/streaming_text.h"
+#include "text/reasoning_parser.h"
 #include "text/tokenizer.h"
 
 namespace cascade {
@@ -38,8 +39,10 @@ class LLMEngine {
     Sequence seq;
     RequestRng rng;
     StreamingText text;
+    ReasoningParser reasoning;
     std::vector<int32_t> stop_ids;  // EOS (unless ignore_eos) and stop_token_ids
     size_t tokens_reported = 0;
+    std::string reasoning_content, content;
   };
 
   EngineConfig config_;
@@ -54,6 +57,7 @@ class LLMEngine {
   EngineStats stats_;
 
   std::vector<int32_t> tokenize(const Prompt& prompt) const;
+  bool ends_inside_think_block(const std::vector<int32_t>& prompt) const;
   bool append_token(Request& request, int32_t token);  // true when the request finished
   RequestOutput make_output(Request& request);
 };

@@ -39,14 +39,6 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
-// The answer after the reasoning block, if the model wrote one.
-std::string answer_part(const std::string& text) {
-  const size_t close = text.find("</think>");
-  if (close == std::string::npos) return text;
-  const size_t start = text.find_first_not_of('\n', close + 8);
-  return start == std::string::npos ? "" : text.substr(start);
-}
-
 void print_stats(const EngineStats& s, double seconds) {
   const double hit = s.prefix_cache_queried_tokens
                          ? 100.0 * static_cast<double>(s.prefix_cache_hit_tokens) /
@@ -79,7 +71,7 @@ void run_demo(const DemoArgs& args) {
     std::printf("round %d\n", round);
     for (size_t i = 0; i < outputs.size(); ++i) {
       std::printf("  Q: %s\n  A: %s   [%d prompt tokens, %d from cache]\n", questions[i].c_str(),
-                  answer_part(outputs[i].text).c_str(), outputs[i].num_prompt_tokens,
+                  outputs[i].content.c_str(), outputs[i].num_prompt_tokens,
                   outputs[i].num_cached_tokens);
     }
     print_stats(llm.stats(), s);

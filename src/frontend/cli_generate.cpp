@@ -62,6 +62,8 @@ void run_generate(const GenerateArgs& args) {
     const auto& out = outputs[i];
     if (args.json) {
       nlohmann::json j = {{"text", out.text},
+                          {"reasoning_content", out.reasoning_content},
+                          {"content", out.content},
                           {"token_ids", out.token_ids},
                           {"finish_reason", finish_reason_name(out.finish_reason)}};
       std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
