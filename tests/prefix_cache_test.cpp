@@ -41,7 +41,10 @@ TEST(PrefixCache, FindsThePublishedPrefixAndStopsAtTheFirstDifference) {
   EXPECT_EQ(hit, (std::vector<int32_t>{pages[0], pages[1]}));
   EXPECT_EQ(hashes.size(), 2u);
   EXPECT_EQ(pool.ref_count(pages[0]), 2);
+  EXPECT_EQ(cache.stats().hit_tokens, 0);  // counted only when a sequence is admitted
+  cache.count_admission(12, 8);
   EXPECT_EQ(cache.stats().hit_tokens, 8);
+  EXPECT_EQ(cache.stats().queried_tokens, 12);
 }
 
 TEST(PrefixCache, SamePageContentAfterADifferentParentIsNotAHit) {

@@ -129,6 +129,8 @@ TEST(Scheduler, ReusesPublishedPrefixPagesForALaterRequest) {
   Sequence* again = h.add(18, 1);  // the same prompt
   h.step();
   EXPECT_EQ(again->num_cached_tokens, 16);  // 4 full pages; the last token is recomputed
+  EXPECT_EQ(h.cache->stats().hit_tokens, 16);
+  EXPECT_EQ(h.cache->stats().queried_tokens, 36);
   h.run_to_end();
   EXPECT_EQ(h.pool->num_used(), 0);
 }

@@ -25,7 +25,6 @@ std::vector<int32_t> PrefixCache::match(std::span<const int32_t> tokens, int max
   const auto page_size = static_cast<size_t>(pool_.page_size());
   std::vector<int32_t> pages;
   uint64_t parent = kRootHash;
-  stats_.queried_tokens += static_cast<int64_t>(tokens.size());
   for (int i = 0; i < max_pages; ++i) {
     const auto piece = tokens.subspan(static_cast<size_t>(i) * page_size, page_size);
     const uint64_t hash = page_hash(parent, piece);
@@ -39,8 +38,12 @@ std::vector<int32_t> PrefixCache::match(std::span<const int32_t> tokens, int max
     if (hashes) hashes->push_back(hash);
     parent = hash;
   }
-  stats_.hit_tokens += static_cast<int64_t>(pages.size() * page_size);
   return pages;
+}
+
+void PrefixCache::count_admission(int prompt_tokens, int hit_tokens) {
+  stats_.queried_tokens += prompt_tokens;
+  stats_.hit_tokens += hit_tokens;
 }
 
 void PrefixCache::publish(uint64_t hash, int32_t page, std::span<const int32_t> tokens) {

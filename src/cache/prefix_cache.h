@@ -35,6 +35,10 @@ class PrefixCache {
   std::vector<int32_t> match(std::span<const int32_t> tokens, int max_pages,
                              std::vector<uint64_t>* hashes);
 
+  // Counts one admitted sequence in the statistics (a match that was given back because
+  // the sequence could not be admitted yet is not counted).
+  void count_admission(int prompt_tokens, int hit_tokens);
+
   // Offers a full page of `tokens` (page_size of them) under `hash`. When the hash is
   // already served by another page the cache keeps that one.
   void publish(uint64_t hash, int32_t page, std::span<const int32_t> tokens);

@@ -93,6 +93,7 @@ SchedulerOutput Scheduler::schedule() {
       break;
     }
     waiting_.pop_front();
+    if (prefix_cache_) prefix_cache_->count_admission(seq.num_tokens(), seq.num_computed_tokens);
     seq.status = SequenceStatus::Running;
     running_.push_back(&seq);
     out.items.push_back({&seq, n, n == seq.num_uncomputed()});
