@@ -147,7 +147,7 @@ std::vector<RequestOutput> LLMEngine::step() {
     check(!scheduler_->has_unfinished(), "scheduler could not make progress (KV cache too small)");
     return outputs;
   }
-  const std::vector<float>& logits = runner_.run(scheduled);
+  std::vector<float>& rows = runner_.run(scheduled);  // [sampling sequences, vocab]
   scheduler_->complete(scheduled);
   ++stats_.steps;
   stats_.prefill_tokens += scheduled.num_prefill_tokens;
@@ -159,7 +159,6 @@ std::vector<RequestOutput> LLMEngine::step() {
   for (const auto& item : scheduled.items) {
     if (item.samples) sampling.push_back(requests_.at(item.seq->id).get());
   }
-  std::vector<float> rows(logits.begin(), logits.end());
   // Ids past the tokenizer (padding rows of the embedding) can never be produced.
   for (size_t r = 0; r < sampling.size() && usable_vocab < vocab; ++r) {
     std::fill(rows.begin() + static_cast<ptrdiff_t>(r * vocab + usable_vocab),

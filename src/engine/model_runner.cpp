@@ -83,7 +83,7 @@ void ModelRunner::build_batch(const SchedulerOutput& step) {
   b.plan.finalize();
 }
 
-const std::vector<float>& ModelRunner::run(const SchedulerOutput& step) {
+std::vector<float>& ModelRunner::run(const SchedulerOutput& step) {
   build_batch(step);
   const Tensor logits = model_->forward(batch_, kv_);
   logits_.resize(static_cast<size_t>(logits.numel()));

@@ -24,7 +24,7 @@ class ModelRunner {
   const std::string& device() const { return device_; }
 
   // Logits [sampling sequences, vocab] f32, row i for the i-th item with samples == true.
-  const std::vector<float>& run(const SchedulerOutput& step);
+  std::vector<float>& run(const SchedulerOutput& step);
 
  private:
   std::string device_;
