@@ -7,6 +7,13 @@
 
 namespace cascade {
 
+// How a context chunk's KV is keyed and positioned (DESIGN.md, "Chunks and positions").
+//   Exact: a chunk follows the previous chunk of its prompt; outputs equal the plain prompt.
+//   Compositional: a context chunk follows only the prompt's leading system chunks, so
+//   its KV is reused in any order and position (queries are rotated by the offset).
+enum class ChunkMode { Exact, Compositional };
+const char* chunk_mode_name(ChunkMode mode);  // "exact", "compositional"
+
 struct EngineConfig {
   // Scheduling (nano-vllm / vLLM names).
   int max_num_seqs = 256;              // sequences running at once
@@ -23,12 +30,14 @@ struct EngineConfig {
   // Device: "auto" (CUDA when present, else CPU), "cpu" or "cuda".
   std::string device = "auto";
   int num_threads = 0;  // CPU threads; 0 = all cores
+  float gpu_memory_utilization = 0.9f;  // share of GPU memory cascade may use (CUDA)
 
   // Compositional context caching (the seed's names).
   bool enable_cascade_attention = false;
   float chunk_page_ratio = 0.5f;   // max share of the pool held by context chunks
   int max_cascade_levels = 3;      // shared levels per sequence
   int chunk_registry_size = 1000;  // context chunks kept at most (LRU)
+  ChunkMode chunk_mode = ChunkMode::Compositional;
 
   // Throws Error naming the field when a value is out of range.
   void validate() const;

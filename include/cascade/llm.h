@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cascade/chunk.h"
 #include "cascade/engine_config.h"
 #include "cascade/outputs.h"
 #include "cascade/prompt.h"
@@ -31,6 +32,16 @@ struct EngineStats {
   int num_kv_pages = 0;
   int num_free_kv_pages = 0;
   int page_size = 0;
+
+  // The chunk registry (compositional context caching).
+  int64_t chunk_entries = 0;    // chunks whose KV is held (or being computed)
+  int64_t chunk_pages = 0;      // KV pages they hold
+  int64_t chunk_bytes = 0;      // bytes of those pages
+  int64_t chunk_hits = 0;       // chunk uses served by a cached entry
+  int64_t chunk_misses = 0;     // chunk uses that had to compute the chunk
+  int64_t chunk_evictions = 0;  // entries evicted (LRU) to make room
+  int64_t chunk_tokens_reused = 0;    // prompt tokens served by cached chunks
+  int64_t chunk_tokens_computed = 0;  // chunk tokens prefilled
 };
 
 // Called after every step of generate(): how far the batch has come.
@@ -58,6 +69,10 @@ class LLM {
   std::vector<RequestOutput> generate(const std::vector<Prompt>& prompts,
                                       const SamplingParams& params,
                                       const ProgressCallback& progress = {});
+  // Plain text prompts, as nano-vllm's generate(["Hello", ...]).
+  std::vector<RequestOutput> generate(const std::vector<std::string>& prompts,
+                                      const SamplingParams& params,
+                                      const ProgressCallback& progress = {});
 
   // Streaming: queue a request (returns its id), advance every running request by one
   // step (returns the requests that changed, with deltas), or abort one.
@@ -65,6 +80,15 @@ class LLM {
   std::vector<RequestOutput> step();
   bool abort(int64_t request_id);
   bool has_unfinished() const;
+
+  // Registers a chunk ahead of use and computes its KV now (after `prefix`, the system
+  // chunks it will follow, in compositional mode). Returns its id for Chunk::ref: 64 hex
+  // digits, the SHA-256 chunk key of its tokens with no parent. Registering the same
+  // content again returns the same id.
+  std::string add_chunk(const Chunk& chunk, const std::vector<Chunk>& prefix = {});
+  // Forgets a registered chunk (its cached KV becomes evictable); false when unknown.
+  bool release_chunk(const std::string& id);
+  std::vector<ChunkInfo> list_chunks() const;
 
   const Tokenizer& tokenizer() const;
   EngineStats stats() const;

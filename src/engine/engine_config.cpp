@@ -4,6 +4,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "cascade/chunk.h"
 #include "cascade/outputs.h"
 
 namespace cascade {
@@ -29,6 +30,18 @@ void EngineConfig::validate() const {
         "chunk_page_ratio must be in (0, 1] (got " + std::to_string(chunk_page_ratio) + ")");
   check(max_cascade_levels >= 0, "max_cascade_levels must be >= 0");
   require_positive(chunk_registry_size, "chunk_registry_size");
+  check(std::isfinite(gpu_memory_utilization) && gpu_memory_utilization > 0 &&
+            gpu_memory_utilization <= 1,
+        "gpu_memory_utilization must be in (0, 1] (got " +
+            std::to_string(gpu_memory_utilization) + ")");
+}
+
+const char* chunk_mode_name(ChunkMode mode) {
+  return mode == ChunkMode::Exact ? "exact" : "compositional";
+}
+
+const char* chunk_kind_name(ChunkKind kind) {
+  return kind == ChunkKind::System ? "system" : "context";
 }
 
 const char* finish_reason_name(FinishReason reason) {
