@@ -582,7 +582,7 @@ def evaluate(model, tok, suite, suite_ids, log):
             if cat in per_cat:
                 h, m = per_cat[cat]
                 log("  %-14s %3d/%3d = %6.2f%%" % (cat, h, m, 100 * h / m))
-        for line in failures[:12]:
+        for line in failures[:40]:
             log(line)
         results[mode] = exact / n
     return results
@@ -739,7 +739,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--budget-seconds", type=float, default=300.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--examples", type=int, default=360000)
+    ap.add_argument("--examples", type=int, default=600000,
+                    help="distinct training examples (a 430 s budget reads about 1.1 M)")
     ap.add_argument("--batch-tokens", type=int, default=65536)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--context-loss-weight", type=float, default=0.5,

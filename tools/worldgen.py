@@ -132,8 +132,9 @@ class NameSpec:
     """A name as stem + suffix (+ optional first name / trailing word), so that a near-miss
     twin can change one syllable (the suffix) or one letter (in the stem)."""
 
-    def __init__(self, kind, stem, suffix, first="", word=""):
+    def __init__(self, kind, stem, suffix, first="", word="", suffixes=None):
         self.kind, self.stem, self.suffix, self.first, self.word = kind, stem, suffix, first, word
+        self.suffixes = suffixes or SUFFIXES[kind]  # where a twin's suffix comes from
 
     @property
     def core(self):
@@ -172,15 +173,58 @@ def random_name(rng, kind):
     return NameSpec(kind, stem, suffix, first, word)
 
 
+# Training-only name shapes. The tokenizer is trained on training text, so it merged every
+# training name made of an English stem and a list suffix into one token (" Silverford"),
+# while a held-out one stays two (" Silver" + "ton"): a model that sees only the first kind
+# learns that an English stem ends a name and answers "Silver.". Stems and suffixes from
+# these extra lists give training names that split into pieces the way unseen names do, so
+# the model learns to copy a name piece by piece. The suite never uses these lists.
+EXTRA_STEMS = ("Hazel", "Maple", "Falcon", "Wolf", "Salt", "Rose", "Swan", "Pine", "Sun",
+               "Moon", "Star", "Snow", "Rain", "Wind", "Fox", "Bear", "Elm", "Birch", "Lake",
+               "Kings", "Sand", "Cliff", "Deep", "Long", "White", "Blue", "Clear", "Dark",
+               "Bell", "Horn")
+EXTRA_SUFFIXES = {
+    "city": ("brook", "mere", "holt", "wood", "ley", "by", "ham", "thorpe", "well", "hurst",
+             "worth", "stow", "cliff", "ridge", "vale", "mont", "crest", "fall", "marsh",
+             "combe", "fell", "shaw", "croft", "minster", "water", "hill"),
+    "country": ("ania", "istan", "ovia", "enia", "uria", "mark", "heim"),
+    "person": ("man", "by", "ham", "holt", "sen", "berg", "ski", "worth", "ridge", "well"),
+    "invention": ("box", "coil", "drum", "gear", "press", "pump", "cell"),
+    "river": ("ette", "ova", "ander", "ura"),
+    "mountain": ("ont", "eus", "ard", "ik"),
+}
+EXTRA_SUFFIXES["company"] = EXTRA_SUFFIXES["city"]
+
+
+def wide_name(rng, kind):
+    """A training-only name: an English stem with an extra suffix, or an extra stem or a
+    one- to three-syllable stem with any suffix of its kind."""
+    suffixes = SUFFIXES[kind] + EXTRA_SUFFIXES[kind]
+    english = kind in ("city", "company", "person") and rng.random() < 0.6
+    if english and rng.random() < 0.6:
+        stem, suffix = rng.choice(ENGLISH_STEMS), rng.choice(EXTRA_SUFFIXES[kind])
+    else:
+        if english:
+            stem = rng.choice(EXTRA_STEMS)
+        else:
+            stem = "x" * 11
+            while len(stem) > 10:
+                stem = syllable_word(rng, rng.choice((1, 2, 2, 3)))
+        suffix = rng.choice(suffixes)
+    first = rng.choice(FIRST_NAMES) if kind == "person" else ""
+    word = rng.choice(COMPANY_WORDS) if kind == "company" else ""
+    return NameSpec(kind, stem, suffix, first, word, suffixes)
+
+
 def near_miss(rng, spec):
     """A twin name differing by one syllable (suffix) or one letter (stem)."""
     if rng.random() < 0.5:
-        suffix = rng.choice([s for s in SUFFIXES[spec.kind] if s != spec.suffix])
-        return NameSpec(spec.kind, spec.stem, suffix, spec.first, spec.word)
+        suffix = rng.choice([s for s in spec.suffixes if s != spec.suffix])
+        return NameSpec(spec.kind, spec.stem, suffix, spec.first, spec.word, spec.suffixes)
     stem = one_letter_variant(rng, spec.stem)
     if stem is None or stem == spec.stem:
         return None
-    return NameSpec(spec.kind, stem, spec.suffix, spec.first, spec.word)
+    return NameSpec(spec.kind, stem, spec.suffix, spec.first, spec.word, spec.suffixes)
 
 
 # ---------------------------------------------------------------------------------------
@@ -360,9 +404,10 @@ def random_value(rng, value_kind, pools):
     raise ValueError("unknown value kind " + value_kind)
 
 
-def fresh_name(rng, kind, split, used_cores, used_names):
+def fresh_name(rng, kind, split, used_cores, used_names, wide_names=0.0):
     for _ in range(1000):
-        spec = random_name(rng, kind)
+        wide = wide_names > 0 and rng.random() < wide_names
+        spec = wide_name(rng, kind) if wide else random_name(rng, kind)
         if (name_split(spec.core) == split and spec.core not in used_cores
                 and spec.full not in used_names and spec.core not in SUITE_RESERVED):
             return spec
@@ -378,8 +423,9 @@ def twin_name(rng, spec, split, used_cores, used_names):
     return None
 
 
-def make_world(rng, split, twin_rate=0.35):
-    """A world of about 25 entities plus near-miss twins, each described in one document."""
+def make_world(rng, split, twin_rate=0.35, wide_names=0.0):
+    """A world of about 25 entities plus near-miss twins, each described in one document.
+    wide_names: the share of names drawn by wide_name (training only)."""
     used_cores, used_names, entities = set(), set(), {}
 
     def add(spec):
@@ -390,7 +436,7 @@ def make_world(rng, split, twin_rate=0.35):
 
     for kind, count in KIND_COUNTS:
         for _ in range(count):
-            e = add(fresh_name(rng, kind, split, used_cores, used_names))
+            e = add(fresh_name(rng, kind, split, used_cores, used_names, wide_names))
             if rng.random() < twin_rate:
                 spec = twin_name(rng, e.spec, split, used_cores, used_names)
                 if spec is not None:
@@ -472,7 +518,7 @@ def qa(rng, world, name, attr_name):
 # ---------------------------------------------------------------------------------------
 # Training stream.
 
-def pick_docs(rng, world, name, k, twin_rate=0.6):
+def pick_docs(rng, world, name, k, twin_rate=0.8):
     """k document indices (in prompt order) containing the one describing `name`."""
     target = world.doc_of[name]
     chosen = [target]
@@ -485,19 +531,25 @@ def pick_docs(rng, world, name, k, twin_rate=0.6):
     return chosen
 
 
-def training_worlds(seed, n_worlds, questions_per_world=12, max_docs=8):
+def training_worlds(seed, n_worlds, questions_per_world=12, max_docs=8, wide_names=0.5,
+                    twin_rate=0.5, many_docs=0.5):
     """Training data, grouped by world so that each document is stored (and tokenized)
     once: [{"chunks": [rendered chunk of every document], "names": [entity names],
-    "examples": [([document indices in prompt order], question_part, assistant)]}]."""
+    "examples": [([document indices in prompt order], question_part, assistant)]}].
+    Harder than the suite's worlds on purpose: half the names from wide_name, more
+    near-miss twins (twin_rate), and a share of prompts (many_docs) with 5 or more
+    documents, where the suite asks most of its questions."""
     rng = random.Random("cascade-train-%s" % seed)
     out = []
     for _ in range(n_worlds):
-        world = make_world(rng, "train")
+        world = make_world(rng, "train", twin_rate, wide_names)
         pairs = world.questions()
         examples = []
         for _ in range(questions_per_world):
             name, attr_name = rng.choice(pairs)
-            k = rng.randint(1, min(max_docs, len(world.docs)))
+            most = min(max_docs, len(world.docs))
+            least = min(5, most) if rng.random() < many_docs else 1
+            k = rng.randint(least, most)
             docs = pick_docs(rng, world, name, k)
             question, answer, value, reasoning = qa(rng, world, name, attr_name)
             examples.append((docs, render_question_part(question),

@@ -189,6 +189,17 @@ class FramingTest(unittest.TestCase):
             self.assertTrue(think.startswith("<think>\nA document describes "))
             self.assertTrue(answer.endswith(".<|im_end|>"))
 
+    def test_training_stream_is_harder_than_the_suite(self):
+        worlds = worldgen.training_worlds(5, 100)
+        words = {w for world in worlds for n in world["names"] for w in n.split()}
+        # English stems with suffixes the suite never uses: names that tokenize in pieces
+        split_english = {w for w in words for stem in worldgen.ENGLISH_STEMS
+                         if w.startswith(stem) and w[len(stem):] in worldgen.EXTRA_SUFFIXES["city"]}
+        self.assertGreater(len(split_english), 50)
+        examples = [docs for world in worlds for docs, _, _ in world["examples"]]
+        many = sum(len(docs) >= 5 for docs in examples)
+        self.assertGreater(many / len(examples), 0.6)
+
 
 if __name__ == "__main__":
     unittest.main()
