@@ -34,7 +34,7 @@ std::vector<Prompt> mixed_prompts(int n, uint32_t seed) {
   for (int i = 0; i < n; ++i) {
     std::vector<int32_t> ids(static_cast<size_t>(lengths[i % 16]));
     for (auto& id : ids) id = static_cast<int32_t>(rng() % 480);
-    prompts.emplace_back(std::move(ids));
+    prompts.push_back(Prompt{.token_ids = std::move(ids)});
   }
   return prompts;
 }
@@ -140,7 +140,8 @@ TEST(Engine, SeededSamplingIsReproducibleAndBatchIndependent) {
   p.seed = 1234;
   p.max_tokens = 20;
   p.ignore_eos = true;
-  const std::vector<Prompt> prompts = {"Document: ", "Question: ", "Document: The", "Document: A"};
+  const std::vector<std::string> prompts = {"Document: ", "Question: ", "Document: The",
+                                            "Document: A"};
   const auto a = llm.generate({prompts[2]}, p).at(0).token_ids;
   EXPECT_EQ(llm.generate({prompts[2]}, p).at(0).token_ids, a);
   EXPECT_EQ(llm.generate(prompts, p).at(2).token_ids, a);  // same tokens inside a batch
@@ -238,7 +239,7 @@ TEST(Engine, SplitsReasoningFromTheAnswerWholeAndStreamed) {
   EXPECT_EQ(out.content.substr(0, 35), "Crystalton is located in Nebulonia.");
   auto p = greedy(40);
   p.ignore_eos = false;
-  llm.add_request(prompt, p);
+  llm.add_request(Prompt{.text = prompt}, p);
   std::string reasoning, content;
   RequestOutput last;
   while (llm.has_unfinished()) {
@@ -268,7 +269,8 @@ TEST(Engine, BadRequestsAreRejectedWithClearErrorsAndQueueNothing) {
   c.max_model_len = 64;
   LLM llm(tiny_model(), c);
   expect_error([&] { llm.generate({""}, greedy(4)); }, "empty");
-  expect_error([&] { llm.generate({std::vector<int32_t>(64, 5)}, greedy(4)); }, "max_model_len");
+  expect_error([&] { llm.generate({Prompt{.token_ids = std::vector<int32_t>(64, 5)}}, greedy(4)); },
+               "max_model_len");
   auto p = greedy(4);
   p.temperature = -1;
   expect_error([&] { llm.generate({"hi"}, p); }, "temperature");
@@ -282,7 +284,11 @@ TEST(Engine, BadRequestsAreRejectedWithClearErrorsAndQueueNothing) {
   expect_error([&] { llm.generate({"hi"}, p); }, "top_k");
   p = greedy(0);
   expect_error([&] { llm.generate({"hi"}, p); }, "max_tokens");
-  expect_error([&] { llm.generate({std::vector<int32_t>{1, 100000}}, greedy(4)); }, "token_ids[1]");
+  expect_error(
+      [&] {
+        llm.generate({Prompt{.token_ids = {1, 100000}}}, greedy(4));
+      },
+      "token_ids[1]");
   // One bad prompt among good ones: nothing runs, nothing leaks, the engine still works.
   expect_error([&] { llm.generate({"fine", "", "also fine"}, greedy(4)); }, "prompt 1");
   EXPECT_FALSE(llm.has_unfinished());

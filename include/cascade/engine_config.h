@@ -29,7 +29,7 @@ struct EngineConfig {
 
   // Device: "auto" (CUDA when present, else CPU), "cpu" or "cuda".
   std::string device = "auto";
-  int num_threads = 0;  // CPU threads; 0 = all cores
+  int num_threads = 0;                  // CPU threads; 0 = all cores
   float gpu_memory_utilization = 0.9f;  // share of GPU memory cascade may use (CUDA)
 
   // Compositional context caching (the seed's names).

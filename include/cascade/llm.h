@@ -34,12 +34,12 @@ struct EngineStats {
   int page_size = 0;
 
   // The chunk registry (compositional context caching).
-  int64_t chunk_entries = 0;    // chunks whose KV is held (or being computed)
-  int64_t chunk_pages = 0;      // KV pages they hold
-  int64_t chunk_bytes = 0;      // bytes of those pages
-  int64_t chunk_hits = 0;       // chunk uses served by a cached entry
-  int64_t chunk_misses = 0;     // chunk uses that had to compute the chunk
-  int64_t chunk_evictions = 0;  // entries evicted (LRU) to make room
+  int64_t chunk_entries = 0;          // chunks whose KV is held (or being computed)
+  int64_t chunk_pages = 0;            // KV pages they hold
+  int64_t chunk_bytes = 0;            // bytes of those pages
+  int64_t chunk_hits = 0;             // chunk uses served by a cached entry
+  int64_t chunk_misses = 0;           // chunk uses that had to compute the chunk
+  int64_t chunk_evictions = 0;        // entries evicted (LRU) to make room
   int64_t chunk_tokens_reused = 0;    // prompt tokens served by cached chunks
   int64_t chunk_tokens_computed = 0;  // chunk tokens prefilled
 };
@@ -82,10 +82,11 @@ class LLM {
   bool has_unfinished() const;
 
   // Registers a chunk ahead of use and computes its KV now (after `prefix`, the system
-  // chunks it will follow, in compositional mode). Returns its id for Chunk::ref: 64 hex
-  // digits, the SHA-256 chunk key of its tokens with no parent. Registering the same
-  // content again returns the same id.
-  std::string add_chunk(const Chunk& chunk, const std::vector<Chunk>& prefix = {});
+  // chunks it will follow, framed as prompts with `framing` are). Returns its id for Chunk::ref: 64
+  // hex digits, the SHA-256 chunk key of its tokens with no parent. Registering the same content
+  // again returns the same id.
+  std::string add_chunk(const Chunk& chunk, const std::vector<Chunk>& prefix = {},
+                        Prompt::Framing framing = Prompt::Framing::Chat);
   // Forgets a registered chunk (its cached KV becomes evictable); false when unknown.
   bool release_chunk(const std::string& id);
   std::vector<ChunkInfo> list_chunks() const;

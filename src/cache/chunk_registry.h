@@ -36,7 +36,8 @@ struct ChunkEntry {
   std::vector<int32_t> tokens;  // kept to confirm hits
   std::vector<int32_t> pages;   // ceil(tokens / page_size) pages, owned by the registry
   int canonical_start = 0;      // position of the first token (length of the parent chain)
-  bool computed = false;        // KV written; set by the engine
+  int filled = 0;               // leading tokens whose KV is written (chunked prefill)
+  bool computed = false;        // all KV written; set by the engine
   int pins = 0;                 // requests using it; pinned entries are never evicted
 
   bool indexed = true;                          // false: a collision's private entry

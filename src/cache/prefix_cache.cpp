@@ -21,10 +21,10 @@ uint64_t PrefixCache::page_hash(uint64_t parent_hash, std::span<const int32_t> t
 }
 
 std::vector<int32_t> PrefixCache::match(std::span<const int32_t> tokens, int max_pages,
-                                        std::vector<uint64_t>* hashes) {
+                                        std::vector<uint64_t>* hashes, uint64_t root) {
   const auto page_size = static_cast<size_t>(pool_.page_size());
   std::vector<int32_t> pages;
-  uint64_t parent = kRootHash;
+  uint64_t parent = root;
   for (int i = 0; i < max_pages; ++i) {
     const auto piece = tokens.subspan(static_cast<size_t>(i) * page_size, page_size);
     const uint64_t hash = page_hash(parent, piece);

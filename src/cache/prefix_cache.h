@@ -32,8 +32,10 @@ class PrefixCache {
 
   // Longest run of cached full pages that starts `tokens`, at most `max_pages` of them.
   // Each returned page is retained for the caller. `hashes` receives their chain hashes.
+  // `root` seeds the chain: kRootHash for a plain prompt, a hash of the context chunks
+  // for tokens that follow chunks (their KV depends on them).
   std::vector<int32_t> match(std::span<const int32_t> tokens, int max_pages,
-                             std::vector<uint64_t>* hashes);
+                             std::vector<uint64_t>* hashes, uint64_t root = kRootHash);
 
   // Counts one admitted sequence in the statistics (a match that was given back because
   // the sequence could not be admitted yet is not counted).

@@ -32,8 +32,8 @@ void EngineConfig::validate() const {
   require_positive(chunk_registry_size, "chunk_registry_size");
   check(std::isfinite(gpu_memory_utilization) && gpu_memory_utilization > 0 &&
             gpu_memory_utilization <= 1,
-        "gpu_memory_utilization must be in (0, 1] (got " +
-            std::to_string(gpu_memory_utilization) + ")");
+        "gpu_memory_utilization must be in (0, 1] (got " + std::to_string(gpu_memory_utilization) +
+            ")");
 }
 
 const char* chunk_mode_name(ChunkMode mode) {

@@ -68,6 +68,33 @@ std::vector<RequestOutput> LLM::generate(const std::vector<Prompt>& prompts,
   return outputs;
 }
 
+std::vector<RequestOutput> LLM::generate(const std::vector<std::string>& prompts,
+                                         const SamplingParams& params,
+                                         const ProgressCallback& progress) {
+  std::vector<Prompt> composed;
+  composed.reserve(prompts.size());
+  for (const auto& text : prompts) composed.push_back(Prompt{.text = text});
+  return generate(composed, params, progress);
+}
+
+std::string LLM::add_chunk(const Chunk& chunk, const std::vector<Chunk>& prefix,
+                           Prompt::Framing framing) {
+  const bool idle = !engine_->has_unfinished();
+  std::string id = engine_->add_chunk(chunk, prefix, framing);
+  // Compute it now unless streaming requests are in flight (their outputs come from
+  // step(), which the caller drives; the chunk is computed along with them).
+  while (idle && engine_->has_unfinished()) engine_->step();
+  return id;
+}
+
+bool LLM::release_chunk(const std::string& id) {
+  return engine_->release_chunk(id);
+}
+
+std::vector<ChunkInfo> LLM::list_chunks() const {
+  return engine_->list_chunks();
+}
+
 int64_t LLM::add_request(const Prompt& prompt, const SamplingParams& params) {
   return engine_->add_request(prompt, params);
 }

@@ -6,6 +6,9 @@
 #include <random>
 
 #include "base/error.h"
+#include "cache/model_fingerprint.h"
+#include "engine/chunk_layout.h"
+#include "engine/prompt_composer.h"
 
 namespace cascade {
 
@@ -26,28 +29,55 @@ LLMEngine::LLMEngine(const std::string& model_dir, const EngineConfig& config)
   config_.max_model_len = runner_.max_model_len();
   pool_ = std::make_unique<PagePool>(runner_.num_kv_pages(), config_.page_size);
   if (config_.enable_prefix_caching) prefix_cache_ = std::make_unique<PrefixCache>(*pool_);
-  scheduler_ = std::make_unique<Scheduler>(config_, *pool_, prefix_cache_.get());
+  registry_ = std::make_unique<ChunkRegistry>(
+      *pool_, config_.chunk_registry_size, config_.chunk_page_ratio, runner_.kv_bytes_per_page());
+  fingerprint_ = model_fingerprint(model_dir);
+  scheduler_ = std::make_unique<Scheduler>(config_, *pool_, prefix_cache_.get(), registry_.get());
 }
 
-std::vector<int32_t> LLMEngine::tokenize(const Prompt& prompt) const {
-  if (prompt.is_tokens) {
-    const int vocab = std::min(tokenizer_.vocab_size(), runner_.model_config().vocab_size);
-    for (size_t i = 0; i < prompt.token_ids.size(); ++i) {
-      const int32_t id = prompt.token_ids[i];
-      check(0 <= id && id < vocab,
-            "prompt token_ids[" + std::to_string(i) + "] = " + std::to_string(id) +
-                " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+int LLMEngine::usable_vocab() const {
+  return std::min(tokenizer_.vocab_size(), runner_.model_config().vocab_size);
+}
+
+void LLMEngine::compose(const Prompt& prompt, bool chunks_only, Sequence& seq) {
+  if (prompt.chunks.empty() && !chunks_only) {
+    if (!prompt.token_ids.empty()) {
+      check_token_ids(prompt.token_ids, usable_vocab(), "prompt token_ids");
+      seq.tokens = prompt.token_ids;
+    } else {
+      seq.tokens = tokenizer_.encode(prompt.text);
     }
-    return prompt.token_ids;
+    check(!seq.tokens.empty(), "prompt is empty");
+  } else {
+    ComposedPrompt composed =
+        compose_prompt(prompt, tokenizer_, usable_vocab(), library_, chunks_only);
+    lay_out_chunks(composed.chunks, config_.chunk_mode, fingerprint_, seq);
+    seq.tokens = std::move(composed.own_tokens);
+    int chunk_pages = 0;
+    for (const auto& c : seq.chunks) {
+      chunk_pages += (c.length() + config_.page_size - 1) / config_.page_size;
+    }
+    check(chunk_pages <= registry_->page_cap(),
+          "prompt's chunks need " + std::to_string(chunk_pages) +
+              " KV pages; chunks may hold at most " + std::to_string(registry_->page_cap()) +
+              " (chunk_page_ratio of " + std::to_string(pool_->num_pages()) +
+              " pages): raise chunk_page_ratio or the KV cache");
+    check(static_cast<int>(seq.chunks.size()) <= config_.chunk_registry_size,
+          "prompt has " + std::to_string(seq.chunks.size()) +
+              " chunks, more than chunk_registry_size " +
+              std::to_string(config_.chunk_registry_size));
   }
-  return tokenizer_.encode(prompt.text);
+  for (const auto& c : prompt.chunks) {
+    if (!c.id.empty() && !chunks_only) library_.count_use(c.id);
+  }
+  seq.num_prompt_tokens = seq.num_tokens();
 }
 
 int64_t LLMEngine::add_request(const Prompt& prompt, const SamplingParams& params) {
   params.validate();
-  std::vector<int32_t> tokens = tokenize(prompt);
-  check(!tokens.empty(), "prompt is empty");
-  const int n = static_cast<int>(tokens.size());
+  Sequence composed;
+  compose(prompt, /*chunks_only=*/false, composed);
+  const int n = composed.total_prompt_tokens();
   check(n < config_.max_model_len,
         "prompt has " + std::to_string(n) + " tokens; max_model_len is " +
             std::to_string(config_.max_model_len) + " (the prompt and at least one generated " +
@@ -56,30 +86,87 @@ int64_t LLMEngine::add_request(const Prompt& prompt, const SamplingParams& param
         "prompt has " + std::to_string(n) + " tokens, more than max_num_batched_tokens " +
             std::to_string(config_.max_num_batched_tokens) + " without chunked prefill");
 
-  const int64_t id = next_id_++;
+  const int64_t id = next_id_;
   const uint64_t seed = params.seed ? *params.seed : seed_base_ + static_cast<uint64_t>(id);
+  const bool in_think = ends_inside_think_block(composed.tokens);
   auto request = std::make_unique<Request>(
-      Request{Sequence{},
+      Request{std::move(composed),
               RequestRng(seed),
               StreamingText(tokenizer_, params.stop, params.skip_special_tokens),
-              ReasoningParser(ends_inside_think_block(tokens)),
+              ReasoningParser(in_think),
               {},
               0,
               {},
               {}});
-  Sequence& seq = request->seq;
-  seq.id = id;
-  seq.tokens = std::move(tokens);
-  seq.num_prompt_tokens = n;
-  seq.params = params;
+  request->seq.params = params;
   request->stop_ids = params.stop_token_ids;
   if (!params.ignore_eos) {
     const auto& eos = runner_.model_config().eos_token_ids;
     request->stop_ids.insert(request->stop_ids.end(), eos.begin(), eos.end());
   }
+  return enqueue(std::move(request));
+}
+
+int64_t LLMEngine::enqueue(std::unique_ptr<Request> request) {
+  const int64_t id = next_id_++;
+  Sequence& seq = request->seq;
+  seq.id = id;
   scheduler_->add(&seq);
   requests_.emplace(id, std::move(request));
   return id;
+}
+
+std::string LLMEngine::add_chunk(const Chunk& chunk, const std::vector<Chunk>& prefix,
+                                 Prompt::Framing framing) {
+  check(chunk.id.empty(), "add_chunk: give the chunk's text or token_ids, not an id");
+  std::vector<int32_t> tokens;
+  if (!chunk.token_ids.empty()) {
+    check_token_ids(chunk.token_ids, usable_vocab(), "chunk token_ids");
+    tokens = chunk.token_ids;
+  } else {
+    tokens = tokenizer_.encode(chunk.text);
+  }
+  check(!tokens.empty(), "add_chunk: the chunk is empty");
+  const std::string id = to_hex(make_chunk_key(fingerprint_, nullptr, tokens));
+  const bool known = library_.find(id) != nullptr;
+  library_.add(id, chunk.kind, std::move(tokens));
+  Prompt prompt{.chunks = prefix, .framing = framing};
+  prompt.chunks.push_back(Chunk::ref(id));
+  auto request = std::make_unique<Request>(Request{Sequence{},
+                                                   RequestRng(0),
+                                                   StreamingText(tokenizer_, {}, true),
+                                                   ReasoningParser(false),
+                                                   {},
+                                                   0,
+                                                   {},
+                                                   {}});
+  try {
+    compose(prompt, /*chunks_only=*/true, request->seq);
+  } catch (const Error&) {
+    if (!known) library_.remove(id);
+    throw;
+  }
+  request->seq.prefill_only = true;
+  prefill_only_.push_back(enqueue(std::move(request)));
+  return id;
+}
+
+void LLMEngine::finish_ready_prefills() {
+  for (auto it = prefill_only_.begin(); it != prefill_only_.end();) {
+    const auto found = requests_.find(*it);
+    if (found == requests_.end()) {  // aborted
+      it = prefill_only_.erase(it);
+      continue;
+    }
+    Sequence& seq = found->second->seq;
+    if (seq.holds_chunks && seq.chunks_ready()) {
+      scheduler_->remove(&seq);
+      requests_.erase(found);
+      it = prefill_only_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 bool LLMEngine::append_token(Request& request, int32_t token) {
@@ -94,7 +181,7 @@ bool LLMEngine::append_token(Request& request, int32_t token) {
   } else if (request.text.add(token)) {
     reason = FinishReason::Stop;
   } else if (seq.num_generated() >= seq.params.max_tokens ||
-             seq.num_tokens() >= config_.max_model_len) {
+             seq.context_len + seq.num_tokens() >= config_.max_model_len) {
     reason = FinishReason::Length;
   }
   if (reason == FinishReason::None) return false;
@@ -134,7 +221,7 @@ RequestOutput LLMEngine::make_output(Request& request) {
   out.content = request.content;
   out.reasoning_content_delta = std::move(delta.reasoning);
   out.content_delta = std::move(delta.answer);
-  out.num_prompt_tokens = seq.num_prompt_tokens;
+  out.num_prompt_tokens = seq.total_prompt_tokens();
   out.num_cached_tokens = seq.num_cached_tokens;
   out.finish_reason = seq.finish_reason;
   return out;
@@ -143,12 +230,14 @@ RequestOutput LLMEngine::make_output(Request& request) {
 std::vector<RequestOutput> LLMEngine::step() {
   std::vector<RequestOutput> outputs;
   const SchedulerOutput scheduled = scheduler_->schedule();
+  finish_ready_prefills();  // chunks that were cached already
   if (scheduled.empty()) {
     check(!scheduler_->has_unfinished(), "scheduler could not make progress (KV cache too small)");
     return outputs;
   }
   std::vector<float>& rows = runner_.run(scheduled);  // [sampling sequences, vocab]
   scheduler_->complete(scheduled);
+  finish_ready_prefills();
   ++stats_.steps;
   stats_.prefill_tokens += scheduled.num_prefill_tokens;
 
@@ -201,6 +290,15 @@ EngineStats LLMEngine::stats() const {
     s.prefix_cache_hit_tokens = prefix_cache_->stats().hit_tokens;
   }
   s.preemptions = scheduler_->num_preemptions();
+  const ChunkRegistryStats& r = registry_->stats();
+  s.chunk_entries = r.entries;
+  s.chunk_pages = r.pages;
+  s.chunk_bytes = r.bytes;
+  s.chunk_hits = r.hits;
+  s.chunk_misses = r.misses;
+  s.chunk_evictions = r.evictions;
+  s.chunk_tokens_reused = scheduler_->stats().chunk_tokens_reused;
+  s.chunk_tokens_computed = scheduler_->stats().chunk_tokens_computed;
   s.num_kv_pages = pool_->num_pages();
   s.num_free_kv_pages = pool_->num_free();
   s.page_size = pool_->page_size();

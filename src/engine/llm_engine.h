@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "cache/chunk_registry.h"
 #include "cache/page_pool.h"
 #include "cache/prefix_cache.h"
 #include "cascade/engine_config.h"
 #include "cascade/llm.h"
+#include "engine/chunk_library.h"
 #include "engine/model_runner.h"
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
@@ -26,6 +28,12 @@ class LLMEngine {
 
   // Tokenizes and validates; throws Error (nothing queued) on bad input.
   int64_t add_request(const Prompt& prompt, const SamplingParams& params);
+  // Registers `chunk` in the library and queues the computation of its KV after `prefix`
+  // (a request that ends when its chunks are computed). Returns the chunk's id.
+  std::string add_chunk(const Chunk& chunk, const std::vector<Chunk>& prefix,
+                        Prompt::Framing framing);
+  bool release_chunk(const std::string& id) { return library_.remove(id); }
+  std::vector<ChunkInfo> list_chunks() const { return library_.list(); }
   std::vector<RequestOutput> step();
   bool abort(int64_t request_id);
   bool has_unfinished() const { return scheduler_->has_unfinished(); }
@@ -50,13 +58,21 @@ class LLMEngine {
   ModelRunner runner_;
   std::unique_ptr<PagePool> pool_;
   std::unique_ptr<PrefixCache> prefix_cache_;
+  std::unique_ptr<ChunkRegistry> registry_;
+  ChunkLibrary library_;
+  ChunkKey fingerprint_{};
+  std::vector<int64_t> prefill_only_;  // requests that only compute chunks
   std::unique_ptr<Scheduler> scheduler_;
   std::map<int64_t, std::unique_ptr<Request>> requests_;
   int64_t next_id_ = 0;
   uint64_t seed_base_;
   EngineStats stats_;
 
-  std::vector<int32_t> tokenize(const Prompt& prompt) const;
+  int usable_vocab() const;  // ids the tokenizer and the model both know
+  // Fills the sequence's chunks and own tokens from `prompt`; throws Error on bad input.
+  void compose(const Prompt& prompt, bool chunks_only, Sequence& seq);
+  int64_t enqueue(std::unique_ptr<Request> request);
+  void finish_ready_prefills();
   bool ends_inside_think_block(const std::vector<int32_t>& prompt) const;
   bool append_token(Request& request, int32_t token);  // true when the request finished
   RequestOutput make_output(Request& request);

@@ -1,6 +1,7 @@
 #include "engine/model_runner.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "base/error.h"
 #include "model/model_weights.h"
@@ -25,6 +26,11 @@ std::unique_ptr<Backend> make_backend(const EngineConfig& config, std::string* d
 
 ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& config)
     : page_size_(config.page_size) {
+  planner_.page_size = config.page_size;
+  planner_.enable_cascade = config.enable_cascade_attention;
+  planner_.max_cascade_levels = config.max_cascade_levels;
+  // A level shorter than a page costs more as a separate task than read per sequence.
+  planner_.min_shared_tokens = config.page_size;
   backend_ = make_backend(config, &device_);
   ModelConfig model_config = load_model_config(model_dir);
   const auto checkpoint = SafetensorsModel::open(model_dir);
@@ -35,6 +41,7 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
   const int64_t page_bytes = int64_t{2} * model_config.num_hidden_layers * page_size_ *
                              model_config.kv_dim() *
                              static_cast<int64_t>(dtype_size(backend_->compute_dtype()));
+  kv_bytes_per_page_ = page_bytes;
   if (config.num_kv_pages > 0) {
     num_kv_pages_ = config.num_kv_pages;
   } else {
@@ -53,34 +60,82 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
   kv_ = model_->allocate_kv_cache(num_kv_pages_, page_size_);
 }
 
+namespace {
+
+int64_t level_id(const ChunkEntry* entry) {
+  return static_cast<int64_t>(reinterpret_cast<std::intptr_t>(entry));
+}
+
+// A computed (or in-step) chunk as a non-causal level at `first_position`.
+PlanLevel chunk_level(const SequenceChunk& chunk, int length, int first_position, int delta) {
+  return PlanLevel{level_id(chunk.entry), chunk.entry->pages, length, first_position, delta, false};
+}
+
+}  // namespace
+
+void ModelRunner::add_fill_rows(const Sequence& seq, const ChunkFill& fill) {
+  auto& b = batch_;
+  const SequenceChunk& chunk = seq.chunks[static_cast<size_t>(fill.chunk)];
+  const ChunkEntry& entry = *chunk.entry;
+  PlanSequence ps;
+  for (int i = fill.first; i < fill.first + fill.count; ++i) {
+    ps.rows.push_back(static_cast<int32_t>(b.token_ids.size()));
+    b.token_ids.push_back((*chunk.tokens)[static_cast<size_t>(i)]);
+    b.positions.push_back(chunk.canonical_start + i);
+    b.slots.push_back(entry.pages[static_cast<size_t>(i / page_size_)] * page_size_ +
+                      i % page_size_);
+  }
+  // The chunk's KV is computed as if it followed its parent chain at canonical positions.
+  for (int p = 0; p < chunk.num_parents; ++p) {
+    const SequenceChunk& parent = seq.chunks[static_cast<size_t>(p)];
+    ps.levels.push_back(chunk_level(parent, parent.length(), parent.canonical_start, 0));
+  }
+  ps.levels.push_back(PlanLevel{-1, entry.pages, fill.first + fill.count, chunk.canonical_start, 0,
+                                /*causal=*/true});
+  plan_sequences_.push_back(std::move(ps));
+}
+
+void ModelRunner::add_own_rows(const Sequence& seq, int num_new_tokens, bool samples) {
+  auto& b = batch_;
+  PlanSequence ps;
+  for (int j = 0; j < num_new_tokens; ++j) {
+    const int i = seq.num_computed_tokens + j;
+    ps.rows.push_back(static_cast<int32_t>(b.token_ids.size()));
+    b.token_ids.push_back(seq.tokens[static_cast<size_t>(i)]);
+    b.positions.push_back(seq.context_len + i);
+    b.slots.push_back(seq.pages[static_cast<size_t>(i / page_size_)] * page_size_ + i % page_size_);
+  }
+  for (const auto& chunk : seq.chunks) {
+    ps.levels.push_back(
+        chunk_level(chunk, chunk.length(), chunk.logical_start, chunk.rope_delta()));
+  }
+  const int kv_len = seq.num_computed_tokens + num_new_tokens;
+  const auto num_pages = static_cast<size_t>((kv_len + page_size_ - 1) / page_size_);
+  ps.levels.push_back(
+      PlanLevel{-1,
+                {seq.pages.begin(), seq.pages.begin() + static_cast<ptrdiff_t>(num_pages)},
+                kv_len,
+                seq.context_len,
+                0,
+                /*causal=*/true});
+  if (samples) b.logits_rows.push_back(ps.rows.back());
+  plan_sequences_.push_back(std::move(ps));
+}
+
 void ModelRunner::build_batch(const SchedulerOutput& step) {
   auto& b = batch_;
   b.token_ids.clear();
   b.positions.clear();
   b.slots.clear();
   b.logits_rows.clear();
-  b.plan = AttentionPlan{};
-  b.plan.page_size = page_size_;
-  b.plan.num_rows = step.num_tokens;
-  std::vector<int32_t> rows, pages;
+  plan_sequences_.clear();
   for (const auto& item : step.items) {
-    const Sequence& seq = *item.seq;
-    rows.clear();
-    for (int j = 0; j < item.num_new_tokens; ++j) {
-      const int pos = seq.num_computed_tokens + j;
-      rows.push_back(static_cast<int32_t>(b.token_ids.size()));
-      b.token_ids.push_back(seq.tokens[static_cast<size_t>(pos)]);
-      b.positions.push_back(pos);
-      b.slots.push_back(seq.pages[static_cast<size_t>(pos / page_size_)] * page_size_ +
-                        pos % page_size_);
-    }
-    const int kv_len = seq.num_computed_tokens + item.num_new_tokens;
-    const auto num_pages = static_cast<size_t>((kv_len + page_size_ - 1) / page_size_);
-    pages.assign(seq.pages.begin(), seq.pages.begin() + static_cast<ptrdiff_t>(num_pages));
-    b.plan.add_task(rows, pages, kv_len, /*first_position=*/0, /*delta=*/0, /*is_causal=*/true);
-    if (item.samples) b.logits_rows.push_back(rows.back());
+    for (const auto& fill : item.fills) add_fill_rows(*item.seq, fill);
+    if (item.num_new_tokens > 0) add_own_rows(*item.seq, item.num_new_tokens, item.samples);
   }
-  b.plan.finalize();
+  check(static_cast<int>(b.token_ids.size()) == step.num_tokens,
+        "model runner: step rows do not match the scheduler's count");
+  b.plan = plan_attention(plan_sequences_, step.num_tokens, planner_);
 }
 
 std::vector<float>& ModelRunner::run(const SchedulerOutput& step) {

@@ -1,12 +1,18 @@
-// Runs the model for one scheduled step: turns the scheduler's sequences into a
-// ForwardBatch (rows, positions, KV slots, one causal attention task per sequence) and
-// returns the logits of the sequences that sample, on the host.
+// Runs the model for one scheduled step: turns the scheduler's items into a ForwardBatch
+// (rows, positions, KV slots) and their attention levels into a plan (the cascade
+// planner), and returns the logits of the sequences that sample, on the host.
+//
+// Rows of a chunk fill sit at the chunk's canonical positions and attend to its parent
+// chain and, causally, to itself; rows of a sequence's own tokens sit at logical
+// positions and attend to each chunk (queries rotated by the chunk's rope_delta) and,
+// causally, to its own pages.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "cache/cascade_planner.h"
 #include "cascade/engine_config.h"
 #include "engine/scheduler.h"
 #include "model/decoder_model.h"
@@ -20,6 +26,7 @@ class ModelRunner {
 
   const ModelConfig& model_config() const { return model_->config(); }
   int num_kv_pages() const { return num_kv_pages_; }
+  int64_t kv_bytes_per_page() const { return kv_bytes_per_page_; }
   int max_model_len() const { return max_model_len_; }
   const std::string& device() const { return device_; }
 
@@ -33,11 +40,16 @@ class ModelRunner {
   std::vector<KvLayer> kv_;
   int page_size_;
   int num_kv_pages_ = 0;
+  int64_t kv_bytes_per_page_ = 0;
   int max_model_len_ = 0;
+  PlannerOptions planner_;
   ForwardBatch batch_;
   std::vector<float> logits_;
+  std::vector<PlanSequence> plan_sequences_;
 
   void build_batch(const SchedulerOutput& step);
+  void add_fill_rows(const Sequence& seq, const ChunkFill& fill);
+  void add_own_rows(const Sequence& seq, int num_new_tokens, bool samples);
 };
 
 }  // namespace cascade

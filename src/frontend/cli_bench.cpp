@@ -12,6 +12,7 @@
 #include "cascade/llm.h"
 #include "frontend/cli.h"
 #include "frontend/cli_flags.h"
+#include "frontend/dedup_bench.h"
 #include "model/random_checkpoint.h"
 #include "text/tokenizer.h"
 
@@ -48,7 +49,7 @@ Timing time_once(LLM& llm, int batch, int prompt_len, int output_len, uint32_t s
   for (int b = 0; b < batch; ++b) {
     std::vector<int32_t> prompt(static_cast<size_t>(prompt_len));
     for (auto& t : prompt) t = static_cast<int32_t>(rng() % id_range);
-    ids.push_back(llm.add_request(Prompt(std::move(prompt)), p));
+    ids.push_back(llm.add_request(Prompt{.token_ids = std::move(prompt)}, p));
   }
   int first_tokens = 0;
   auto t_prefill = t0;
@@ -111,9 +112,51 @@ void run_speed(SpeedArgs args) {
 
 }  // namespace
 
+void add_dedup_command(CLI::App& bench) {
+  struct DedupArgs {
+    std::string model;
+    DedupWorkload workload;
+    EngineConfig engine;
+  };
+  auto args = std::make_shared<DedupArgs>();
+  auto* cmd = bench.add_subcommand("dedup", "KV bytes with and without chunk dedup (B5)");
+  cmd->add_option("--model", args->model, "Hugging Face model folder")->required();
+  auto& w = args->workload;
+  cmd->add_option("--requests", w.num_requests)->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--chunks", w.num_chunks)->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--per-request", w.chunks_per_request)
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--chunk-tokens", w.chunk_tokens)
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--question-tokens", w.question_tokens)
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--output-tokens", w.output_tokens)
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  add_engine_flags(*cmd, args->engine);
+  cmd->callback([args] {
+    const DedupResult r = measure_dedup(args->model, args->workload, args->engine);
+    const auto& load = args->workload;
+    std::printf("%d requests, each %d of %d chunks of %d tokens + %d question tokens\n",
+                load.num_requests, load.chunks_per_request, load.num_chunks, load.chunk_tokens,
+                load.question_tokens);
+    std::printf("peak KV with dedup    %8lld pages  %12lld bytes\n",
+                static_cast<long long>(r.peak_pages_dedup),
+                static_cast<long long>(r.peak_pages_dedup * r.bytes_per_page));
+    std::printf("peak KV without dedup %8lld pages  %12lld bytes\n",
+                static_cast<long long>(r.peak_pages_plain),
+                static_cast<long long>(r.peak_pages_plain * r.bytes_per_page));
+    std::printf("dedup / no-dedup      %8.2f %%\n", 100.0 * r.ratio());
+  });
+}
+
 void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "benchmarks");
   bench->require_subcommand(1);
+  add_dedup_command(*bench);
   auto args = std::make_shared<SpeedArgs>();
   auto* speed = bench->add_subcommand("speed", "prefill and decode tok/s at batch sizes");
   auto* model = speed->add_option("--model", args->model, "Hugging Face model folder");

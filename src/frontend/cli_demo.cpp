@@ -1,8 +1,10 @@
 // `cascade demo`: answers questions about a set of documents with a model and shows what
-// the caches did. Every prompt is the same system prefix and documents followed by one
-// question (the framing the bundled model was trained on, tools/worldgen.py); the
-// questions are asked twice, and the second round is served from the prefix cache.
+// the caches did. Every prompt is composed of chunks: the system prompt and the documents
+// (the framing the bundled model was trained on, tools/worldgen.py), then one question.
+// Round 1 computes each chunk once for all questions; round 2 asks again with the
+// documents in reverse order, served from the chunk registry (compositional mode).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -16,9 +18,7 @@
 namespace cascade {
 namespace {
 
-constexpr const char* kSystemPrefix =
-    "<|im_start|>system\nYou answer questions using only the documents.<|im_end|>\n"
-    "<|im_start|>user\n";
+constexpr const char* kSystemPrompt = "You answer questions using only the documents.";
 
 struct DemoArgs {
   std::string model;
@@ -40,35 +40,43 @@ std::vector<std::string> read_lines(const std::string& path) {
 }
 
 void print_stats(const EngineStats& s, double seconds) {
-  const double hit = s.prefix_cache_queried_tokens
-                         ? 100.0 * static_cast<double>(s.prefix_cache_hit_tokens) /
-                               static_cast<double>(s.prefix_cache_queried_tokens)
-                         : 0.0;
   std::printf(
-      "  %.3f s | prefill %lld tok | decode %lld tok | prefix cache %lld/%lld tok (%.1f%%) | "
-      "KV pages %d/%d free | preemptions %lld\n",
+      "  %.3f s | prefill %lld tok | decode %lld tok | KV pages %d/%d free | preemptions %lld\n"
+      "  chunk registry: %lld chunks in %lld pages (%lld KiB), %lld hits, %lld misses, "
+      "%lld evictions | chunk tokens reused %lld, computed %lld\n",
       seconds, static_cast<long long>(s.prefill_tokens), static_cast<long long>(s.decode_tokens),
-      static_cast<long long>(s.prefix_cache_hit_tokens),
-      static_cast<long long>(s.prefix_cache_queried_tokens), hit, s.num_free_kv_pages,
-      s.num_kv_pages, static_cast<long long>(s.preemptions));
+      s.num_free_kv_pages, s.num_kv_pages, static_cast<long long>(s.preemptions),
+      static_cast<long long>(s.chunk_entries), static_cast<long long>(s.chunk_pages),
+      static_cast<long long>(s.chunk_bytes / 1024), static_cast<long long>(s.chunk_hits),
+      static_cast<long long>(s.chunk_misses), static_cast<long long>(s.chunk_evictions),
+      static_cast<long long>(s.chunk_tokens_reused),
+      static_cast<long long>(s.chunk_tokens_computed));
+}
+
+std::vector<Prompt> compose(const std::vector<std::string>& documents,
+                            const std::vector<std::string>& questions, bool reversed) {
+  std::vector<Chunk> chunks = {Chunk::system(kSystemPrompt)};
+  for (const auto& d : documents) chunks.push_back(Chunk::context("Document: " + d + "\n\n"));
+  if (reversed) std::reverse(chunks.begin() + 1, chunks.end());
+  std::vector<Prompt> prompts;
+  for (const auto& q : questions)
+    prompts.push_back(Prompt{.chunks = chunks, .text = "Question: " + q});
+  return prompts;
 }
 
 void run_demo(const DemoArgs& args) {
   const auto documents = read_lines(args.documents_file);
   const auto questions = read_lines(args.questions_file);
-  std::string context = kSystemPrefix;
-  for (const auto& d : documents) context += "Document: " + d + "\n\n";
-  std::vector<Prompt> prompts;
-  for (const auto& q : questions) {
-    prompts.emplace_back(context + "Question: " + q + "<|im_end|>\n<|im_start|>assistant\n");
-  }
   LLM llm(args.model, args.engine);
-  std::printf("%zu documents, %zu questions\n", documents.size(), questions.size());
+  std::printf("%zu documents, %zu questions | %s mode, cascade attention %s\n", documents.size(),
+              questions.size(), chunk_mode_name(args.engine.chunk_mode),
+              args.engine.enable_cascade_attention ? "on" : "off");
   for (int round = 1; round <= 2; ++round) {
     const auto t0 = std::chrono::steady_clock::now();
-    const auto outputs = llm.generate(prompts, args.sampling);
+    const auto outputs = llm.generate(compose(documents, questions, round == 2), args.sampling);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("round %d\n", round);
+    std::printf(round == 1 ? "round 1: documents in order\n"
+                           : "round 2: documents in reverse order\n");
     for (size_t i = 0; i < outputs.size(); ++i) {
       std::printf("  Q: %s\n  A: %s   [%d prompt tokens, %d from cache]\n", questions[i].c_str(),
                   outputs[i].content.c_str(), outputs[i].num_prompt_tokens,
@@ -84,6 +92,7 @@ void add_demo_command(CLI::App& app) {
   auto args = std::make_shared<DemoArgs>();
   args->sampling.temperature = 0;
   args->sampling.max_tokens = 48;
+  args->engine.enable_cascade_attention = true;
   auto* cmd = app.add_subcommand("demo", "answer questions about documents, show cache statistics");
   cmd->add_option("--model", args->model, "Hugging Face model folder")->required();
   cmd->add_option("--documents", args->documents_file, "documents, one per line")->required();

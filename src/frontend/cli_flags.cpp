@@ -19,6 +19,29 @@ void add_engine_flags(CLI::App& cmd, EngineConfig& c) {
                "prefill each prompt in one step");
   cmd.add_option("--device", c.device, "auto, cpu or cuda")->capture_default_str();
   cmd.add_option("--threads", c.num_threads, "CPU threads (0: all cores)");
+  cmd.add_option("--gpu-memory-utilization", c.gpu_memory_utilization,
+                 "share of GPU memory to use (CUDA)")
+      ->capture_default_str();
+  // Compositional context caching (the seed's names).
+  cmd.add_option_function<std::string>(
+         "--cascade", [&c](const std::string& v) { c.enable_cascade_attention = v == "on"; },
+         "cascade attention over shared chunks: on or off (default off)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->type_name("on|off");
+  cmd.add_option_function<std::string>(
+         "--chunk-mode",
+         [&c](const std::string& v) {
+           c.chunk_mode = v == "exact" ? ChunkMode::Exact : ChunkMode::Compositional;
+         },
+         "how chunks are keyed: exact or compositional (default compositional)")
+      ->check(CLI::IsMember({"exact", "compositional"}))
+      ->type_name("MODE");
+  cmd.add_option("--chunk-page-ratio", c.chunk_page_ratio, "max share of KV pages for chunks")
+      ->capture_default_str();
+  cmd.add_option("--max-cascade-levels", c.max_cascade_levels, "shared levels per sequence")
+      ->capture_default_str();
+  cmd.add_option("--chunk-registry-size", c.chunk_registry_size, "chunks kept at most")
+      ->capture_default_str();
 }
 
 void add_sampling_flags(CLI::App& cmd, SamplingParams& p) {

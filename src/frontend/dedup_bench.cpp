@@ -1,0 +1,86 @@
+#include "frontend/dedup_bench.h"
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "base/error.h"
+#include "cascade/llm.h"
+#include "text/tokenizer.h"
+
+namespace cascade {
+namespace {
+
+std::vector<int32_t> random_ids(std::mt19937& rng, int n, int vocab) {
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  for (auto& id : ids) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab));
+  return ids;
+}
+
+// Runs every prompt at once and returns the peak number of KV pages in use.
+int64_t peak_pages(LLM& llm, const std::vector<Prompt>& prompts, int output_tokens) {
+  SamplingParams p;
+  p.temperature = 0;
+  p.ignore_eos = true;
+  p.max_tokens = output_tokens;
+  for (const auto& prompt : prompts) llm.add_request(prompt, p);
+  int64_t peak = 0;
+  while (llm.has_unfinished()) {
+    llm.step();
+    const EngineStats s = llm.stats();
+    peak = std::max<int64_t>(peak, s.num_kv_pages - s.num_free_kv_pages);
+  }
+  return peak;
+}
+
+}  // namespace
+
+DedupResult measure_dedup(const std::string& model_dir, const DedupWorkload& w,
+                          EngineConfig config) {
+  check(w.chunks_per_request <= w.num_chunks, "bench dedup: --per-request must be <= --chunks");
+  const int prompt_tokens = w.chunks_per_request * w.chunk_tokens + w.question_tokens;
+  config.max_num_seqs = w.num_requests;
+  config.max_model_len = prompt_tokens + w.output_tokens + 1;
+  config.max_num_batched_tokens = std::max(config.max_num_batched_tokens, 8192);
+  const int pages_per_request = (config.max_model_len + config.page_size - 1) / config.page_size;
+  config.num_kv_pages = w.num_requests * pages_per_request + pages_per_request;
+  config.chunk_page_ratio = 1.0f;
+  config.chunk_mode = ChunkMode::Compositional;
+
+  // The workload: random ids so that no two chunks share a prefix by accident.
+  std::mt19937 rng(w.seed);
+  LLM dedup(model_dir, config);
+  const int vocab = std::min(dedup.tokenizer().vocab_size(), 10000);
+  std::vector<std::vector<int32_t>> chunks;
+  for (int c = 0; c < w.num_chunks; ++c) chunks.push_back(random_ids(rng, w.chunk_tokens, vocab));
+  std::vector<Prompt> composed, plain;
+  for (int r = 0; r < w.num_requests; ++r) {
+    std::vector<int> picks(static_cast<size_t>(w.num_chunks));
+    for (int c = 0; c < w.num_chunks; ++c) picks[static_cast<size_t>(c)] = c;
+    std::shuffle(picks.begin(), picks.end(), rng);
+    Prompt p{.framing = Prompt::Framing::Raw};
+    Prompt flat;
+    for (int k = 0; k < w.chunks_per_request; ++k) {
+      const auto& ids = chunks[static_cast<size_t>(picks[static_cast<size_t>(k)])];
+      p.chunks.push_back(Chunk{.token_ids = ids});
+      flat.token_ids.insert(flat.token_ids.end(), ids.begin(), ids.end());
+    }
+    p.token_ids = random_ids(rng, w.question_tokens, vocab);
+    flat.token_ids.insert(flat.token_ids.end(), p.token_ids.begin(), p.token_ids.end());
+    composed.push_back(std::move(p));
+    plain.push_back(std::move(flat));
+  }
+
+  DedupResult result;
+  result.peak_pages_dedup = peak_pages(dedup, composed, w.output_tokens);
+  const EngineStats s = dedup.stats();
+  result.chunk_pages = s.chunk_pages;
+  result.bytes_per_page = s.chunk_pages > 0 ? s.chunk_bytes / s.chunk_pages : 0;
+
+  config.enable_prefix_caching = false;
+  LLM no_dedup(model_dir, config);
+  result.peak_pages_plain = peak_pages(no_dedup, plain, w.output_tokens);
+  return result;
+}
+
+}  // namespace cascade
