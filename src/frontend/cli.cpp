@@ -16,6 +16,9 @@ int run_cli(int argc, char** argv) {
   add_generate_command(app);
   add_bench_command(app);
   add_demo_command(app);
+  add_serve_command(app);
+  add_chat_command(app);
+  add_chunks_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -16,5 +16,8 @@ void add_info_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
+void add_chunks_command(CLI::App& app);
 
 }  // namespace cascade
