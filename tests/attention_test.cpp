@@ -231,6 +231,65 @@ TEST_F(AttentionTest, SplitTasksMergeToTheSingleTask) {
   }
 }
 
+TEST_F(AttentionTest, MergeDoesNotDependOnTaskOrderGroupingOrAnEmptyTask) {
+  // The same KV cut into tasks in different orders and groupings, with an empty task
+  // (a level of no tokens) among them: every merge gives the same rows.
+  const Sequence s(29, 4, 2, 16, 700);
+  KvLayer cache = make_cache(12, s.hkv, s.d);
+  const auto slot = [&](int j) { return kScrambled[j / kPageSize] * kPageSize + j % kPageSize; };
+  store(s, cache, slot, [](int j) { return j; });
+  const auto pages = [&](int first, int last) {
+    return std::vector<int32_t>(kScrambled.begin() + first, kScrambled.begin() + last);
+  };
+  const std::vector<int> queries = {20, 24, 28};
+  const std::vector<const Sequence*> seqs(queries.size(), &s);
+  const int rows = int(queries.size());
+  struct Piece {
+    int first_page, last_page, length, first_position;
+    bool causal;
+  };
+  const std::vector<Piece> pieces = {
+      {0, 2, 8, 0, false}, {2, 3, 4, 8, false}, {3, 5, 8, 12, false}, {5, 8, 9, 20, true}};
+  const auto plan_of = [&](const std::vector<int>& order, bool with_empty) {
+    AttentionPlan plan;
+    plan.page_size = kPageSize;
+    plan.num_rows = rows;
+    if (with_empty) plan.add_task(iota(0, rows), {}, 0, 0, 0, false);
+    for (int i : order) {
+      const Piece& p = pieces[size_t(i)];
+      plan.add_task(iota(0, rows), pages(p.first_page, p.last_page), p.length, p.first_position, 0,
+                    p.causal);
+    }
+    return plan;
+  };
+  AttentionPlan forward = plan_of({0, 1, 2, 3}, false);
+  const auto want = run(seqs, queries, cache, forward);
+  for (const auto& order : std::vector<std::vector<int>>{{3, 2, 1, 0}, {2, 0, 3, 1}}) {
+    for (bool with_empty : {false, true}) {
+      AttentionPlan plan = plan_of(order, with_empty);
+      const auto got = run(seqs, queries, cache, plan);
+      // Only the summation order differs: fp32 rounding of O(1) values.
+      EXPECT_LT(max_abs_diff(got, want), 1e-6) << "empty task " << with_empty;
+    }
+  }
+  // Grouping: one query row per task instead of all rows in each.
+  AttentionPlan per_row;
+  per_row.page_size = kPageSize;
+  per_row.num_rows = rows;
+  for (int r = rows - 1; r >= 0; --r) {
+    for (const Piece& p : pieces) {
+      per_row.add_task({r}, pages(p.first_page, p.last_page), p.length, p.first_position, 0,
+                       p.causal);
+    }
+  }
+  EXPECT_LT(max_abs_diff(run(seqs, queries, cache, per_row), want), 1e-6);
+  for (int r = 0; r < rows; ++r) {  // and it is attention
+    const auto naive = naive_attention(s, queries[size_t(r)]);
+    for (size_t i = 0; i < naive.size(); ++i)
+      EXPECT_NEAR(want[r * naive.size() + i], naive[i], 2e-5);
+  }
+}
+
 TEST_F(AttentionTest, RopeDeltaEqualsKeysStoredAtShiftedPositions) {
   // Keys rotated at their canonical positions j - delta and queries rotated at m - delta
   // see the same position differences as keys at j and queries at m.
