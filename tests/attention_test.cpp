@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "cache/cascade_planner.h"
 #include "ops/backend.h"
 
 namespace cascade {
@@ -288,6 +289,84 @@ TEST_F(AttentionTest, MergeDoesNotDependOnTaskOrderGroupingOrAnEmptyTask) {
     for (size_t i = 0; i < naive.size(); ++i)
       EXPECT_NEAR(want[r * naive.size() + i], naive[i], 2e-5);
   }
+}
+
+// Token data of several pieces one after the other (a prompt laid out logically).
+Sequence concat(const std::vector<const Sequence*>& pieces) {
+  int n = 0;
+  for (const Sequence* p : pieces) n += p->tokens;
+  Sequence out(n, pieces[0]->hq, pieces[0]->hkv, pieces[0]->d, 0);
+  out.q.clear(), out.k.clear(), out.v.clear();
+  for (const Sequence* p : pieces) {
+    out.q.insert(out.q.end(), p->q.begin(), p->q.end());
+    out.k.insert(out.k.end(), p->k.begin(), p->k.end());
+    out.v.insert(out.v.end(), p->v.begin(), p->v.end());
+  }
+  return out;
+}
+
+TEST_F(AttentionTest, CompositionalChunksEqualExplicitReRotationWithABlockMask) {
+  // A system chunk S and documents A, B, C cached once at canonical positions (right after
+  // S), used by two prompts in different orders, plus a fill of A (its own rows, which see
+  // S and A only: no sibling). Planned by the cascade planner with shared levels; the
+  // reference places each chunk's keys at its logical position and attends naively.
+  const int hq = 4, hkv = 2, d = 16;
+  const Sequence S(6, hq, hkv, d, 800), A(9, hq, hkv, d, 810), B(5, hq, hkv, d, 820),
+      C(7, hq, hkv, d, 830), own1(4, hq, hkv, d, 840), own2(3, hq, hkv, d, 850);
+  KvLayer cache = make_cache(16, hkv, d);
+  // Pages: S 0-1, A 2-4, B 5-6, C 7-8, own1 9, own2 10 (each piece starts a page).
+  const auto stored = [&](const Sequence& s, int first_page, int first_position) {
+    store(
+        s, cache, [&](int j) { return first_page * kPageSize + j; },
+        [&](int j) { return first_position + j; });
+  };
+  stored(S, 0, 0);
+  stored(A, 2, 6);
+  stored(B, 5, 6);
+  stored(C, 7, 6);
+  // Prompt 1 = S B C A own1; prompt 2 = S A B own2 (own tokens at logical positions).
+  stored(own1, 9, 6 + 5 + 7 + 9);
+  stored(own2, 10, 6 + 9 + 5);
+  const auto level = [](int64_t id, std::vector<int32_t> pages, int length, int logical,
+                        int canonical) {
+    return PlanLevel{id, std::move(pages), length, logical, logical - canonical, false};
+  };
+  PlanSequence p1{{0, 1, 2, 3},
+                  {level(0, {0, 1}, 6, 0, 0), level(2, {5, 6}, 5, 6, 6), level(3, {7, 8}, 7, 11, 6),
+                   level(1, {2, 3, 4}, 9, 18, 6), PlanLevel{-1, {9}, 4, 27, 0, true}}};
+  PlanSequence p2{{4, 5, 6},
+                  {level(0, {0, 1}, 6, 0, 0), level(1, {2, 3, 4}, 9, 6, 6),
+                   level(2, {5, 6}, 5, 15, 6), PlanLevel{-1, {10}, 3, 20, 0, true}}};
+  PlanSequence fill{{7, 8}, {level(0, {0, 1}, 6, 0, 0), PlanLevel{-1, {2, 3, 4}, 9, 6, 0, true}}};
+  PlannerOptions options;
+  options.page_size = kPageSize;
+  AttentionPlan plan = plan_attention({p1, p2, fill}, 9, options);
+  // 11 levels; S (same pages, delta 0 everywhere) is one task for all three: 9 tasks.
+  ASSERT_EQ(plan.num_tasks(), 9);
+
+  // Query rows: own1's 4 tokens, own2's 3, and A's tokens 2 and 8 (the fill).
+  const Sequence logical1 = concat({&S, &B, &C, &A, &own1});
+  const Sequence logical2 = concat({&S, &A, &B, &own2});
+  const Sequence canonical_a = concat({&S, &A});
+  const std::vector<const Sequence*> seqs = {&logical1, &logical1,    &logical1,
+                                             &logical1, &logical2,    &logical2,
+                                             &logical2, &canonical_a, &canonical_a};
+  const std::vector<int> queries = {27, 28, 29, 30, 20, 21, 22, 8, 14};
+  const auto got = run(seqs, queries, cache, plan);
+  double err = 0, scale = 0;
+  for (size_t r = 0; r < queries.size(); ++r) {
+    const auto want = naive_attention(*seqs[r], queries[r]);
+    for (size_t i = 0; i < want.size(); ++i) {
+      err = std::max(err, std::fabs(got[r * want.size() + i] - want[i]));
+      scale = std::max(scale, std::fabs(want[i]));
+    }
+  }
+  EXPECT_LT(err / scale, 1e-5);
+  // Without the rotation by rope_delta the result is visibly different.
+  AttentionPlan unrotated = plan;
+  std::fill(unrotated.rope_delta.begin(), unrotated.rope_delta.end(), 0);
+  const auto wrong = run(seqs, queries, cache, unrotated);
+  EXPECT_GT(max_abs_diff(wrong, got), 1e-2);
 }
 
 TEST_F(AttentionTest, RopeDeltaEqualsKeysStoredAtShiftedPositions) {
