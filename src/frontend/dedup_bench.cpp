@@ -41,7 +41,8 @@ DedupResult measure_dedup(const std::string& model_dir, const DedupWorkload& w,
   const int prompt_tokens = w.chunks_per_request * w.chunk_tokens + w.question_tokens;
   config.max_num_seqs = w.num_requests;
   config.max_model_len = prompt_tokens + w.output_tokens + 1;
-  config.max_num_batched_tokens = std::max(config.max_num_batched_tokens, 8192);
+  // Every request is admitted in the first step, so that all are resident at the peak.
+  config.max_num_batched_tokens = w.num_requests * prompt_tokens;
   const int pages_per_request = (config.max_model_len + config.page_size - 1) / config.page_size;
   config.num_kv_pages = w.num_requests * pages_per_request + pages_per_request;
   config.chunk_page_ratio = 1.0f;
