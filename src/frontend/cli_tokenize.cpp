@@ -29,7 +29,7 @@ std::vector<int32_t> parse_ids(const std::string& text) {
   nlohmann::json ids;
   try {
     ids = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("tokenize --decode: standard input is not valid JSON: ") + e.what());
   }
   if (!ids.is_array()) throw Error("tokenize --decode: standard input must be a JSON array of ids");

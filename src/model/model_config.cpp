@@ -23,7 +23,7 @@ json parse_json_object(const std::string& text, const std::string& source) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(source + ": not valid JSON: " + json_error_text(e));
   }
   check(j.is_object(), source + ": expected a JSON object at the top level");

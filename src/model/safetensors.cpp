@@ -43,7 +43,7 @@ json parse_header(const uint8_t* begin, const uint8_t* end, const std::string& p
   json header;
   try {
     header = json::parse(begin, end, on_event);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(path + ": header is not valid JSON: " + json_error_text(e));
   }
   check(header.is_object(), path + ": header must be a JSON object");
@@ -144,16 +144,16 @@ std::optional<DType> parse_safetensors_dtype(std::string_view name) {
   return std::nullopt;
 }
 
-void SafetensorsModel::add_file(const std::string& path) {
-  auto file = std::make_unique<MappedFile>(path);
-  const uint64_t size = file->size();
+std::vector<TensorRecord> parse_safetensors(std::span<const uint8_t> bytes,
+                                            const std::string& path) {
+  const uint64_t size = bytes.size();
   check(size >= 8, path + ": file is " + std::to_string(size) +
                        " bytes, too short for a safetensors header (8 bytes at least)");
-  const uint64_t header_size = read_u64_le(file->data());
+  const uint64_t header_size = read_u64_le(bytes.data());
   check(header_size <= size - 8, path + ": header length " + std::to_string(header_size) +
                                      " runs past the end of the file (" + std::to_string(size) +
                                      " bytes)");
-  const uint8_t* header_begin = file->data() + 8;
+  const uint8_t* header_begin = bytes.data() + 8;
   const uint8_t* data = header_begin + header_size;
   const uint64_t data_size = size - 8 - header_size;
   const json header = parse_header(header_begin, data, path);
@@ -167,7 +167,12 @@ void SafetensorsModel::add_file(const std::string& path) {
     spans.push_back(std::move(span));
   }
   check_no_overlap(spans, path);
+  return records;
+}
 
+void SafetensorsModel::add_file(const std::string& path) {
+  auto file = std::make_unique<MappedFile>(path);
+  std::vector<TensorRecord> records = parse_safetensors({file->data(), file->size()}, path);
   for (TensorRecord& r : records) {
     const auto existing = tensors_.find(r.name);
     check(existing == tensors_.end(),
@@ -205,7 +210,7 @@ SafetensorsModel SafetensorsModel::open(const std::string& model_dir) {
   json index;
   try {
     index = json::parse(read_text_file(index_path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(index_path + ": not valid JSON: " + json_error_text(e));
   }
   check(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(),

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,11 @@ struct TensorRecord {
 std::string_view safetensors_dtype_name(DType dtype);
 // Empty when `name` is not one of the above.
 std::optional<DType> parse_safetensors_dtype(std::string_view name);
+
+// Validates the bytes of one safetensors file (8-byte header length, JSON header, data) and
+// returns its tensors, whose data point into `bytes`; `path` names the file in errors.
+std::vector<TensorRecord> parse_safetensors(std::span<const uint8_t> bytes,
+                                            const std::string& path);
 
 class SafetensorsModel {
  public:

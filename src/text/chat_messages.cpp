@@ -51,7 +51,7 @@ std::vector<ChatMessage> parse_chat_messages(const std::string& json_text,
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(source + ": not valid JSON: " + json_error_text(e));
   }
   check(root.is_array(), source + ": expected a JSON array of messages");

@@ -55,7 +55,7 @@ ChatTemplate ChatTemplate::load(const std::string& model_dir) {
   json config;
   try {
     config = json::parse(read_text_file(config_path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(config_path + ": not valid JSON: " + json_error_text(e));
   }
   check(config.is_object(), config_path + ": expected a JSON object at the top level");

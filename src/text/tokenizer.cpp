@@ -60,7 +60,7 @@ Tokenizer Tokenizer::from_json(const std::string& json_text, const std::string& 
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(source + ": not valid JSON: " + e.what());
   }
   if (!root.is_object()) throw Error(source + ": must hold a JSON object");

@@ -19,7 +19,7 @@ json parse_json_object(const std::string& body) {
   json parsed;
   try {
     parsed = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw bad_request("request body is not valid JSON: " + json_error_text(e), {}, "invalid_json");
   }
   if (!parsed.is_object())
