@@ -24,29 +24,6 @@ constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
 // efficient, few enough that the scores of a long task stay small.
 constexpr int64_t kBlockRows = 128;
 
-void check_plan(const AttentionPlan& plan, int64_t rows, int64_t num_pages, int64_t page_size) {
-  check(plan.num_rows == rows, "attention: plan has " + std::to_string(plan.num_rows) +
-                                   " query rows, q has " + std::to_string(rows));
-  check(plan.page_size == page_size, "attention: plan page_size " + std::to_string(plan.page_size) +
-                                         " differs from the cache's " + std::to_string(page_size));
-  check(plan.merge_begin.size() == static_cast<size_t>(rows) + 1 &&
-            plan.merge_slots.size() == plan.task_rows.size(),
-        "attention: plan is not finalized");
-  for (int t = 0; t < plan.num_tasks(); ++t) {
-    const int32_t pages = plan.page_begin[t + 1] - plan.page_begin[t];
-    check(plan.kv_len[t] >= 0 && static_cast<int64_t>(pages) * page_size >= plan.kv_len[t],
-          "attention: task " + std::to_string(t) + " has fewer pages than KV tokens");
-  }
-  for (int32_t page : plan.task_pages) {
-    check(0 <= page && page < num_pages, "attention: page " + std::to_string(page) +
-                                             " outside the cache's " + std::to_string(num_pages) +
-                                             " pages");
-  }
-  for (int32_t row : plan.task_rows) {
-    check(0 <= row && row < rows, "attention: task row " + std::to_string(row) + " out of range");
-  }
-}
-
 // Copies kv head `head` of tokens [0, len) of a task from the paged cache
 // [pages, page_size, hkv, d] into dst [len, d].
 void gather_head(const float* cache, const int32_t* pages, int64_t len, int64_t page_size,
@@ -64,26 +41,10 @@ void gather_head(const float* cache, const int32_t* pages, int64_t len, int64_t 
 // [pages, page_size, hkv, d] f32; out: [rows, hq, d] f32.
 void CpuBackend::attention(const Tensor& q, const Tensor& positions, const KvLayer& cache,
                            const AttentionPlan& plan, const RopeParams& rope, Tensor& out) {
-  expect_tensor(q, DType::F32, 3, "attention", "q");
-  expect_tensor(positions, DType::I32, 1, "attention", "positions");
-  expect_tensor(cache.k, DType::F32, 4, "attention", "cache.k");
-  expect_tensor(cache.v, DType::F32, 4, "attention", "cache.v");
-  expect_tensor(out, DType::F32, 3, "attention", "out");
+  check_attention_args(q, positions, cache, rope, out, DType::F32);
   const int64_t rows = q.dim(0), hq = q.dim(1), d = q.dim(2);
   const int64_t page_size = cache.k.dim(1), hkv = cache.k.dim(2);
-  check(out.shape == q.shape,
-        "attention: out " + shape_string(out.shape) + " must match q " + shape_string(q.shape));
-  check(cache.v.shape == cache.k.shape && cache.k.dim(3) == d,
-        "attention: cache k " + shape_string(cache.k.shape) + " and v " +
-            shape_string(cache.v.shape) + " must both be [pages, page_size, kv_heads, " +
-            std::to_string(d) + "]");
-  check(hkv > 0 && hq % hkv == 0, "attention: " + std::to_string(hq) +
-                                      " query heads are not a multiple of " + std::to_string(hkv) +
-                                      " kv heads");
-  check(positions.dim(0) == rows, "attention: positions must have one entry per q row");
-  check(rope.head_dim == d, "attention: rope head_dim " + std::to_string(rope.head_dim) +
-                                " differs from the head size " + std::to_string(d));
-  check_plan(plan, rows, cache.k.dim(0), page_size);
+  check_attention_plan(plan, rows, cache.k.dim(0), page_size);
 
   const int64_t num_slots = plan.num_slots(), group = hq / hkv;
   const int32_t* pos = positions.as<int32_t>();

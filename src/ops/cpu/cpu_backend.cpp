@@ -10,15 +10,6 @@
 
 namespace cascade {
 
-void expect_tensor(const Tensor& t, DType dtype, int rank, const char* op, const char* arg) {
-  const std::string where = std::string(op) + ": argument '" + arg + "'";
-  check(t.defined(), where + " is undefined");
-  check(t.dtype == dtype, where + " must be " + std::string(dtype_name(dtype)) + ", got " +
-                              std::string(dtype_name(t.dtype)));
-  check(t.rank() == rank,
-        where + " must have rank " + std::to_string(rank) + ", got shape " + shape_string(t.shape));
-}
-
 CpuBackend::CpuBackend(int threads) : pool_(threads) {
   // OpenBLAS keeps one process-wide thread count; an explicit request sets it.
   if (threads > 0) openblas_set_num_threads(threads);

@@ -6,6 +6,7 @@
 
 #include "ops/backend.h"
 #include "ops/cpu/thread_pool.h"
+#include "ops/op_checks.h"
 
 namespace cascade {
 
@@ -44,8 +45,5 @@ class CpuBackend final : public Backend {
   std::vector<float> scores_;           // [block rows, kv_len]
   std::vector<float> inv_sum_;          // [block rows]
 };
-
-// Checks used by the ops: a tensor's dtype and shape, with the op and argument named.
-void expect_tensor(const Tensor& t, DType dtype, int rank, const char* op, const char* arg);
 
 }  // namespace cascade

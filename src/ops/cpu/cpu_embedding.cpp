@@ -7,13 +7,8 @@ namespace cascade {
 
 // ids: [rows] i32; table: [vocab, hidden] f32; out: [rows, hidden] f32.
 void CpuBackend::embedding(const Tensor& ids, const Tensor& table, Tensor& out) {
-  expect_tensor(ids, DType::I32, 1, "embedding", "ids");
-  expect_tensor(table, DType::F32, 2, "embedding", "table");
-  expect_tensor(out, DType::F32, 2, "embedding", "out");
+  check_embedding_args(ids, table, out, DType::F32);
   const int64_t rows = ids.dim(0), vocab = table.dim(0), hidden = table.dim(1);
-  check(out.dim(0) == rows && out.dim(1) == hidden, "embedding: out " + shape_string(out.shape) +
-                                                        " must be [" + std::to_string(rows) + ", " +
-                                                        std::to_string(hidden) + "]");
   const int32_t* id = ids.as<int32_t>();
   for (int64_t r = 0; r < rows; ++r) {
     check(0 <= id[r] && id[r] < vocab, "embedding: id " + std::to_string(id[r]) +

@@ -10,19 +10,8 @@ constexpr int64_t kGemvRows = 2;
 
 // x: [rows, in] f32; w: [out, in] f32; bias: [out] f32 or undefined; out: [rows, out] f32.
 void CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) {
-  expect_tensor(x, DType::F32, 2, "linear", "x");
-  expect_tensor(w, DType::F32, 2, "linear", "w");
-  expect_tensor(out, DType::F32, 2, "linear", "out");
+  check_linear_args(x, w, bias, out, DType::F32, DType::F32);
   const int64_t rows = x.dim(0), in = x.dim(1), n_out = w.dim(0);
-  check(w.dim(1) == in && out.dim(0) == rows && out.dim(1) == n_out,
-        "linear: shapes x " + shape_string(x.shape) + ", w " + shape_string(w.shape) + ", out " +
-            shape_string(out.shape) + " do not match");
-  if (bias.defined()) {
-    expect_tensor(bias, DType::F32, 1, "linear", "bias");
-    check(bias.dim(0) == n_out,
-          "linear: bias " + shape_string(bias.shape) + " must be [" + std::to_string(n_out) + "]");
-  }
-  check(in > 0 && n_out > 0, "linear: empty weight " + shape_string(w.shape));
   if (rows == 0) return;
   const auto n = static_cast<int>(n_out), k = static_cast<int>(in);
   if (rows <= kGemvRows) {

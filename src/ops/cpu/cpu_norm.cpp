@@ -16,13 +16,8 @@ void rms_norm_row(const float* x, const float* weight, int64_t n, float eps, flo
 }
 
 void CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
-  expect_tensor(x, DType::F32, 2, "rms_norm", "x");
-  expect_tensor(weight, DType::F32, 1, "rms_norm", "weight");
-  expect_tensor(out, DType::F32, 2, "rms_norm", "out");
+  check_rms_norm_args(x, weight, out, DType::F32);
   const int64_t rows = x.dim(0), dim = x.dim(1);
-  check(weight.dim(0) == dim && out.shape == x.shape,
-        "rms_norm: shapes x " + shape_string(x.shape) + ", weight " + shape_string(weight.shape) +
-            ", out " + shape_string(out.shape) + " do not match");
   const float* xs = x.as<float>();
   const float* w = weight.as<float>();
   float* o = out.as<float>();

@@ -14,31 +14,10 @@ namespace cascade {
 void CpuBackend::qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm, float eps,
                            const Tensor& positions, const Tensor& slots, const RopeParams& rope,
                            Tensor& q, KvLayer& cache) {
-  expect_tensor(qkv, DType::F32, 2, "qkv_store", "qkv");
-  expect_tensor(q, DType::F32, 3, "qkv_store", "q");
-  expect_tensor(positions, DType::I32, 1, "qkv_store", "positions");
-  expect_tensor(slots, DType::I32, 1, "qkv_store", "slots");
-  expect_tensor(cache.k, DType::F32, 4, "qkv_store", "cache.k");
-  expect_tensor(cache.v, DType::F32, 4, "qkv_store", "cache.v");
+  check_qkv_store_args(qkv, q_norm, k_norm, positions, slots, rope, q, cache, DType::F32);
   const int64_t rows = qkv.dim(0), hq = q.dim(1), d = q.dim(2);
   const int64_t hkv = cache.k.dim(2);
   const int64_t num_slots = cache.k.dim(0) * cache.k.dim(1);
-  check(cache.v.shape == cache.k.shape && cache.k.dim(3) == d,
-        "qkv_store: cache k " + shape_string(cache.k.shape) + " and v " +
-            shape_string(cache.v.shape) + " must both be [pages, page_size, kv_heads, " +
-            std::to_string(d) + "]");
-  check(q.dim(0) == rows && qkv.dim(1) == (hq + 2 * hkv) * d,
-        "qkv_store: qkv " + shape_string(qkv.shape) + " does not split into q " +
-            shape_string(q.shape) + " and " + std::to_string(hkv) + " kv heads");
-  check(positions.dim(0) == rows && slots.dim(0) == rows,
-        "qkv_store: positions and slots must have one entry per qkv row");
-  check(rope.head_dim == d, "qkv_store: rope head_dim " + std::to_string(rope.head_dim) +
-                                " differs from the head size " + std::to_string(d));
-  check(q_norm.defined() == k_norm.defined(), "qkv_store: give both q_norm and k_norm, or none");
-  if (q_norm.defined()) {
-    check(q_norm.numel() == d && k_norm.numel() == d,
-          "qkv_store: q_norm and k_norm must have head_dim elements");
-  }
   const int32_t* slot = slots.as<int32_t>();
   for (int64_t r = 0; r < rows; ++r) {
     check(0 <= slot[r] && slot[r] < num_slots, "qkv_store: slot " + std::to_string(slot[r]) +

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# On the GPU machine: builds cascade with CUDA into build-gpu, runs the GPU tests
+# (ctest -L cuda), the kernel timings, and compute-sanitizer memcheck and racecheck on the
+# kernel tests. Full logs go to OUTDIR; a short table is printed last.
+#   bash scripts/gpu-check.sh OUTDIR [quick]     (quick: no sanitizers)
+# Needs .debs/ (scripts/gpu-deps.sh download) next to the sources.
+set -uo pipefail
+out=${1:?usage: scripts/gpu-check.sh OUTDIR [quick]}
+mode=${2:-full}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+cd "$(dirname "$0")/.."
+
+table=()
+failed=0
+# step NAME SUMMARY_COMMAND -- COMMAND...: runs COMMAND into $out/NAME.log, then records
+# its status, time and the one-line summary printed by SUMMARY_COMMAND (reads the log).
+step() {
+  local name=$1 summary=$2
+  shift 3
+  local start=$SECONDS
+  "$@" >"$out/$name.log" 2>&1
+  local rc=$?
+  local line
+  line=$(bash -c "$summary" <"$out/$name.log" 2>/dev/null | tail -1)
+  table+=("$(printf '%-11s %-4s %5ss  %s' "$name" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" \
+    $((SECONDS - start)) "$line")")
+  [ $rc -eq 0 ] || failed=1
+  return $rc
+}
+
+kernel_tests='CudaOpsTest.*:CudaAttentionTest.*'
+jobs=$(nproc)
+
+step deps "tail -1" -- bash scripts/gpu-deps.sh unpack
+# shellcheck disable=SC1091
+source /tmp/deps/env.sh
+export LD_LIBRARY_PATH=$DEPS_LIBRARY_PATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+step configure "grep 'CUDA backend'" -- cmake -S . -B build-gpu -G Ninja \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CUDA_ARCHITECTURES=90 -DCASCADE_CUDA=ON \
+  -DCASCADE_BUILD_PYTHON=OFF -DNODE_EXECUTABLE="$(command -v node || echo /bin/false)" &&
+step build "tail -1" -- cmake --build build-gpu -j "$jobs" --target cascade_cuda_tests || {
+  printf '%s\n' "${table[@]}"
+  exit 1
+}
+cat "$out/deps.log" "$out/configure.log" >>"$out/build.log"
+rm -f "$out/deps.log" "$out/configure.log"
+nvidia-smi >>"$out/build.log" 2>&1
+
+# Every GPU test; [measure] lines carry the errors each test measured.
+step ctest "grep -E 'tests passed|tests failed'" -- \
+  ctest --test-dir build-gpu -L cuda --output-on-failure -V
+step timing "grep -c '\[timing\]'" -- env CASCADE_CUDA_TIMING=1 \
+  build-gpu/tests/cascade_cuda_tests --gtest_filter='CudaTiming*'
+if [ "$mode" != quick ]; then
+  step memcheck "grep 'ERROR SUMMARY'" -- timeout 300 compute-sanitizer --tool memcheck \
+    --error-exitcode 1 build-gpu/tests/cascade_cuda_tests --gtest_filter="$kernel_tests"
+  # Without the linear tests: racecheck reports hazards inside cuBLASLt's Hopper kernels
+  # (nvjet_*, which synchronise through mbarriers it does not follow), and excluding those
+  # kernels by name made it fail with an internal error. Every kernel of ours but the
+  # elementwise add_bias_f32 is still covered.
+  for tool in racecheck synccheck; do
+    step "$tool" "grep -E 'RACECHECK SUMMARY|ERROR SUMMARY'" -- timeout 300 compute-sanitizer \
+      --tool "$tool" --error-exitcode 1 build-gpu/tests/cascade_cuda_tests \
+      --gtest_filter="$kernel_tests:-CudaOpsTest.Linear*"
+  done
+fi
+echo
+echo "== measured (max |diff| / max |ref| unless named otherwise) =="
+grep -h '\[measure\]' "$out/ctest.log" | sed 's/^[0-9]*: //' | sort -u
+echo "== timings =="
+grep -h '\[timing\]' "$out/timing.log"
+echo "== summary (logs in $out) =="
+printf '%s\n' "${table[@]}"
+exit $failed

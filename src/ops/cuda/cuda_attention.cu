@@ -1,0 +1,301 @@
+// Attention task kernel (CUDA cores) and merge kernel; see cuda_attention_work.h for how
+// a plan becomes work items and parts.
+//
+// Task kernel on CUDA cores, for small tiles (decode) and for head sizes without the
+// tensor-core kernel (cuda_attention_mma.cu): a block of 4 warps runs one work item (a tile
+// of ROWS flat query rows of one task, one KV chunk) for one kv head. The queries are
+// rotated at position - rope_delta, scaled by log2(e)/sqrt(d) and kept in shared memory as
+// f32. Warp w walks the KV blocks w, w + 4, ... of 32 tokens: the block's V rows are copied
+// into shared memory asynchronously while lane j scores token j against every row; an
+// online base-2 softmax per row keeps (max m, sum l, o) in registers, and P·V gives each
+// lane d/32 output dims. The warps' states are merged at the end into one (o, lse) per
+// row: the part written to part_o / part_lse.
+//
+// Merge kernel: one warp per (row, head) combines the row's parts through their LSE.
+#include <cmath>
+
+#include "ops/cuda/cuda_attention_mma.h"
+#include "ops/cuda/cuda_attention_task.cuh"
+#include "ops/cuda/cuda_attention_work.h"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cuda_device_math.cuh"
+#include "ops/cuda/cuda_kernels.h"
+
+namespace cascade::cuda {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr int kBlockTokens = 32;  // KV tokens per warp step (one per lane)
+constexpr float kMinusInf = -INFINITY;
+constexpr int kCoreLargeTileRows = 16;  // large tiles where no tensor-core kernel exists
+
+template <int D, int ROWS>
+struct TaskShared {
+  static constexpr int kDimsPerLane = D >= 32 ? D / 32 : 1;
+  union {
+    struct {
+      float q[ROWS][D];                             // rotated, scaled queries
+      float p[kWarps][ROWS][kBlockTokens];          // one warp step's probabilities
+      alignas(16) bf16 v[kWarps][kBlockTokens][D];  // one warp step's V rows
+    } loop;
+    struct {
+      float o[kWarps][ROWS][D];
+      float m[kWarps][ROWS];
+      float l[kWarps][ROWS];
+    } merge;
+  };
+  int limit[ROWS];  // KV tokens row r may see in this item: [kv_begin, limit)
+};
+
+// q: [rows, hq, D] bf16 (args.q); k_cache, v_cache: [pages, page_size, hkv, D] bf16;
+// writes part_o: [parts, hq, D] f32 and part_lse: [parts, hq] f32 for the item's rows.
+template <int D, int ROWS>
+__global__ void __launch_bounds__(kThreads)
+    attention_task_kernel(const AttentionArgs args, const int32_t* __restrict__ items) {
+  constexpr int kDimsPerLane = TaskShared<D, ROWS>::kDimsPerLane;
+  __shared__ TaskShared<D, ROWS> sh;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const TaskItem t = load_task_item(args, items);
+  const int kv_begin = t.kv_begin;
+
+  // Query tile: rotate each rotate-half pair (i, i + D/2) at position - rope_delta.
+  for (int idx = threadIdx.x; idx < ROWS * (D / 2); idx += kThreads) {
+    const int r = idx / (D / 2), i = idx % (D / 2);
+    const float2 xy = task_query_pair(args, t, t.flat_row0 + r, i, D);
+    sh.loop.q[r][i] = xy.x;
+    sh.loop.q[r][i + D / 2] = xy.y;
+  }
+  if (threadIdx.x < ROWS)
+    sh.limit[threadIdx.x] = task_row_limit(args, t, t.flat_row0 + threadIdx.x);
+  __syncthreads();
+  int kv_stop = kv_begin;
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) kv_stop = max(kv_stop, sh.limit[r]);
+
+  float m[ROWS], l[ROWS], o[ROWS][kDimsPerLane];
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    m[r] = kMinusInf;
+    l[r] = 0.0f;
+#pragma unroll
+    for (int e = 0; e < kDimsPerLane; ++e) o[r][e] = 0.0f;
+  }
+  const bool lane_has_dims = lane * kDimsPerLane < D;
+
+  for (int block = kv_begin + warp * kBlockTokens; block < kv_stop;
+       block += kWarps * kBlockTokens) {
+    const int token = block + lane;
+    const bool token_valid = token < kv_stop;
+    int64_t kv_offset = 0;  // element offset of this lane's token and kv head in the cache
+    if (token_valid) kv_offset = task_token_offset(args, t, token, D);
+    // The block's V rows into shared memory (zeros past the end) while K is scored.
+    bf16* v_block = &sh.loop.v[warp][0][0];
+    for (int c = lane; c < kBlockTokens * (D / 8); c += 32) {
+      const int j = c / (D / 8), part = c % (D / 8);
+      const int64_t offset = __shfl_sync(0xffffffffu, kv_offset, j);
+      const bool valid = block + j < kv_stop;
+      copy_16_async(v_block + j * D + part * 8, args.v_cache + (valid ? offset + part * 8 : 0),
+                    valid ? 16 : 0);
+    }
+    // Scores of this lane's token against every row of the tile.
+    float s[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) s[r] = 0.0f;
+    if (token_valid) {
+      const uint4* k = reinterpret_cast<const uint4*>(args.k_cache + kv_offset);
+#pragma unroll 4
+      for (int c = 0; c < D / 8; ++c) {
+        const uint4 raw = k[c];
+        const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw);
+        float kf[8];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const float2 f = __bfloat1622float2(pairs[e]);
+          kf[2 * e] = f.x;
+          kf[2 * e + 1] = f.y;
+        }
+#pragma unroll
+        for (int r = 0; r < ROWS; ++r) {
+          const float4 q0 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8]);
+          const float4 q1 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8 + 4]);
+          s[r] += q0.x * kf[0] + q0.y * kf[1] + q0.z * kf[2] + q0.w * kf[3] + q1.x * kf[4] +
+                  q1.y * kf[5] + q1.z * kf[6] + q1.w * kf[7];
+        }
+      }
+    }
+    // Online softmax, base 2, per row.
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      const float score = token < sh.limit[r] ? s[r] : kMinusInf;
+      const float m_new = fmaxf(m[r], warp_max(score));
+      float p = 0.0f;
+      if (m_new != kMinusInf) {
+        p = fast_exp2(score - m_new);
+        const float alpha = fast_exp2(m[r] - m_new);
+        l[r] = l[r] * alpha + warp_sum(p);
+#pragma unroll
+        for (int e = 0; e < kDimsPerLane; ++e) o[r][e] *= alpha;
+        m[r] = m_new;
+      }
+      sh.loop.p[warp][r][lane] = p;
+    }
+    copies_wait_all();
+    __syncwarp();
+    // o += P · V: lane owns dims [lane · kDimsPerLane, ... + kDimsPerLane).
+    const int tokens = min(kBlockTokens, kv_stop - block);
+    for (int j = 0; j < tokens; ++j) {
+      if (!lane_has_dims) continue;
+      float v[kDimsPerLane];
+      const bf16* vp = v_block + j * D + lane * kDimsPerLane;
+      if constexpr (kDimsPerLane == 4) {
+        const uint2 raw = *reinterpret_cast<const uint2*>(vp);
+        const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+        const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+        v[0] = a.x;
+        v[1] = a.y;
+        v[2] = b.x;
+        v[3] = b.y;
+      } else if constexpr (kDimsPerLane == 2) {
+        const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(vp));
+        v[0] = a.x;
+        v[1] = a.y;
+      } else {
+#pragma unroll
+        for (int e = 0; e < kDimsPerLane; ++e) v[e] = __bfloat162float(vp[e]);
+      }
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) {
+        const float p = sh.loop.p[warp][r][j];
+#pragma unroll
+        for (int e = 0; e < kDimsPerLane; ++e) o[r][e] += p * v[e];
+      }
+    }
+    __syncwarp();
+  }
+
+  // Merge the four warps' states; the loop's shared memory is reused.
+  __syncthreads();
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    if (lane_has_dims) {
+#pragma unroll
+      for (int e = 0; e < kDimsPerLane; ++e) sh.merge.o[warp][r][lane * kDimsPerLane + e] = o[r][e];
+    }
+    if (lane == 0) {
+      sh.merge.m[warp][r] = m[r];
+      sh.merge.l[warp][r] = l[r];
+    }
+  }
+  __syncthreads();
+  for (int idx = threadIdx.x; idx < ROWS * D; idx += kThreads) {
+    const int r = idx / D, dim = idx % D;
+    const int flat = t.flat_row0 + r;
+    if (flat >= t.flat_rows) continue;
+    float m_all = kMinusInf;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) m_all = fmaxf(m_all, sh.merge.m[w][r]);
+    float out = 0.0f, lse = kMinusInf;
+    if (m_all != kMinusInf) {
+      float sum = 0.0f, acc = 0.0f;
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w) {
+        const float scale = fast_exp2(sh.merge.m[w][r] - m_all);
+        sum += sh.merge.l[w][r] * scale;
+        acc += sh.merge.o[w][r][dim] * scale;
+      }
+      out = acc / sum;
+      lse = m_all + log2f(sum);
+    }
+    const int64_t part = t.part_base + flat / t.group;
+    const int head = t.kv_head * t.group + flat % t.group;
+    args.part_o[(part * args.hq + head) * D + dim] = out;
+    if (dim == 0) args.part_lse[part * args.hq + head] = lse;
+  }
+}
+
+// part_o: [parts, hq, d] f32; part_lse: [parts, hq] f32; out: [rows, hq, d] bf16.
+// Row r's parts are merge_parts[merge_begin[r] .. merge_begin[r + 1]).
+__global__ void __launch_bounds__(kThreads) attention_merge_kernel(const AttentionArgs args) {
+  const int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (unit >= static_cast<int64_t>(args.rows) * args.hq) return;
+  const int row = static_cast<int>(unit / args.hq), head = static_cast<int>(unit % args.hq);
+  const int begin = args.merge_begin[row], end = args.merge_begin[row + 1];
+  float m_all = kMinusInf;
+  for (int i = begin; i < end; ++i) {
+    m_all = fmaxf(m_all, args.part_lse[static_cast<int64_t>(args.merge_parts[i]) * args.hq + head]);
+  }
+  bf16* dst = args.out + unit * args.d;
+  if (m_all == kMinusInf) {  // nothing visible: zero, as on the CPU
+    for (int dim = lane; dim < args.d; dim += 32) dst[dim] = __float2bfloat16(0.0f);
+    return;
+  }
+  float total = 0.0f;
+  for (int i = begin; i < end; ++i) {
+    total +=
+        exp2f(args.part_lse[static_cast<int64_t>(args.merge_parts[i]) * args.hq + head] - m_all);
+  }
+  const float lse = m_all + log2f(total);
+  for (int dim = lane; dim < args.d; dim += 32) {
+    float acc = 0.0f;
+    for (int i = begin; i < end; ++i) {
+      const int64_t state = static_cast<int64_t>(args.merge_parts[i]) * args.hq + head;
+      acc += exp2f(args.part_lse[state] - lse) * args.part_o[state * args.d + dim];
+    }
+    dst[dim] = __float2bfloat16(acc);
+  }
+}
+
+template <int D>
+void launch_tasks(const AttentionArgs& args, cudaStream_t stream) {
+  if (args.num_small > 0) {
+    const dim3 grid(static_cast<unsigned>(args.num_small), static_cast<unsigned>(args.hkv));
+    attention_task_kernel<D, kSmallTileRows><<<grid, kThreads, 0, stream>>>(args, args.small_items);
+    CASCADE_CUDA_CHECK_LAUNCH("attention_task_kernel (small tiles)");
+  }
+  if constexpr (mma_head_dim(D)) {
+    attention_mma_tasks(args, args.large_items, args.num_large, stream);
+  } else if (args.num_large > 0) {
+    const dim3 grid(static_cast<unsigned>(args.num_large), static_cast<unsigned>(args.hkv));
+    attention_task_kernel<D, kCoreLargeTileRows>
+        <<<grid, kThreads, 0, stream>>>(args, args.large_items);
+    CASCADE_CUDA_CHECK_LAUNCH("attention_task_kernel (large tiles)");
+  }
+}
+
+}  // namespace
+
+bool attention_supports_head_dim(int d) {
+  return d == 16 || d == 32 || d == 64 || d == 128;
+}
+
+int attention_large_tile_rows(int d) {
+  return attention_mma_supports_head_dim(d) ? kMmaTileRows : kCoreLargeTileRows;
+}
+
+void attention(const AttentionArgs& args, cudaStream_t stream) {
+  switch (args.d) {
+    case 16:
+      launch_tasks<16>(args, stream);
+      break;
+    case 32:
+      launch_tasks<32>(args, stream);
+      break;
+    case 64:
+      launch_tasks<64>(args, stream);
+      break;
+    case 128:
+      launch_tasks<128>(args, stream);
+      break;
+    default:
+      throw Error("attention: no CUDA kernel for head_dim " + std::to_string(args.d));
+  }
+  const int64_t units = static_cast<int64_t>(args.rows) * args.hq;
+  if (units == 0) return;
+  attention_merge_kernel<<<static_cast<unsigned>((units + kWarps - 1) / kWarps), kThreads, 0,
+                           stream>>>(args);
+  CASCADE_CUDA_CHECK_LAUNCH("attention_merge_kernel");
+}
+
+}  // namespace cascade::cuda

@@ -1,0 +1,235 @@
+// Attention task kernel on tensor cores (mma.sync m16n8k16, bf16 in, fp32 accumulate) for
+// tiles of 64 flat query rows, head_dim 64 or 128: prefill, chunked prefill and many rows
+// against one shared level. Same inputs and outputs as the CUDA-core task kernel
+// (cuda_attention.cu); see cuda_attention_work.h for tiles, chunks and parts.
+//
+// A block of 4 warps runs one work item for one kv head; warp w owns flat rows
+// [16w, 16w + 16) of the tile. Queries are rotated at position - rope_delta, scaled by
+// log2(e)/sqrt(d), rounded to bf16 and kept in registers as mma A fragments. Per block of
+// 64 KV tokens: K and V are copied into shared memory (cp.async, zero past the end), S =
+// Q·Kᵀ on tensor cores, a masked online base-2 softmax in registers, and O += P·V with P
+// (bf16) taken straight from S's accumulator layout.
+#include <cmath>
+
+#include "ops/cuda/cuda_attention_mma.h"
+#include "ops/cuda/cuda_attention_task.cuh"
+#include "ops/cuda/cuda_check.h"
+
+namespace cascade::cuda {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr int kTokens = 64;  // KV tokens per block step
+constexpr float kMinusInf = -INFINITY;
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(p)));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(p)));
+}
+
+// c += a · b for one m16n8k16 tile.
+__device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0,
+                                         uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+template <int D>
+struct MmaShared {
+  static constexpr int kStride = D + 8;  // bf16 per row: 16 bytes of padding against conflicts
+  alignas(16) bf16 k[kTokens * kStride];
+  alignas(16) bf16 v[kTokens * kStride];  // also stages the query tile at the start
+  int64_t token_offset[kTokens];          // element offset of each token's head, -1 past the end
+  int limit[kMmaTileRows];                // KV tokens row r may see: [kv_begin, limit)
+};
+
+// q: [rows, hq, D] bf16; k_cache, v_cache: [pages, page_size, hkv, D] bf16; writes
+// part_o: [parts, hq, D] f32 and part_lse: [parts, hq] f32 for the item's rows.
+template <int D>
+__global__ void __launch_bounds__(kThreads)
+    attention_mma_kernel(const AttentionArgs args, const int32_t* __restrict__ items) {
+  static_assert(kMmaTileRows == kWarps * 16 && kTokens == kMmaTileRows, "tile shapes");
+  constexpr int kStride = MmaShared<D>::kStride;
+  __shared__ MmaShared<D> sh;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const TaskItem t = load_task_item(args, items);
+  const int kv_begin = t.kv_begin;
+
+  // Query tile, rotated and scaled, staged as bf16 in sh.v.
+  for (int idx = threadIdx.x; idx < kMmaTileRows * (D / 2); idx += kThreads) {
+    const int r = idx / (D / 2), i = idx % (D / 2);
+    const float2 xy = task_query_pair(args, t, t.flat_row0 + r, i, D);
+    sh.v[r * kStride + i] = __float2bfloat16(xy.x);
+    sh.v[r * kStride + i + D / 2] = __float2bfloat16(xy.y);
+  }
+  if (threadIdx.x < kMmaTileRows) {
+    sh.limit[threadIdx.x] = task_row_limit(args, t, t.flat_row0 + threadIdx.x);
+  }
+  __syncthreads();
+  uint32_t q[D / 16][4];  // A fragments of this warp's 16 rows
+#pragma unroll
+  for (int ks = 0; ks < D / 16; ++ks) {
+    ldmatrix_x4(q[ks], &sh.v[(warp * 16 + lane % 16) * kStride + ks * 16 + (lane / 16) * 8]);
+  }
+  int kv_stop = kv_begin;
+  for (int r = 0; r < kMmaTileRows; ++r) kv_stop = max(kv_stop, sh.limit[r]);
+  // This thread's two rows: g and g + 8 of the warp's 16 (the mma accumulator layout).
+  const int row_a = warp * 16 + lane / 4;
+  const int limit[2] = {sh.limit[row_a], sh.limit[row_a + 8]};
+  __syncthreads();  // sh.v is free again
+
+  float o[D / 8][4];
+#pragma unroll
+  for (int dt = 0; dt < D / 8; ++dt) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[dt][e] = 0.0f;
+  }
+  float m[2] = {kMinusInf, kMinusInf}, l[2] = {0.0f, 0.0f};
+
+  for (int block = kv_begin; block < kv_stop; block += kTokens) {
+    if (threadIdx.x < kTokens) {
+      const int token = block + threadIdx.x;
+      const int64_t offset = token < kv_stop ? task_token_offset(args, t, token, D) : -1;
+      sh.token_offset[threadIdx.x] = offset;
+    }
+    __syncthreads();
+    for (int c = threadIdx.x; c < kTokens * (D / 8); c += kThreads) {
+      const int j = c / (D / 8), part = c % (D / 8);
+      const int64_t offset = sh.token_offset[j];
+      const int bytes = offset >= 0 ? 16 : 0;
+      const int64_t src = offset >= 0 ? offset + part * 8 : 0;
+      copy_16_async(&sh.k[j * kStride + part * 8], args.k_cache + src, bytes);
+      copy_16_async(&sh.v[j * kStride + part * 8], args.v_cache + src, bytes);
+    }
+    copies_wait_all();
+    __syncthreads();
+
+    // S = Q · Kᵀ for 8 tiles of 8 tokens.
+    float s[kTokens / 8][4];
+#pragma unroll
+    for (int nt = 0; nt < kTokens / 8; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
+#pragma unroll
+      for (int kk = 0; kk < D / 32; ++kk) {
+        uint32_t b[4];
+        ldmatrix_x4(b, &sh.k[(nt * 8 + lane % 8) * kStride + kk * 32 + (lane / 8) * 8]);
+        mma_bf16(s[nt], q[2 * kk], b[0], b[1]);
+        mma_bf16(s[nt], q[2 * kk + 1], b[2], b[3]);
+      }
+    }
+    // Mask, then the online softmax of rows g (e = 0, 1) and g + 8 (e = 2, 3).
+#pragma unroll
+    for (int nt = 0; nt < kTokens / 8; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int token = block + nt * 8 + 2 * (lane % 4) + (e & 1);
+        if (token >= limit[e / 2]) s[nt][e] = kMinusInf;
+      }
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float block_max = kMinusInf;
+#pragma unroll
+      for (int nt = 0; nt < kTokens / 8; ++nt) {
+        block_max = fmaxf(block_max, fmaxf(s[nt][2 * h], s[nt][2 * h + 1]));
+      }
+      block_max = fmaxf(block_max, __shfl_xor_sync(0xffffffffu, block_max, 1));
+      block_max = fmaxf(block_max, __shfl_xor_sync(0xffffffffu, block_max, 2));
+      const float m_new = fmaxf(m[h], block_max);
+      const float m_use = m_new == kMinusInf ? 0.0f : m_new;  // all masked so far: p = 0
+      const float alpha = fast_exp2(m[h] - m_use);
+      m[h] = m_new;
+      float sum = 0.0f;
+#pragma unroll
+      for (int nt = 0; nt < kTokens / 8; ++nt) {
+        s[nt][2 * h] = fast_exp2(s[nt][2 * h] - m_use);
+        s[nt][2 * h + 1] = fast_exp2(s[nt][2 * h + 1] - m_use);
+        sum += s[nt][2 * h] + s[nt][2 * h + 1];
+      }
+      l[h] = l[h] * alpha + sum;  // this thread's columns; the quad is summed at the end
+#pragma unroll
+      for (int dt = 0; dt < D / 8; ++dt) {
+        o[dt][2 * h] *= alpha;
+        o[dt][2 * h + 1] *= alpha;
+      }
+    }
+    // O += P · V, 16 tokens per step; P's A fragment is two S tiles side by side.
+#pragma unroll
+    for (int ks = 0; ks < kTokens / 16; ++ks) {
+      const uint32_t a[4] = {pack_bf16(s[2 * ks][0], s[2 * ks][1]),
+                             pack_bf16(s[2 * ks][2], s[2 * ks][3]),
+                             pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]),
+                             pack_bf16(s[2 * ks + 1][2], s[2 * ks + 1][3])};
+#pragma unroll
+      for (int dt = 0; dt < D / 16; ++dt) {
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, &sh.v[(ks * 16 + lane % 8 + ((lane / 8) % 2) * 8) * kStride + dt * 16 +
+                                   (lane / 16) * 8]);
+        mma_bf16(o[2 * dt], a, b[0], b[1]);
+        mma_bf16(o[2 * dt + 1], a, b[2], b[3]);
+      }
+    }
+    __syncthreads();  // before the next block overwrites sh.k, sh.v and the offsets
+  }
+
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
+    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
+    const int flat = t.flat_row0 + row_a + 8 * h;
+    if (flat >= t.flat_rows) continue;
+    const bool seen = m[h] != kMinusInf;
+    const float inv = seen ? 1.0f / l[h] : 0.0f;
+    const int64_t part = t.part_base + flat / t.group;
+    const int head = t.kv_head * t.group + flat % t.group;
+    float* dst = args.part_o + (part * args.hq + head) * D + 2 * (lane % 4);
+#pragma unroll
+    for (int dt = 0; dt < D / 8; ++dt) {
+      *reinterpret_cast<float2*>(dst + dt * 8) =
+          make_float2(o[dt][2 * h] * inv, o[dt][2 * h + 1] * inv);
+    }
+    if (lane % 4 == 0) args.part_lse[part * args.hq + head] = seen ? m[h] + log2f(l[h]) : kMinusInf;
+  }
+}
+
+}  // namespace
+
+bool attention_mma_supports_head_dim(int d) {
+  return mma_head_dim(d);
+}
+
+void attention_mma_tasks(const AttentionArgs& args, const int32_t* items, int num_items,
+                         cudaStream_t stream) {
+  if (num_items == 0) return;
+  const dim3 grid(static_cast<unsigned>(num_items), static_cast<unsigned>(args.hkv));
+  switch (args.d) {
+    case 64:
+      attention_mma_kernel<64><<<grid, kThreads, 0, stream>>>(args, items);
+      break;
+    case 128:
+      attention_mma_kernel<128><<<grid, kThreads, 0, stream>>>(args, items);
+      break;
+    default:
+      throw Error("attention: no tensor-core kernel for head_dim " + std::to_string(args.d));
+  }
+  CASCADE_CUDA_CHECK_LAUNCH("attention_mma_kernel");
+}
+
+}  // namespace cascade::cuda

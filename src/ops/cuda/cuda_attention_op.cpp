@@ -1,0 +1,108 @@
+// CudaBackend::attention: checks, the plan's work uploaded once per plan, the RoPE
+// frequency table, then the task and merge kernels.
+#include <cmath>
+#include <string>
+
+#include "base/error.h"
+#include "ops/cuda/cuda_attention_work.h"
+#include "ops/cuda/cuda_backend.h"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cuda_kernels.h"
+#include "ops/op_checks.h"
+
+namespace cascade {
+
+// inv_freq[i] = 1 / theta^(2i / d) in float, exactly as the CPU backend's RopeTable.
+const float* CudaBackend::rope_inv_freq(const RopeParams& rope) {
+  check(rope.head_dim > 0 && rope.head_dim % 2 == 0,
+        "rope: head_dim must be positive and even, got " + std::to_string(rope.head_dim));
+  check(rope.theta > 0, "rope: theta must be positive");
+  const auto key = std::make_pair(rope.theta, rope.head_dim);
+  auto it = inv_freq_.find(key);
+  if (it == inv_freq_.end()) {
+    const int half = rope.head_dim / 2;
+    std::vector<float> host(static_cast<size_t>(half));
+    const auto theta = static_cast<float>(rope.theta);
+    const auto dim = static_cast<float>(rope.head_dim);
+    for (int i = 0; i < half; ++i) {
+      host[static_cast<size_t>(i)] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / dim);
+    }
+    Tensor t = allocate(DType::F32, {half});
+    CASCADE_CUDA_CHECK(
+        cudaMemcpyAsync(t.data, host.data(), t.nbytes(), cudaMemcpyHostToDevice, stream_));
+    it = inv_freq_.emplace(key, std::move(t)).first;
+  }
+  return it->second.as<float>();
+}
+
+const int32_t* CudaBackend::upload_plan(const std::vector<int32_t>& packed) {
+  if (packed != plan_host_ || !plan_device_.defined()) {
+    const size_t bytes = packed.size() * sizeof(int32_t);
+    if (!plan_device_.defined() || plan_device_.nbytes() < bytes) {
+      plan_device_ = Tensor{};
+      plan_device_ = allocate(DType::I32, {static_cast<int64_t>(packed.size() * 2 + 64)});
+    }
+    // Stream-ordered: the kernels of the previous plan have read it before this lands.
+    CASCADE_CUDA_CHECK(
+        cudaMemcpyAsync(plan_device_.data, packed.data(), bytes, cudaMemcpyHostToDevice, stream_));
+    plan_host_ = packed;
+  }
+  return plan_device_.as<int32_t>();
+}
+
+// q: [rows, hq, d] bf16 (un-rotated); positions: [rows] i32; cache.k, cache.v:
+// [pages, page_size, hkv, d] bf16; out: [rows, hq, d] bf16.
+void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLayer& cache,
+                            const AttentionPlan& plan, const RopeParams& rope, Tensor& out) {
+  check_attention_args(q, positions, cache, rope, out, DType::BF16);
+  const int64_t rows = q.dim(0), hq = q.dim(1), d = q.dim(2);
+  const int64_t page_size = cache.k.dim(1), hkv = cache.k.dim(2);
+  check(cuda::attention_supports_head_dim(static_cast<int>(d)),
+        "attention: the CUDA backend has no kernel for head_dim " + std::to_string(d) +
+            " (16, 32, 64 and 128 are supported)");
+
+  AttentionWorkShape shape;
+  shape.group = static_cast<int>(hq / hkv);
+  shape.kv_heads = static_cast<int>(hkv);
+  shape.target_blocks = 4 * num_sms_;
+  shape.large_tile_rows = cuda::attention_large_tile_rows(static_cast<int>(d));
+  const AttentionWork work = build_attention_work(plan, rows, cache.k.dim(0), page_size, shape);
+  if (rows == 0) return;
+  const int32_t* base = upload_plan(work.packed);
+
+  cuda::AttentionArgs a{};
+  a.q = static_cast<const cuda::bf16*>(q.data);
+  a.positions = positions.as<int32_t>();
+  a.k_cache = static_cast<const cuda::bf16*>(cache.k.data);
+  a.v_cache = static_cast<const cuda::bf16*>(cache.v.data);
+  a.inv_freq = rope_inv_freq(rope);
+  a.row_begin = base + work.row_begin;
+  a.task_rows = base + work.task_rows;
+  a.page_begin = base + work.page_begin;
+  a.task_pages = base + work.task_pages;
+  a.kv_len = base + work.kv_len;
+  a.kv_pos0 = base + work.kv_pos0;
+  a.rope_delta = base + work.rope_delta;
+  a.causal = base + work.causal;
+  a.small_items = base + work.small_items;
+  a.large_items = base + work.large_items;
+  a.merge_begin = base + work.merge_begin;
+  a.merge_parts = base + work.merge_parts;
+  const auto parts = static_cast<size_t>(work.num_parts);
+  a.part_o =
+      static_cast<float*>(scratch(part_o_, parts * static_cast<size_t>(hq * d) * sizeof(float)));
+  a.part_lse =
+      static_cast<float*>(scratch(part_lse_, parts * static_cast<size_t>(hq) * sizeof(float)));
+  a.out = static_cast<cuda::bf16*>(out.data);
+  a.num_small = work.num_small;
+  a.num_large = work.num_large;
+  a.rows = static_cast<int>(rows);
+  a.hq = static_cast<int>(hq);
+  a.hkv = static_cast<int>(hkv);
+  a.d = static_cast<int>(d);
+  a.page_size = static_cast<int>(page_size);
+  a.score_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(d)));
+  cuda::attention(a, stream_);
+}
+
+}  // namespace cascade

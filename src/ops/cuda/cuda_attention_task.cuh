@@ -1,0 +1,77 @@
+// What both attention task kernels (CUDA cores and tensor cores) read of their work item:
+// the task's rows, pages and masking, each flat row's rotated query and visible KV range.
+#pragma once
+
+#include "ops/cuda/cuda_device_math.cuh"
+#include "ops/cuda/cuda_kernels.h"
+
+namespace cascade::cuda {
+
+struct TaskItem {
+  int kv_head, group;
+  int flat_row0, kv_begin, kv_end, part_base;  // the AttentionWorkItem
+  int slot0, flat_rows, kv_len, kv_pos0, rope_delta;
+  bool causal;
+  const int32_t* pages;  // the task's pages
+};
+
+// The work item of this block (blockIdx.x) for kv head blockIdx.y.
+__device__ __forceinline__ TaskItem load_task_item(const AttentionArgs& args,
+                                                   const int32_t* items) {
+  TaskItem t;
+  const int32_t* item = items + 5 * blockIdx.x;
+  const int task = item[0];
+  t.kv_head = static_cast<int>(blockIdx.y);
+  t.group = args.hq / args.hkv;
+  t.flat_row0 = item[1];
+  t.kv_begin = item[2];
+  t.kv_end = item[3];
+  t.part_base = item[4];
+  t.slot0 = args.row_begin[task];
+  t.flat_rows = (args.row_begin[task + 1] - t.slot0) * t.group;
+  t.kv_len = args.kv_len[task];
+  t.kv_pos0 = args.kv_pos0[task];
+  t.rope_delta = args.rope_delta[task];
+  t.causal = args.causal[task] != 0;
+  t.pages = args.task_pages + args.page_begin[task];
+  return t;
+}
+
+// Flat row `flat`'s query pair (i, i + d/2), rotated at position - rope_delta and scaled by
+// score_scale; zeros for a flat row past the task's rows.
+__device__ __forceinline__ float2 task_query_pair(const AttentionArgs& args, const TaskItem& t,
+                                                  int flat, int i, int d) {
+  if (flat >= t.flat_rows) return make_float2(0.0f, 0.0f);
+  const int row = args.task_rows[t.slot0 + flat / t.group];
+  const int head = t.kv_head * t.group + flat % t.group;
+  const bf16* src = args.q + (static_cast<int64_t>(row) * args.hq + head) * d;
+  const float a = __bfloat162float(src[i]), b = __bfloat162float(src[i + d / 2]);
+  float c, s;
+  rope_cos_sin(args.positions[row] - t.rope_delta, args.inv_freq[i], &c, &s);
+  return make_float2((a * c - b * s) * args.score_scale, (b * c + a * s) * args.score_scale);
+}
+
+// Flat row `flat` may see the item's KV tokens [kv_begin, limit): all of the task's unless
+// causal (keys at logical positions up to the row's own), none past the task's rows.
+__device__ __forceinline__ int task_row_limit(const AttentionArgs& args, const TaskItem& t,
+                                              int flat) {
+  if (flat >= t.flat_rows) return 0;
+  int visible = t.kv_len;
+  if (t.causal) {
+    const int row = args.task_rows[t.slot0 + flat / t.group];
+    visible = min(max(args.positions[row] - t.kv_pos0 + 1, 0), t.kv_len);
+  }
+  return min(visible, t.kv_end);
+}
+
+// Element offset of KV token `token` of the task, kv head t.kv_head, in a cache
+// [pages, page_size, hkv, d].
+__device__ __forceinline__ int64_t task_token_offset(const AttentionArgs& args, const TaskItem& t,
+                                                     int token, int d) {
+  const int64_t cache_slot =
+      static_cast<int64_t>(t.pages[token / args.page_size]) * args.page_size +
+      token % args.page_size;
+  return (cache_slot * args.hkv + t.kv_head) * d;
+}
+
+}  // namespace cascade::cuda

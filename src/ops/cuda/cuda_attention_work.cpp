@@ -1,0 +1,119 @@
+#include "ops/cuda/cuda_attention_work.h"
+
+#include <algorithm>
+#include <string>
+
+#include "base/error.h"
+#include "ops/op_checks.h"
+
+namespace cascade {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+
+// Appends `values` to `packed` and returns where they start.
+int64_t append(std::vector<int32_t>& packed, const std::vector<int32_t>& values) {
+  const auto offset = static_cast<int64_t>(packed.size());
+  packed.insert(packed.end(), values.begin(), values.end());
+  return offset;
+}
+
+std::vector<int32_t> flatten(const std::vector<AttentionWorkItem>& items) {
+  std::vector<int32_t> out;
+  out.reserve(items.size() * 5);
+  for (const AttentionWorkItem& w : items) {
+    out.insert(out.end(), {w.task, w.flat_row0, w.kv_begin, w.kv_end, w.part_base});
+  }
+  return out;
+}
+
+}  // namespace
+
+AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
+                                   int64_t page_size, const AttentionWorkShape& shape) {
+  check_attention_plan(plan, rows, num_pages, page_size);
+  const int tasks = plan.num_tasks();
+  const int64_t group = shape.group;
+
+  // Tiles per task, then how many KV chunks the GPU's size asks for.
+  std::vector<int64_t> tile_rows(static_cast<size_t>(tasks)), tiles(static_cast<size_t>(tasks));
+  int64_t blocks = 0;
+  for (int t = 0; t < tasks; ++t) {
+    const int64_t flat = int64_t{plan.row_begin[t + 1] - plan.row_begin[t]} * group;
+    tile_rows[t] = flat <= kSmallTileRows ? kSmallTileRows : shape.large_tile_rows;
+    tiles[t] = ceil_div(flat, tile_rows[t]);
+    blocks += tiles[t] * shape.kv_heads;
+  }
+  const int64_t split =
+      blocks >= shape.target_blocks || blocks == 0 ? 1 : ceil_div(shape.target_blocks, blocks);
+
+  AttentionWork work;
+  work.num_tasks = tasks;
+  std::vector<AttentionWorkItem> small, large;
+  std::vector<int32_t> task_part_base(static_cast<size_t>(tasks)),
+      chunks(static_cast<size_t>(tasks));
+  int64_t parts = 0;
+  for (int t = 0; t < tasks; ++t) {
+    const int64_t len = plan.kv_len[t], slots = plan.row_begin[t + 1] - plan.row_begin[t];
+    int64_t chunk_len = std::max<int64_t>(len, 1), count = 1;
+    if (split > 1 && len > shape.min_chunk_tokens) {
+      const int64_t wanted = std::min(split, ceil_div(len, shape.min_chunk_tokens));
+      chunk_len = ceil_div(ceil_div(len, wanted), shape.chunk_multiple) * shape.chunk_multiple;
+      count = ceil_div(len, chunk_len);
+    }
+    chunks[t] = static_cast<int32_t>(count);
+    task_part_base[t] = static_cast<int32_t>(parts);
+    for (int64_t c = 0; c < count; ++c) {
+      for (int64_t tile = 0; tile < tiles[t]; ++tile) {
+        const AttentionWorkItem item{t, static_cast<int32_t>(tile * tile_rows[t]),
+                                     static_cast<int32_t>(c * chunk_len),
+                                     static_cast<int32_t>(std::min(len, (c + 1) * chunk_len)),
+                                     static_cast<int32_t>(parts + c * slots)};
+        (tile_rows[t] == kSmallTileRows ? small : large).push_back(item);
+      }
+    }
+    parts += count * slots;
+  }
+  check(parts < (int64_t{1} << 31), "attention: plan too large");
+  work.num_parts = static_cast<int>(parts);
+  work.num_small = static_cast<int>(small.size());
+  work.num_large = static_cast<int>(large.size());
+
+  // Every row merges all chunks of all the tasks it is in.
+  std::vector<int32_t> slot_task(plan.task_rows.size());
+  for (int t = 0; t < tasks; ++t) {
+    for (int32_t s = plan.row_begin[t]; s < plan.row_begin[t + 1]; ++s) slot_task[s] = t;
+  }
+  std::vector<int32_t> merge_begin{0}, merge_parts;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int32_t m = plan.merge_begin[r]; m < plan.merge_begin[r + 1]; ++m) {
+      const int32_t slot = plan.merge_slots[m], t = slot_task[slot];
+      const int32_t local = slot - plan.row_begin[t];
+      const int32_t slots = plan.row_begin[t + 1] - plan.row_begin[t];
+      for (int32_t c = 0; c < chunks[t]; ++c) {
+        merge_parts.push_back(task_part_base[t] + c * slots + local);
+      }
+    }
+    merge_begin.push_back(static_cast<int32_t>(merge_parts.size()));
+  }
+
+  std::vector<int32_t> causal(plan.causal.begin(), plan.causal.end());
+  auto& p = work.packed;
+  work.row_begin = append(p, plan.row_begin);
+  work.task_rows = append(p, plan.task_rows);
+  work.page_begin = append(p, plan.page_begin);
+  work.task_pages = append(p, plan.task_pages);
+  work.kv_len = append(p, plan.kv_len);
+  work.kv_pos0 = append(p, plan.kv_pos0);
+  work.rope_delta = append(p, plan.rope_delta);
+  work.causal = append(p, causal);
+  work.small_items = append(p, flatten(small));
+  work.large_items = append(p, flatten(large));
+  work.merge_begin = append(p, merge_begin);
+  work.merge_parts = append(p, merge_parts);
+  return work;
+}
+
+}  // namespace cascade

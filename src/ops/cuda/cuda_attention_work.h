@@ -1,0 +1,67 @@
+// How the CUDA attention kernels divide an AttentionPlan into thread blocks. Pure host
+// code (no CUDA headers), so the division is unit-tested without a GPU.
+//
+// A task's query rows are flattened with the heads of one kv-head group:
+// flat index f = local_slot · group + (head % group). A work item is one tile of flat rows
+// of one task over one chunk of its KV tokens; a thread block runs one work item for one
+// kv head. Long tasks are split into several KV chunks when the plan alone would not fill
+// the GPU (split-KV decode); each chunk writes its own partial state ("part") per row and
+// head, and the merge combines all parts of a row (its tasks and their chunks).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ops/attention_plan.h"
+
+namespace cascade {
+
+struct AttentionWorkItem {
+  int32_t task;
+  int32_t flat_row0;  // first flat row of the tile
+  int32_t kv_begin;   // KV token range [kv_begin, kv_end) of the task
+  int32_t kv_end;
+  int32_t part_base;  // part of local slot 0 in this chunk; local slot s is part_base + s
+};
+static_assert(sizeof(AttentionWorkItem) == 5 * sizeof(int32_t));
+
+struct AttentionWorkShape {
+  int group = 1;  // query heads per kv head
+  int kv_heads = 1;
+  int target_blocks = 528;  // split KV until about this many thread blocks run
+  int min_chunk_tokens = 256;
+  int chunk_multiple = 128;  // chunk lengths are multiples of this (tokens per block step)
+  int large_tile_rows = 16;  // 64 where the tensor-core kernel runs the large tiles
+};
+
+// Tasks whose flat rows fit a small tile use it; the others tiles of large_tile_rows.
+inline constexpr int kSmallTileRows = 4;
+
+// Everything the kernels read, packed into one i32 array (one upload per plan). The
+// offsets are element offsets into `packed`.
+struct AttentionWork {
+  std::vector<int32_t> packed;
+  int64_t row_begin = 0;    // [tasks + 1]   slots of task t: [row_begin[t], row_begin[t+1])
+  int64_t task_rows = 0;    // [slots]       query row of each slot
+  int64_t page_begin = 0;   // [tasks + 1]
+  int64_t task_pages = 0;   // [pages]
+  int64_t kv_len = 0;       // [tasks]
+  int64_t kv_pos0 = 0;      // [tasks]
+  int64_t rope_delta = 0;   // [tasks]
+  int64_t causal = 0;       // [tasks]       0 or 1
+  int64_t small_items = 0;  // [num_small]   AttentionWorkItem, tiles of kSmallTileRows
+  int64_t large_items = 0;  // [num_large]   AttentionWorkItem, tiles of large_tile_rows
+  int64_t merge_begin = 0;  // [rows + 1]    parts of row r: merge_parts[merge_begin[r] ..]
+  int64_t merge_parts = 0;  // [parts]
+  int num_tasks = 0;
+  int num_small = 0;
+  int num_large = 0;
+  int num_parts = 0;
+};
+
+// Validates the plan against the cache (Error naming the problem, as the CPU backend
+// does) and divides it. rows: q's rows; num_pages, page_size: the cache's.
+AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
+                                   int64_t page_size, const AttentionWorkShape& shape);
+
+}  // namespace cascade

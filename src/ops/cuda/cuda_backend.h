@@ -1,0 +1,73 @@
+// The CUDA backend: bf16 weights, activations and KV cache with fp32 accumulation,
+// cuBLASLt for matrix products, kernels of its own for the rest (cuda_kernels.h). All
+// work is queued on one stream; download_f32 and synchronize wait for it.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "ops/backend.h"
+#include "ops/cuda/cuda_device.h"
+
+namespace cascade {
+
+class CudaMatmul;
+
+// One caller at a time: attention and matrix products keep scratch in the backend.
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device);
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  std::string name() const override { return "cuda"; }
+  DType compute_dtype() const override { return DType::BF16; }
+
+  Tensor allocate(DType dtype, Shape shape) override;
+  Tensor upload(const void* host, DType host_dtype, Shape shape) override;
+  void download_f32(const Tensor& t, float* host) override;
+  Tensor upload_i32(const int32_t* host, Shape shape) override;
+
+  void embedding(const Tensor& ids, const Tensor& table, Tensor& out) override;
+  void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  // out may be bf16 or f32 (e.g. logits kept in f32).
+  void linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) override;
+  void add_inplace(Tensor& acc, const Tensor& x) override;
+  void silu_mul(const Tensor& gate_up, Tensor& out) override;
+  void qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm, float eps,
+                 const Tensor& positions, const Tensor& slots, const RopeParams& rope, Tensor& q,
+                 KvLayer& cache) override;
+  void attention(const Tensor& q, const Tensor& positions, const KvLayer& cache,
+                 const AttentionPlan& plan, const RopeParams& rope, Tensor& out) override;
+
+  void synchronize() override;
+
+  // Free and total device memory after the pool's cached blocks are returned.
+  DeviceMemory memory();
+
+ private:
+  // Device memory from the stream-ordered pool; freed when its last Tensor goes.
+  void* device_alloc(size_t bytes);
+  // Scratch that grows and is reused across calls.
+  void* scratch(Tensor& buffer, size_t bytes);
+  const float* rope_inv_freq(const RopeParams& rope);
+  // The current plan's packed work on the device, uploaded when the plan changes.
+  const int32_t* upload_plan(const std::vector<int32_t>& packed);
+
+  struct Context;  // device, stream and cuBLASLt handle; outlives every allocation
+  std::shared_ptr<Context> context_;
+  cudaStream_t stream_ = nullptr;
+  int num_sms_ = 0;
+  std::unique_ptr<CudaMatmul> matmul_;
+  std::map<std::pair<double, int>, Tensor> inv_freq_;
+  std::vector<int32_t> plan_host_;
+  Tensor plan_device_;
+  Tensor part_o_, part_lse_;
+};
+
+}  // namespace cascade

@@ -1,0 +1,107 @@
+// Row gathers and elementwise kernels: embedding, add_inplace, silu_mul, add_bias_f32.
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cuda_kernels.h"
+
+namespace cascade::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+int grid_for(int64_t n, int64_t per_block) {
+  const int64_t blocks = (n + per_block - 1) / per_block;
+  return static_cast<int>(blocks < 65535 * 16 ? (blocks > 0 ? blocks : 1) : 65535 * 16);
+}
+
+// One block per output row; 16-byte copies when the row allows them.
+__global__ void embedding_kernel(const int32_t* ids, const bf16* table, int64_t vocab,
+                                 int64_t hidden, bool vectorized, bf16* out) {
+  const int64_t r = blockIdx.x;
+  const int32_t id = ids[r];
+  bf16* dst = out + r * hidden;
+  if (id < 0 || id >= vocab) {
+    for (int64_t i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = __float2bfloat16(NAN);
+    return;
+  }
+  const bf16* src = table + id * hidden;
+  if (vectorized) {
+    const auto* s = reinterpret_cast<const uint4*>(src);
+    auto* d = reinterpret_cast<uint4*>(dst);
+    for (int64_t i = threadIdx.x; i < hidden / 8; i += blockDim.x) d[i] = s[i];
+  } else {
+    for (int64_t i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = src[i];
+  }
+}
+
+__global__ void add_kernel(bf16* acc, const bf16* x, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    acc[i] = __float2bfloat16(__bfloat162float(acc[i]) + __bfloat162float(x[i]));
+  }
+}
+
+__global__ void add_pairs_kernel(__nv_bfloat162* acc, const __nv_bfloat162* x, int64_t pairs) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < pairs;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    const float2 a = __bfloat1622float2(acc[i]), b = __bfloat1622float2(x[i]);
+    acc[i] = __floats2bfloat162_rn(a.x + b.x, a.y + b.y);
+  }
+}
+
+__global__ void silu_mul_kernel(const bf16* gate_up, int64_t rows, int64_t n, bf16* out) {
+  const int64_t total = rows * n;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t r = i / n, c = i % n;
+    const float g = __bfloat162float(gate_up[r * 2 * n + c]);
+    const float u = __bfloat162float(gate_up[r * 2 * n + n + c]);
+    out[i] = __float2bfloat16(g / (1.0f + expf(-g)) * u);
+  }
+}
+
+__global__ void add_bias_f32_kernel(float* out, const bf16* bias, int64_t rows, int64_t n) {
+  const int64_t total = rows * n;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    out[i] += __bfloat162float(bias[i % n]);
+  }
+}
+
+}  // namespace
+
+void embedding(const int32_t* ids, const bf16* table, int64_t rows, int64_t vocab, int64_t hidden,
+               bf16* out, cudaStream_t stream) {
+  if (rows == 0) return;
+  const bool vectorized = hidden % 8 == 0 && reinterpret_cast<uintptr_t>(table) % 16 == 0 &&
+                          reinterpret_cast<uintptr_t>(out) % 16 == 0;
+  embedding_kernel<<<static_cast<unsigned>(rows), 128, 0, stream>>>(ids, table, vocab, hidden,
+                                                                    vectorized, out);
+  CASCADE_CUDA_CHECK_LAUNCH("embedding_kernel");
+}
+
+void add_inplace(bf16* acc, const bf16* x, int64_t n, cudaStream_t stream) {
+  if (n == 0) return;
+  const bool paired = n % 2 == 0 && reinterpret_cast<uintptr_t>(acc) % 4 == 0 &&
+                      reinterpret_cast<uintptr_t>(x) % 4 == 0;
+  if (paired) {
+    add_pairs_kernel<<<grid_for(n / 2, kThreads), kThreads, 0, stream>>>(
+        reinterpret_cast<__nv_bfloat162*>(acc), reinterpret_cast<const __nv_bfloat162*>(x), n / 2);
+    CASCADE_CUDA_CHECK_LAUNCH("add_pairs_kernel");
+  } else {
+    add_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(acc, x, n);
+    CASCADE_CUDA_CHECK_LAUNCH("add_kernel");
+  }
+}
+
+void silu_mul(const bf16* gate_up, int64_t rows, int64_t n, bf16* out, cudaStream_t stream) {
+  if (rows * n == 0) return;
+  silu_mul_kernel<<<grid_for(rows * n, kThreads), kThreads, 0, stream>>>(gate_up, rows, n, out);
+  CASCADE_CUDA_CHECK_LAUNCH("silu_mul_kernel");
+}
+
+void add_bias_f32(float* out, const bf16* bias, int64_t rows, int64_t n, cudaStream_t stream) {
+  if (rows * n == 0) return;
+  add_bias_f32_kernel<<<grid_for(rows * n, kThreads), kThreads, 0, stream>>>(out, bias, rows, n);
+  CASCADE_CUDA_CHECK_LAUNCH("add_bias_f32_kernel");
+}
+
+}  // namespace cascade::cuda

@@ -1,0 +1,68 @@
+// Host-side launchers of the CUDA backend's kernels. Each enqueues on `stream` and checks
+// the launch; arguments are device pointers with the shapes and dtypes stated. bf16 is
+// __nv_bfloat16; every kernel accumulates in fp32.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace cascade::cuda {
+
+using bf16 = __nv_bfloat16;
+
+// out[r] = table[ids[r]]. ids: [rows] i32; table: [vocab, hidden]; out: [rows, hidden].
+// An id outside [0, vocab) yields a row of NaN (the caller validated ids on the host).
+void embedding(const int32_t* ids, const bf16* table, int64_t rows, int64_t vocab, int64_t hidden,
+               bf16* out, cudaStream_t stream);
+
+// out = x / sqrt(mean(x²) + eps) · weight per row. x, out: [rows, dim]; weight: [dim].
+void rms_norm(const bf16* x, const bf16* weight, int64_t rows, int64_t dim, float eps, bf16* out,
+              cudaStream_t stream);
+
+// acc[i] += x[i] for i < n.
+void add_inplace(bf16* acc, const bf16* x, int64_t n, cudaStream_t stream);
+
+// out = silu(gate) · up. gate_up: [rows, 2n] (gate | up); out: [rows, n].
+void silu_mul(const bf16* gate_up, int64_t rows, int64_t n, bf16* out, cudaStream_t stream);
+
+// out[r, i] += bias[i]. out: [rows, n] f32; bias: [n] bf16.
+void add_bias_f32(float* out, const bf16* bias, int64_t rows, int64_t n, cudaStream_t stream);
+
+// Splits qkv: [rows, (hq + 2·hkv)·d] into q: [rows, hq, d] (RMS-normed by q_norm: [d] when
+// given, un-rotated) and writes k (RMS-normed by k_norm, rotated at positions[r]) and v into
+// k_cache, v_cache: [cache_slots, hkv, d] at slots[r]. inv_freq: [d / 2] f32.
+// positions, slots: [rows] i32. A slot outside [0, cache_slots) writes nothing.
+void qkv_store(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float eps,
+               const int32_t* positions, const int32_t* slots, const float* inv_freq, int64_t rows,
+               int hq, int hkv, int d, int64_t cache_slots, bf16* q, bf16* k_cache, bf16* v_cache,
+               cudaStream_t stream);
+
+// Device view of an AttentionWork (cuda_attention_work.h) and the tensors of one call.
+struct AttentionArgs {
+  const bf16* q;             // [rows, hq, d], un-rotated
+  const int32_t* positions;  // [rows]
+  const bf16* k_cache;       // [pages, page_size, hkv, d], rotated at canonical positions
+  const bf16* v_cache;       // [pages, page_size, hkv, d]
+  const float* inv_freq;     // [d / 2]
+  const int32_t *row_begin, *task_rows, *page_begin, *task_pages;
+  const int32_t *kv_len, *kv_pos0, *rope_delta, *causal;
+  const int32_t *small_items, *large_items;  // AttentionWorkItem as 5 × i32
+  const int32_t *merge_begin, *merge_parts;
+  float* part_o;    // [parts, hq, d] f32
+  float* part_lse;  // [parts, hq] f32, base 2
+  bf16* out;        // [rows, hq, d]
+  int num_small, num_large, rows, hq, hkv, d, page_size;
+  float score_scale;  // log2(e) / sqrt(d)
+};
+
+// Whether attention kernels exist for head size d, and the flat rows of its large tiles
+// (AttentionWorkShape::large_tile_rows).
+bool attention_supports_head_dim(int d);
+int attention_large_tile_rows(int d);
+
+// The task kernels (partial o, lse per part and head) then the merge into out.
+void attention(const AttentionArgs& args, cudaStream_t stream);
+
+}  // namespace cascade::cuda

@@ -1,0 +1,77 @@
+// The CUDA backend's row and elementwise ops and linear: argument checks, then a launch.
+#include <string>
+
+#include "base/error.h"
+#include "ops/cuda/cuda_backend.h"
+#include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_matmul.h"
+#include "ops/op_checks.h"
+
+namespace cascade {
+namespace {
+
+cuda::bf16* bf16_data(const Tensor& t) {
+  return static_cast<cuda::bf16*>(t.data);
+}
+
+}  // namespace
+
+// ids: [rows] i32; table: [vocab, hidden] bf16; out: [rows, hidden] bf16.
+void CudaBackend::embedding(const Tensor& ids, const Tensor& table, Tensor& out) {
+  check_embedding_args(ids, table, out, DType::BF16);
+  cuda::embedding(ids.as<int32_t>(), bf16_data(table), ids.dim(0), table.dim(0), table.dim(1),
+                  bf16_data(out), stream_);
+}
+
+// x, out: [rows, dim] bf16; weight: [dim] bf16.
+void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  check_rms_norm_args(x, weight, out, DType::BF16);
+  cuda::rms_norm(bf16_data(x), bf16_data(weight), x.dim(0), x.dim(1), eps, bf16_data(out), stream_);
+}
+
+// x: [rows, in] bf16; w: [out, in] bf16; bias: [out] bf16 or undefined; out: [rows, out]
+// bf16 or f32.
+void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) {
+  check_linear_args(x, w, bias, out, DType::BF16,
+                    out.dtype == DType::F32 ? DType::F32 : DType::BF16);
+  const int64_t rows = x.dim(0), in = x.dim(1), n_out = w.dim(0);
+  const bool out_f32 = out.dtype == DType::F32;
+  // f32 outputs take the bias in a kernel of their own (the epilogue's bias type follows D).
+  matmul_->run(x.data, w.data, bias.defined() && !out_f32 ? bias.data : nullptr, out.data, out_f32,
+               rows, n_out, in, stream_);
+  if (bias.defined() && out_f32) {
+    cuda::add_bias_f32(out.as<float>(), bf16_data(bias), rows, n_out, stream_);
+  }
+}
+
+// acc, x: same shape, bf16.
+void CudaBackend::add_inplace(Tensor& acc, const Tensor& x) {
+  check_add_args(acc, x, DType::BF16);
+  cuda::add_inplace(bf16_data(acc), bf16_data(x), acc.numel(), stream_);
+}
+
+// gate_up: [rows, 2n] bf16 (gate | up); out: [rows, n] bf16.
+void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
+  check_silu_mul_args(gate_up, out, DType::BF16);
+  cuda::silu_mul(bf16_data(gate_up), gate_up.dim(0), out.dim(1), bf16_data(out), stream_);
+}
+
+// qkv: [rows, (hq + 2·hkv)·d] bf16; q_norm, k_norm: [d] bf16 or undefined; positions,
+// slots: [rows] i32; q: [rows, hq, d] bf16; cache.k, cache.v: [pages, page_size, hkv, d]
+// bf16. Slots live on the device, so they are not checked here; a slot outside the cache
+// writes nothing.
+void CudaBackend::qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm,
+                            float eps, const Tensor& positions, const Tensor& slots,
+                            const RopeParams& rope, Tensor& q, KvLayer& cache) {
+  check_qkv_store_args(qkv, q_norm, k_norm, positions, slots, rope, q, cache, DType::BF16);
+  const int64_t rows = qkv.dim(0), hq = q.dim(1), d = q.dim(2), hkv = cache.k.dim(2);
+  check(d % 2 == 0 && d <= 256, "qkv_store: head_dim " + std::to_string(d) +
+                                    " must be even and at most 256 on the CUDA backend");
+  cuda::qkv_store(bf16_data(qkv), q_norm.defined() ? bf16_data(q_norm) : nullptr,
+                  k_norm.defined() ? bf16_data(k_norm) : nullptr, eps, positions.as<int32_t>(),
+                  slots.as<int32_t>(), rope_inv_freq(rope), rows, static_cast<int>(hq),
+                  static_cast<int>(hkv), static_cast<int>(d), cache.k.dim(0) * cache.k.dim(1),
+                  bf16_data(q), bf16_data(cache.k), bf16_data(cache.v), stream_);
+}
+
+}  // namespace cascade

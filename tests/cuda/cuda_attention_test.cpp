@@ -1,0 +1,249 @@
+// CUDA attention (task kernels + merge) against the CPU backend on the same bf16 inputs:
+// the GPU's cache (written by its qkv_store, unwritten slots NaN) is copied into the CPU's,
+// so both attend over identical keys and values. Plans cover prefill and decode, partial
+// pages, scrambled pages, long tasks split into KV chunks, rows in several tasks with
+// different rope_delta (shared chunk levels), causal and non-causal tasks, empty tasks,
+// GQA groups 1, 2, 4, 7, 8, head_dim 16, 32, 64, 128 and page sizes 16 and 32.
+//
+// Bound: the output is rounded to bf16 (2^-8 of the largest value at most); scores and
+// probabilities stay fp32 in fp32 arithmetic of another order, so
+// max |diff| / max |ref| <= 1e-2 leaves room for rounding, not for a wrong mask, position
+// or weight (those move the output by tens of percent).
+#include <numeric>
+
+#include "cuda_test_util.h"
+
+namespace cascade::test {
+namespace {
+
+struct Layout {
+  int hq, hkv, d, page_size;
+};
+
+// A run of KV tokens in pages of the pool, keys rotated at [pos0, pos0 + len).
+struct KvRun {
+  std::vector<int32_t> pages;
+  int len = 0;
+  int pos0 = 0;
+};
+
+struct TaskSpec {
+  std::vector<int32_t> rows;
+  int run;
+  int kv_pos0;
+  int delta;
+  bool causal;
+};
+
+class CudaAttentionTest : public CudaBackendTest {
+ protected:
+  // Fills the GPU cache with each run's K/V through qkv_store, then mirrors it on the CPU.
+  void build_cache(const Layout& L, int num_pages, std::vector<KvRun>& runs, uint32_t seed) {
+    const Shape shape = {num_pages, L.page_size, L.hkv, L.d};
+    const auto poison = nan_values(static_cast<size_t>(shape_numel(shape)));
+    gpu_cache = {gpu->upload(poison.data(), DType::F32, shape),
+                 gpu->upload(poison.data(), DType::F32, shape)};
+    std::vector<int32_t> free_pages(static_cast<size_t>(num_pages));
+    std::iota(free_pages.begin(), free_pages.end(), 0);
+    std::mt19937 rng(seed);
+    std::shuffle(free_pages.begin(), free_pages.end(), rng);
+    size_t next = 0;
+    const int width = (L.hq + 2 * L.hkv) * L.d;
+    for (KvRun& run : runs) {
+      const int n_pages = (run.len + L.page_size - 1) / L.page_size;
+      run.pages.assign(free_pages.begin() + next, free_pages.begin() + next + n_pages);
+      next += n_pages;
+      if (run.len == 0) continue;
+      const auto qkv = random_bf16_values(size_t(run.len) * width, seed++);
+      std::vector<int32_t> positions(static_cast<size_t>(run.len)), slots(positions.size());
+      for (int j = 0; j < run.len; ++j) {
+        positions[j] = run.pos0 + j;
+        slots[j] = run.pages[j / L.page_size] * L.page_size + j % L.page_size;
+      }
+      Tensor q = gpu->allocate(DType::BF16, {run.len, L.hq, L.d});
+      gpu->qkv_store(gpu->upload(qkv.data(), DType::F32, {run.len, width}), Tensor{}, Tensor{},
+                     1e-6f, gpu->upload_i32(positions.data(), {run.len}),
+                     gpu->upload_i32(slots.data(), {run.len}), RopeParams{kTheta, L.d}, q,
+                     gpu_cache);
+    }
+    ASSERT_LE(next, free_pages.size());
+    auto k = host(*gpu, gpu_cache.k), v = host(*gpu, gpu_cache.v);
+    for (float& x : k) x = std::isnan(x) ? 0.0f : x;  // the oracle need not see the poison
+    for (float& x : v) x = std::isnan(x) ? 0.0f : x;
+    cpu_cache = {cpu->upload(k.data(), DType::F32, shape),
+                 cpu->upload(v.data(), DType::F32, shape)};
+  }
+
+  // Runs the plan on both backends; returns max |diff| / max |ref|.
+  double compare(const Layout& L, const std::vector<KvRun>& runs,
+                 const std::vector<TaskSpec>& tasks, const std::vector<int32_t>& positions,
+                 uint32_t seed) {
+    const int rows = static_cast<int>(positions.size());
+    AttentionPlan plan;
+    plan.page_size = L.page_size;
+    plan.num_rows = rows;
+    for (const TaskSpec& t : tasks) {
+      const KvRun& run = runs[static_cast<size_t>(t.run)];
+      plan.add_task(t.rows, run.pages, run.len, t.kv_pos0, t.delta, t.causal);
+    }
+    plan.finalize();
+    const auto q = both(random_bf16_values(size_t(rows) * L.hq * L.d, seed), {rows, L.hq, L.d});
+    const auto pos = both_i32(positions, {rows});
+    auto out = outputs({rows, L.hq, L.d});
+    const RopeParams rope{kTheta, L.d};
+    cpu->attention(q.cpu, pos.cpu, cpu_cache, plan, rope, out.cpu);
+    gpu->attention(q.gpu, pos.gpu, gpu_cache, plan, rope, out.gpu);
+    return relative_error(host(*gpu, out.gpu), host(*cpu, out.cpu));
+  }
+
+  static constexpr double kTheta = 1000000.0;
+  static constexpr double kBound = 1e-2;
+  KvLayer gpu_cache, cpu_cache;
+};
+
+const std::vector<Layout> kLayouts = {{16, 8, 128, 16}, {14, 2, 64, 16}, {4, 2, 32, 32},
+                                      {8, 8, 64, 16},   {8, 1, 128, 32}, {4, 1, 16, 16}};
+
+std::string name(const Layout& L) {
+  return "hq " + std::to_string(L.hq) + " hkv " + std::to_string(L.hkv) + " d " +
+         std::to_string(L.d) + " page " + std::to_string(L.page_size);
+}
+
+std::vector<int32_t> iota_rows(int begin, int end) {
+  std::vector<int32_t> v(static_cast<size_t>(end - begin));
+  std::iota(v.begin(), v.end(), begin);
+  return v;
+}
+
+// Prefill: every token of each sequence is a row of one causal task over its own pages
+// (lengths with partial last pages).
+TEST_F(CudaAttentionTest, PrefillCausalTasks) {
+  for (const Layout& L : kLayouts) {
+    std::vector<KvRun> runs = {{{}, 37, 0}, {{}, 16, 0}, {{}, 5, 0}, {{}, 130, 0}};
+    build_cache(L, 20, runs, 100);
+    std::vector<TaskSpec> tasks;
+    std::vector<int32_t> positions;
+    for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
+      const int first = static_cast<int>(positions.size());
+      for (int j = 0; j < runs[s].len; ++j) positions.push_back(j);
+      tasks.push_back({iota_rows(first, first + runs[s].len), s, 0, 0, true});
+    }
+    const double err = compare(L, runs, tasks, positions, 7);
+    report("attention prefill " + name(L), err);
+    EXPECT_LE(err, kBound) << name(L);
+  }
+}
+
+// Decode: one row per sequence at its last position, short to long (split into KV chunks).
+TEST_F(CudaAttentionTest, DecodeRowsIncludingSplitKv) {
+  for (const Layout& L : kLayouts) {
+    const std::vector<int> lengths = {1, 17, 100, 333, 1000, 4097};
+    std::vector<KvRun> runs;
+    for (int n : lengths) runs.push_back({{}, n, 0});
+    build_cache(L, 400, runs, 200);
+    std::vector<TaskSpec> tasks;
+    std::vector<int32_t> positions;
+    for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
+      tasks.push_back({{s}, s, 0, 0, true});
+      positions.push_back(runs[s].len - 1);
+    }
+    const double err = compare(L, runs, tasks, positions, 8);
+    report("attention decode " + name(L), err);
+    EXPECT_LE(err, kBound) << name(L);
+  }
+}
+
+// Cascade: a system prefix (positions 0..11) and a document chunk computed after it
+// (canonical positions 12..), shared by sequences that place the document at other
+// offsets (rope_delta = offset - 12); each sequence's own tokens are a causal task with
+// kv_pos0 past its chunks, with several prefill rows and a decode row; one row also sees
+// an empty task.
+TEST_F(CudaAttentionTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  for (const Layout& L : kLayouts) {
+    const int prefix = 12, doc = 75;
+    // runs: 0 prefix, 1 doc, 2 another doc (30 tokens), then each sequence's own tokens
+    std::vector<KvRun> runs = {{{}, prefix, 0}, {{}, doc, prefix}, {{}, 30, prefix}, {{}, 9, 0},
+                               {{}, 20, 0},     {{}, 1, 0},        {{}, 0, 0}};
+    // Sequence 0: prefix, doc at 12 (delta 0), own 9 tokens at 87..95 (rows 0..8).
+    // Sequence 1: prefix, doc2 at 12, doc at 42 (delta 30), own 20 tokens (rows 9..28).
+    // Sequence 2: prefix, doc2 at 12, doc at 42 (delta 30), own 1 token (row 29).
+    const int own0 = prefix + doc, own1 = prefix + 30 + doc;
+    for (int s = 3; s <= 5; ++s) runs[s].pos0 = s == 3 ? own0 : own1;
+    build_cache(L, 30, runs, 300);
+    std::vector<int32_t> positions;
+    for (int j = 0; j < 9; ++j) positions.push_back(own0 + j);
+    for (int j = 0; j < 20; ++j) positions.push_back(own1 + j);
+    positions.push_back(own1);
+    const std::vector<int32_t> seq0 = iota_rows(0, 9), seq1 = iota_rows(9, 29), seq2 = {29};
+    const std::vector<int32_t> all = iota_rows(0, 30), seq12 = iota_rows(9, 30);
+    std::vector<TaskSpec> tasks = {
+        {all, 0, 0, 0, false},               // shared system prefix
+        {seq0, 1, prefix, 0, false},         // doc where it was computed
+        {seq12, 1, prefix + 30, 30, false},  // doc moved by 30, shared by two sequences
+        {seq12, 2, prefix, 0, false},        // doc2 in place
+        {seq0, 3, own0, 0, true},            // own levels
+        {seq1, 4, own1, 0, true},
+        {seq2, 5, own1, 0, true},
+        {seq2, 6, own1, 0, false},  // an empty task contributes nothing
+    };
+    const double err = compare(L, runs, tasks, positions, 9);
+    report("attention cascade " + name(L), err);
+    EXPECT_LE(err, kBound) << name(L);
+  }
+}
+
+// Many rows against one long shared level (the cascade decode case), split across tasks
+// on page boundaries as the planner does for long levels.
+TEST_F(CudaAttentionTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  for (const Layout& L : kLayouts) {
+    std::vector<KvRun> runs = {{{}, 2000, 0}};
+    build_cache(L, 2000 / L.page_size + 1, runs, 400);
+    std::vector<int32_t> positions;
+    for (int r = 0; r < 48; ++r) positions.push_back(2000 + r * 3);
+    // Two tasks over halves of the pages (page-aligned split).
+    const int half_pages = static_cast<int>(runs[0].pages.size()) / 2;
+    std::vector<KvRun> halves = {
+        {std::vector<int32_t>(runs[0].pages.begin(), runs[0].pages.begin() + half_pages),
+         half_pages * L.page_size, 0},
+        {std::vector<int32_t>(runs[0].pages.begin() + half_pages, runs[0].pages.end()),
+         2000 - half_pages * L.page_size, half_pages * L.page_size}};
+    const std::vector<int32_t> all = iota_rows(0, 48);
+    std::vector<TaskSpec> tasks = {{all, 0, 0, 0, false}, {all, 1, halves[1].pos0, 0, false}};
+    const double err = compare(L, halves, tasks, positions, 10);
+    report("attention shared " + name(L), err);
+    EXPECT_LE(err, kBound) << name(L);
+  }
+}
+
+// Attention with a causal mask whose query positions lie before some keys (chunked
+// prefill continuing a sequence): rows see a prefix of the task's keys only.
+TEST_F(CudaAttentionTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+  for (const Layout& L : kLayouts) {
+    std::vector<KvRun> runs = {{{}, 301, 0}};
+    build_cache(L, 301 / L.page_size + 1, runs, 500);
+    std::vector<int32_t> positions;
+    for (int p = 200; p < 301; ++p) positions.push_back(p);
+    const double err = compare(L, runs, {{iota_rows(0, 101), 0, 0, 0, true}}, positions, 11);
+    report("attention chunked-prefill " + name(L), err);
+    EXPECT_LE(err, kBound) << name(L);
+  }
+}
+
+TEST_F(CudaAttentionTest, RejectsPlanThatDoesNotFitTheCache) {
+  const Layout L{4, 2, 32, 16};
+  std::vector<KvRun> runs = {{{}, 20, 0}};
+  build_cache(L, 2, runs, 600);
+  AttentionPlan plan;
+  plan.page_size = 16;
+  plan.num_rows = 1;
+  plan.add_task({0}, {0, 5}, 20, 0, 0, true);  // page 5 is outside the 2-page cache
+  plan.finalize();
+  Tensor q = gpu->allocate(DType::BF16, {1, 4, 32}), out = gpu->allocate(DType::BF16, {1, 4, 32});
+  const int32_t p = 19;
+  EXPECT_THROW(
+      gpu->attention(q, gpu->upload_i32(&p, {1}), gpu_cache, plan, RopeParams{kTheta, 32}, out),
+      Error);
+}
+
+}  // namespace
+}  // namespace cascade::test

@@ -1,0 +1,198 @@
+// Every row and elementwise op and linear of the CUDA backend against the CPU backend, on
+// fresh random inputs that bf16 represents exactly, with outputs poisoned by NaN first.
+//
+// Bounds. Elementwise ops compute one fp32 value per element and round it to bf16, so each
+// element is within one bf16 ulp (kBf16Ulp relative) of the CPU's fp32 value. A matrix
+// product's elements can cancel, so its error is measured against the largest output:
+// bf16 rounding of the output (2^-8 of it at most) plus fp32 accumulation in another order
+// (far smaller at these lengths): max |diff| / max |ref| <= 2^-8 · 1.5.
+#include <numeric>
+
+#include "cuda_test_util.h"
+
+namespace cascade::test {
+namespace {
+
+using CudaOpsTest = CudaBackendTest;
+
+TEST_F(CudaOpsTest, EmbeddingCopiesRowsExactly) {
+  for (const auto& [vocab, hidden, rows] :
+       std::vector<std::tuple<int, int, int>>{{50, 64, 7}, {300, 37, 33}, {1000, 1024, 1}}) {
+    const auto table =
+        both(random_bf16_values(size_t(vocab) * hidden, 11 + hidden), {vocab, hidden});
+    std::vector<int32_t> ids(static_cast<size_t>(rows));
+    std::mt19937 rng(static_cast<uint32_t>(rows));
+    for (auto& id : ids) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab));
+    const auto id_t = both_i32(ids, {rows});
+    auto out = outputs({rows, hidden});
+    cpu->embedding(id_t.cpu, table.cpu, out.cpu);
+    gpu->embedding(id_t.gpu, table.gpu, out.gpu);
+    EXPECT_EQ(host(*gpu, out.gpu), host(*cpu, out.cpu)) << "hidden " << hidden;
+  }
+}
+
+TEST_F(CudaOpsTest, RmsNormWithinOneUlp) {
+  for (const auto& [rows, dim] :
+       std::vector<std::pair<int, int>>{{1, 64}, {5, 37}, {17, 896}, {64, 1024}, {3, 5000}}) {
+    const auto x = both(random_bf16_values(size_t(rows) * dim, 21 + dim, 0.5f, 3.0f), {rows, dim});
+    const auto w = both(random_bf16_values(size_t(dim), 22 + dim, 1.0f, 0.2f), {dim});
+    auto out = outputs({rows, dim});
+    cpu->rms_norm(x.cpu, w.cpu, 1e-6f, out.cpu);
+    gpu->rms_norm(x.gpu, w.gpu, 1e-6f, out.gpu);
+    const double err = max_elementwise_error(host(*gpu, out.gpu), host(*cpu, out.cpu));
+    report("rms_norm [" + std::to_string(rows) + ", " + std::to_string(dim) + "] elementwise", err);
+    EXPECT_LE(err, kBf16Ulp) << rows << " x " << dim;
+  }
+}
+
+TEST_F(CudaOpsTest, AddInplaceWithinOneUlp) {
+  for (const auto& shape : std::vector<Shape>{{1, 1}, {3, 37}, {17, 896}, {130, 1024}}) {
+    const auto n = static_cast<size_t>(shape_numel(shape));
+    const auto acc_host = random_bf16_values(n, 31 + static_cast<uint32_t>(n));
+    auto acc = both(acc_host, shape);
+    const auto x = both(random_bf16_values(n, 32 + static_cast<uint32_t>(n)), shape);
+    cpu->add_inplace(acc.cpu, x.cpu);
+    gpu->add_inplace(acc.gpu, x.gpu);
+    // Where the sum cancels to (near) zero, compare against the inputs' size instead.
+    const auto g = host(*gpu, acc.gpu), c = host(*cpu, acc.cpu);
+    report("add_inplace " + shape_string(shape), relative_error(g, c));
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_TRUE(std::isfinite(g[i]));
+      ASSERT_LE(std::fabs(g[i] - c[i]), kBf16Ulp * std::fabs(c[i]) + 1e-7) << i;
+    }
+  }
+}
+
+TEST_F(CudaOpsTest, SiluMulWithinOneUlp) {
+  for (const auto& [rows, n] : std::vector<std::pair<int, int>>{{1, 40}, {7, 37}, {33, 3072}}) {
+    const auto gate_up =
+        both(random_bf16_values(size_t(rows) * 2 * n, 41 + n, 0.0f, 2.0f), {rows, 2 * n});
+    auto out = outputs({rows, n});
+    cpu->silu_mul(gate_up.cpu, out.cpu);
+    gpu->silu_mul(gate_up.gpu, out.gpu);
+    const double err = max_elementwise_error(host(*gpu, out.gpu), host(*cpu, out.cpu));
+    report("silu_mul [" + std::to_string(rows) + ", " + std::to_string(n) + "] elementwise", err);
+    EXPECT_LE(err, kBf16Ulp) << rows << " x " << n;
+  }
+}
+
+struct LinearCase {
+  int rows, in, out;
+  bool bias;
+};
+
+TEST_F(CudaOpsTest, LinearMatchesCpuRelativeToLargestOutput) {
+  const std::vector<LinearCase> cases = {{1, 64, 96, false},       {2, 1024, 4096, true},
+                                         {7, 896, 1152, true},     {33, 1024, 6144, false},
+                                         {130, 3072, 1024, false}, {5, 37, 53, true},
+                                         {300, 64, 512, false}};
+  for (const LinearCase& c : cases) {
+    const auto x = both(random_bf16_values(size_t(c.rows) * c.in, 51 + c.in), {c.rows, c.in});
+    const auto w = both(
+        random_bf16_values(size_t(c.out) * c.in, 52 + c.out, 0.0f, 1.0f / std::sqrt(float(c.in))),
+        {c.out, c.in});
+    Pair bias;
+    if (c.bias) bias = both(random_bf16_values(size_t(c.out), 53 + c.out), {c.out});
+    auto out = outputs({c.rows, c.out});
+    cpu->linear(x.cpu, w.cpu, bias.cpu, out.cpu);
+    gpu->linear(x.gpu, w.gpu, bias.gpu, out.gpu);
+    const auto ref = host(*cpu, out.cpu);
+    const double err = relative_error(host(*gpu, out.gpu), ref);
+    const std::string shape = "[" + std::to_string(c.rows) + ", " + std::to_string(c.in) + "] -> " +
+                              std::to_string(c.out) + (c.bias ? " +bias" : "");
+    report("linear " + shape, err);
+    EXPECT_LE(err, 1.5 / 256) << shape;
+
+    // An f32 output (logits) keeps the fp32 accumulation: only summation order differs.
+    Tensor out_f32 = gpu->allocate(DType::F32, {c.rows, c.out});
+    gpu->linear(x.gpu, w.gpu, bias.gpu, out_f32);
+    const double err_f32 = relative_error(host(*gpu, out_f32), ref);
+    report("linear f32-out " + shape, err_f32);
+    EXPECT_LE(err_f32, 1e-5) << "f32 out " << shape;
+  }
+}
+
+// qkv_store: q (normed, un-rotated) and the cache's K (normed, rotated) and V at scrambled
+// slots, with and without q/k norms (Qwen3 / Qwen2), several head layouts.
+TEST_F(CudaOpsTest, QkvStoreMatchesCpuAndWritesOnlyItsSlots) {
+  struct Case {
+    int rows, hq, hkv, d;
+    bool norm;
+  };
+  for (const Case& c : std::vector<Case>{{13, 4, 2, 32, true},
+                                         {5, 16, 8, 128, true},
+                                         {9, 14, 2, 64, false},
+                                         {3, 8, 1, 16, true}}) {
+    const int page_size = 16, pages = 4;
+    const int width = (c.hq + 2 * c.hkv) * c.d;
+    const auto qkv =
+        both(random_bf16_values(size_t(c.rows) * width, 61 + c.d, 0.3f, 2.0f), {c.rows, width});
+    Pair qn, kn;
+    if (c.norm) {
+      qn = both(random_bf16_values(size_t(c.d), 62, 1.0f, 0.3f), {c.d});
+      kn = both(random_bf16_values(size_t(c.d), 63, 1.0f, 0.3f), {c.d});
+    }
+    std::vector<int32_t> positions(static_cast<size_t>(c.rows)), slots(positions.size());
+    std::vector<int32_t> all_slots(page_size * pages);
+    std::iota(all_slots.begin(), all_slots.end(), 0);
+    std::mt19937 rng(static_cast<uint32_t>(c.d));
+    std::shuffle(all_slots.begin(), all_slots.end(), rng);
+    for (int r = 0; r < c.rows; ++r) {
+      positions[r] = static_cast<int32_t>(rng() % 40000);
+      slots[r] = all_slots[r];
+    }
+    const auto pos = both_i32(positions, {c.rows}), slot = both_i32(slots, {c.rows});
+    const Shape cache_shape = {pages, page_size, c.hkv, c.d};
+    auto k = outputs(cache_shape), v = outputs(cache_shape), q = outputs({c.rows, c.hq, c.d});
+    KvLayer cpu_cache{k.cpu, v.cpu}, gpu_cache{k.gpu, v.gpu};
+    const RopeParams rope{1000000.0, c.d};
+    cpu->qkv_store(qkv.cpu, qn.cpu, kn.cpu, 1e-6f, pos.cpu, slot.cpu, rope, q.cpu, cpu_cache);
+    gpu->qkv_store(qkv.gpu, qn.gpu, kn.gpu, 1e-6f, pos.gpu, slot.gpu, rope, q.gpu, gpu_cache);
+
+    const std::string shape = "hq " + std::to_string(c.hq) + " hkv " + std::to_string(c.hkv) +
+                              " d " + std::to_string(c.d) + (c.norm ? " qk-norm" : "");
+    const double q_err = max_elementwise_error(host(*gpu, q.gpu), host(*cpu, q.cpu));
+    report("qkv_store q elementwise " + shape, q_err);
+    EXPECT_LE(q_err, kBf16Ulp) << shape;
+    // Gather the written slots; every other slot must still hold the GPU's NaN poison.
+    const auto gk = host(*gpu, k.gpu), gv = host(*gpu, v.gpu);
+    const auto ck = host(*cpu, k.cpu), cv = host(*cpu, v.cpu);
+    const size_t kv = size_t(c.hkv) * c.d;
+    std::vector<float> gk_w, ck_w, gv_w, cv_w;
+    std::vector<bool> written(all_slots.size(), false);
+    for (int32_t s : slots) {
+      written[s] = true;
+      gk_w.insert(gk_w.end(), gk.begin() + s * kv, gk.begin() + (s + 1) * kv);
+      ck_w.insert(ck_w.end(), ck.begin() + s * kv, ck.begin() + (s + 1) * kv);
+      gv_w.insert(gv_w.end(), gv.begin() + s * kv, gv.begin() + (s + 1) * kv);
+      cv_w.insert(cv_w.end(), cv.begin() + s * kv, cv.begin() + (s + 1) * kv);
+    }
+    // K mixes two elements in the rotation, so measure against the largest value.
+    const double k_err = relative_error(gk_w, ck_w);
+    report("qkv_store k " + shape, k_err);
+    EXPECT_LE(k_err, kBf16Ulp) << "k, " << shape;
+    EXPECT_EQ(gv_w, cv_w) << "v is a copy, d " << c.d;
+    for (size_t s = 0; s < written.size(); ++s) {
+      if (!written[s]) {
+        EXPECT_TRUE(std::isnan(gk[s * kv]) && std::isnan(gv[s * kv])) << "slot " << s;
+      }
+    }
+  }
+}
+
+TEST_F(CudaOpsTest, RejectsWrongDtypesAndShapesWithNamedArgument) {
+  Tensor x = gpu->allocate(DType::BF16, {2, 8}), w = gpu->allocate(DType::BF16, {8});
+  Tensor f32 = gpu->allocate(DType::F32, {2, 8});
+  try {
+    gpu->rms_norm(f32, w, 1e-6f, x);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rms_norm: argument 'x' must be bf16"), std::string::npos)
+        << e.what();
+  }
+  Tensor wrong = gpu->allocate(DType::BF16, {3, 8});
+  EXPECT_THROW(gpu->rms_norm(x, w, 1e-6f, wrong), Error);
+}
+
+}  // namespace
+}  // namespace cascade::test

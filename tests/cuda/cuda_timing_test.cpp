@@ -1,0 +1,208 @@
+// Timings of the CUDA backend's kernels beside their speed of light: bytes over the H200's
+// measured copy bandwidth (4270 GB/s) or FLOPs over its bf16 matrix rate (790 TFLOP/s).
+// Run by scripts/gpu-check.sh (CASCADE_CUDA_TIMING=1); skipped otherwise. Each time is the
+// median of 5 batches' mean after warm-up; inputs are random, never zeros.
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iomanip>
+#include <numeric>
+
+#include "cuda_test_util.h"
+#include "model/contiguous_runner.h"
+#include "model/decoder_model.h"
+#include "model/model_config.h"
+#include "model/model_weights.h"
+#include "model/random_checkpoint.h"
+#include "model/safetensors.h"
+#include "test_paths.h"
+
+namespace cascade::test {
+namespace {
+
+constexpr double kCopyGBs = 4270.0, kMatmulTflops = 790.0;
+
+class CudaTiming : public CudaBackendTest {
+ protected:
+  void SetUp() override {
+    if (!std::getenv("CASCADE_CUDA_TIMING")) GTEST_SKIP() << "set CASCADE_CUDA_TIMING=1";
+    CudaBackendTest::SetUp();
+  }
+
+  template <typename F>
+  double time_ms(F&& fn, int iterations = 20) {
+    for (int i = 0; i < 3; ++i) fn();
+    gpu->synchronize();
+    std::vector<double> batches;
+    for (int b = 0; b < 5; ++b) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < iterations; ++i) fn();
+      gpu->synchronize();
+      const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
+      batches.push_back(dt.count() / iterations);
+    }
+    std::sort(batches.begin(), batches.end());
+    return batches[2];
+  }
+
+  static void print(const std::string& what, double ms, double bytes, double flops) {
+    std::cout << "[timing] " << std::left << std::setw(58) << what << std::right << std::fixed
+              << std::setprecision(3) << std::setw(9) << ms << " ms";
+    if (bytes > 0) {
+      const double gbs = bytes / ms / 1e6;
+      std::cout << std::setw(8) << std::setprecision(0) << gbs << " GB/s (" << std::setprecision(0)
+                << 100 * gbs / kCopyGBs << "% of copy)";
+    }
+    if (flops > 0) {
+      const double tflops = flops / ms / 1e9;
+      std::cout << std::setw(8) << std::setprecision(1) << tflops << " TFLOP/s ("
+                << std::setprecision(1) << 100 * tflops / kMatmulTflops << "% of matmul)";
+    }
+    std::cout << std::endl;
+  }
+
+  // A KV cache of `pages` pages filled with random bf16 (rows gathered from a random table).
+  KvLayer random_cache(int pages, int page_size, int hkv, int d) {
+    const int width = hkv * d, table_rows = 4096;
+    const auto table_host = random_bf16_values(size_t(table_rows) * width, 5);
+    const Tensor table = gpu->upload(table_host.data(), DType::F32, {table_rows, width});
+    KvLayer cache{gpu->allocate(DType::BF16, {pages, page_size, hkv, d}),
+                  gpu->allocate(DType::BF16, {pages, page_size, hkv, d})};
+    std::vector<int32_t> ids(size_t(pages) * page_size);
+    std::mt19937 rng(6);
+    for (auto& id : ids) id = static_cast<int32_t>(rng() % table_rows);
+    const Tensor id_t = gpu->upload_i32(ids.data(), {static_cast<int64_t>(ids.size())});
+    for (Tensor* t : {&cache.k, &cache.v}) {
+      Tensor flat = t->reshaped({static_cast<int64_t>(ids.size()), width});
+      gpu->embedding(id_t, table, flat);
+    }
+    return cache;
+  }
+};
+
+// Qwen3-0.6B attention layout: 16 query heads, 8 kv heads, head_dim 128, pages of 16.
+constexpr int kHq = 16, kHkv = 8, kD = 128, kPage = 16;
+
+TEST_F(CudaTiming, AttentionDecodePrefillAndSharedLevel) {
+  const RopeParams rope{1000000.0, kD};
+  const auto run = [&](const std::string& what, const KvLayer& cache, AttentionPlan& plan,
+                       const std::vector<int32_t>& positions, double bytes, double flops) {
+    plan.finalize();
+    const int rows = plan.num_rows;
+    const auto q_host = random_bf16_values(size_t(rows) * kHq * kD, 7);
+    const Tensor q = gpu->upload(q_host.data(), DType::F32, {rows, kHq, kD});
+    const Tensor pos = gpu->upload_i32(positions.data(), {rows});
+    Tensor out = gpu->allocate(DType::BF16, {rows, kHq, kD});
+    print(what, time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), bytes, flops);
+  };
+  const double token_bytes = 2.0 * kHkv * kD * 2;  // K and V of one token, bf16
+  {  // decode: 64 sequences of 2048 tokens, one row each
+    const int seqs = 64, ctx = 2048, pages_per = ctx / kPage;
+    const KvLayer cache = random_cache(seqs * pages_per, kPage, kHkv, kD);
+    AttentionPlan plan;
+    plan.page_size = kPage;
+    plan.num_rows = seqs;
+    std::vector<int32_t> positions;
+    for (int s = 0; s < seqs; ++s) {
+      std::vector<int32_t> pages(pages_per);
+      std::iota(pages.begin(), pages.end(), s * pages_per);
+      plan.add_task({s}, pages, ctx, 0, 0, true);
+      positions.push_back(ctx - 1);
+    }
+    run("attention decode 64 x 2048 (KV bytes)", cache, plan, positions, token_bytes * seqs * ctx,
+        0);
+  }
+  {  // prefill: one causal sequence of 4096 tokens
+    const int n = 4096;
+    const KvLayer cache = random_cache(n / kPage, kPage, kHkv, kD);
+    AttentionPlan plan;
+    plan.page_size = kPage;
+    plan.num_rows = n;
+    std::vector<int32_t> pages(n / kPage), rows(n), positions(n);
+    std::iota(pages.begin(), pages.end(), 0);
+    std::iota(rows.begin(), rows.end(), 0);
+    std::iota(positions.begin(), positions.end(), 0);
+    plan.add_task(rows, pages, n, 0, 0, true);
+    run("attention prefill 4096 causal (FLOPs)", cache, plan, positions, 0,
+        4.0 * kHq * kD * n * (n + 1) / 2.0);
+  }
+  {  // 64 decode rows over one shared 4096-token level: one task (cascade) vs 64 (flat)
+    const int rows = 64, shared = 4096;
+    const KvLayer cache = random_cache(shared / kPage, kPage, kHkv, kD);
+    std::vector<int32_t> pages(shared / kPage), all(rows), positions(rows, shared + 10);
+    std::iota(pages.begin(), pages.end(), 0);
+    std::iota(all.begin(), all.end(), 0);
+    AttentionPlan cascade_plan, flat_plan;
+    for (AttentionPlan* p : {&cascade_plan, &flat_plan}) {
+      p->page_size = kPage;
+      p->num_rows = rows;
+    }
+    cascade_plan.add_task(all, pages, shared, 0, 0, false);
+    for (int r = 0; r < rows; ++r) flat_plan.add_task({r}, pages, shared, 0, 0, false);
+    const double flops = 4.0 * rows * kHq * kD * shared;
+    run("attention 64 rows x shared 4096, one task (FLOPs)", cache, cascade_plan, positions, 0,
+        flops);
+    run("attention 64 rows x shared 4096, 64 tasks (FLOPs)", cache, flat_plan, positions, 0, flops);
+  }
+}
+
+TEST_F(CudaTiming, LinearQwen3Shapes) {
+  for (const auto& [rows, in, out] : std::vector<std::tuple<int, int, int>>{
+           {1, 1024, 6144}, {64, 1024, 6144}, {4096, 1024, 6144}, {64, 1024, 151936}}) {
+    const auto x_host = random_bf16_values(size_t(rows) * in, 8);
+    const auto w_host = random_bf16_values(size_t(out) * in, 9, 0.0f, 0.03f);
+    const Tensor x = gpu->upload(x_host.data(), DType::F32, {rows, in});
+    const Tensor w = gpu->upload(w_host.data(), DType::F32, {out, in});
+    Tensor y = gpu->allocate(DType::BF16, {rows, out});
+    const double ms = time_ms([&] { gpu->linear(x, w, Tensor{}, y); });
+    const double bytes = 2.0 * (double(rows) * in + double(out) * in + double(rows) * out);
+    print("linear [" + std::to_string(rows) + ", " + std::to_string(in) + "] -> " +
+              std::to_string(out) + " (bytes | FLOPs)",
+          ms, bytes, 2.0 * rows * in * out);
+  }
+}
+
+// One decode step of 64 sequences at 512 tokens of context and one prefill of 4 x 512
+// tokens, Qwen3-0.6B geometry with random weights.
+TEST_F(CudaTiming, Qwen3GeometryForwardSteps) {
+  const ModelConfig config = geometry_preset("qwen3-0.6b");
+  const std::string dir = temp_dir("qwen3-0.6b");
+  write_random_checkpoint(config, dir, "", 99);
+  const auto checkpoint = SafetensorsModel::open(dir);
+  DecoderModel model(config, load_model_weights(config, checkpoint, *gpu), *gpu);
+  const int seqs = 64, ctx = 512, pages_per = (ctx + 1 + kPage - 1) / kPage;
+  auto kv = model.allocate_kv_cache(seqs * pages_per, kPage);
+  const auto batch_for = [&](int rows_per_seq, int nseq, int start) {
+    ForwardBatch b;
+    b.plan.page_size = kPage;
+    b.plan.num_rows = rows_per_seq * nseq;
+    for (int s = 0; s < nseq; ++s) {
+      std::vector<int32_t> rows, pages;
+      for (int j = 0; j < rows_per_seq; ++j) {
+        const int pos = start + j;
+        rows.push_back(static_cast<int32_t>(b.token_ids.size()));
+        b.token_ids.push_back((s * 131 + j * 7) % config.vocab_size);
+        b.positions.push_back(pos);
+        b.slots.push_back(s * pages_per * kPage + pos);
+      }
+      const int kv_len = start + rows_per_seq;
+      for (int p = 0; p < (kv_len + kPage - 1) / kPage; ++p) pages.push_back(s * pages_per + p);
+      b.plan.add_task(rows, pages, kv_len, 0, 0, true);
+      b.logits_rows.push_back(rows.back());
+    }
+    b.plan.finalize();
+    return b;
+  };
+  const ForwardBatch prefill = batch_for(ctx, 4, 0);
+  const ForwardBatch decode = batch_for(1, seqs, ctx);
+  const double weight_bytes = 2.0 * 0.6e9;
+  print("qwen3-0.6b prefill 4 x 512 (FLOPs ~ 2 * params * tokens)",
+        time_ms([&] { model.forward(prefill, kv); }, 3), 0, 2.0 * 0.6e9 * 2048);
+  print("qwen3-0.6b decode step 64 x ctx 512 (weight + KV bytes)",
+        time_ms([&] { model.forward(decode, kv); }, 10),
+        weight_bytes + 64.0 * ctx * config.num_hidden_layers * 2 * 8 * 128 * 2, 0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cascade::test
