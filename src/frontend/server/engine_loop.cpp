@@ -45,6 +45,14 @@ void EngineLoop::abort(int64_t request_id) {
   });
 }
 
+void EngineLoop::abort_all(const std::string& message) {
+  post([this, message] {
+    for (const auto& [id, stream] : streams_) llm_->abort(id);
+    fail_all(message);
+    record_stats();
+  });
+}
+
 bool EngineLoop::post(std::function<void()> task) {
   {
     std::lock_guard lock(mutex_);

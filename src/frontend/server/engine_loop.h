@@ -40,6 +40,8 @@ class EngineLoop {
   Submitted submit(const Prompt& prompt, const SamplingParams& params);
   // Frees the request's sequence and KV pages before the next step (its client left).
   void abort(int64_t request_id);
+  // Aborts every request; their streams end with `message` (the server is stopping).
+  void abort_all(const std::string& message);
 
   // Runs fn(llm) on the loop thread between two steps and returns its result (or rethrows
   // its exception) to the calling thread.

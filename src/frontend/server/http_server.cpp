@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "base/error.h"
 #include "frontend/server/api_error.h"
@@ -76,6 +78,14 @@ void HttpServer::serve() {
 }
 
 void HttpServer::stop() {
+  ctx_.stopping = true;
+  ctx_.loop.abort_all("the server is shutting down");
+  // httplib stops calling a stream's content provider once stopped: let the streams
+  // write their last event first.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ctx_.in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   http_->stop();
 }
 

@@ -24,6 +24,8 @@ class HttpServer {
   int bind();
   // Answers requests until stop() (from any thread).
   void serve();
+  // Refuses new generation requests, ends the running ones (a stream gets a last error
+  // event), then closes the listening socket so that serve() returns.
   void stop();
 
  private:

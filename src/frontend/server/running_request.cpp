@@ -8,6 +8,9 @@ namespace cascade {
 namespace {
 
 void take_slot(ServerContext& ctx) {
+  if (ctx.stopping) {
+    throw ApiError(503, "the server is shutting down", "server_error", {}, "shutting_down");
+  }
   const int limit = ctx.options.max_concurrent_requests;
   if (ctx.in_flight.fetch_add(1) >= limit) {
     ctx.in_flight.fetch_sub(1);

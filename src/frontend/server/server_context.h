@@ -25,7 +25,8 @@ struct ServerContext {
   ServedModel model;
   ServerOptions options;
   ServerCounters counters;
-  std::atomic<int> in_flight{0};  // generation requests holding a slot
+  std::atomic<int> in_flight{0};      // generation requests holding a slot
+  std::atomic<bool> stopping{false};  // new generation requests get 503
 };
 
 }  // namespace cascade

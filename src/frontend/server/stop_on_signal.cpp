@@ -14,7 +14,11 @@ void wake(char reason) {
   [[maybe_unused]] const ssize_t n = ::write(g_pipe[1], &reason, 1);
 }
 
+volatile sig_atomic_t g_stopping = 0;
+
 extern "C" void on_stop_signal(int) {
+  if (g_stopping) ::_exit(130);  // asked twice: do not wait for the stop
+  g_stopping = 1;
   wake('s');
 }
 
