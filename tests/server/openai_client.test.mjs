@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { DOCUMENTS, MODEL, SYSTEM, openaiClient, startServer } from './server_process.mjs';
+import { DOCUMENTS, MODEL, SYSTEM, metrics, openaiClient, startServer } from './server_process.mjs';
 
 let server;
 let client;
@@ -140,4 +140,23 @@ test('registered chunks: ids, use in documents, listing, release', async () => {
   assert.equal(deleted.deleted, true);
   await assert.rejects(client.delete(`/chunks/${added.id}`), (e) => e.status === 404);
   await assert.rejects(ask([{ id: added.id }]), (e) => e.status === 400 && /unknown chunk id/.test(e.message));
+});
+
+test('concurrent clients share the engine\'s batch', async () => {
+  const questions = {
+    'Where is Crystalton located?': /Nebulonia/,
+    'What is the capital of Nebulonia?': /Crystalton/,
+    'Where was Ilsa Marwen born?': /Crystalford/,
+    "What is Maren Oskeld's favourite colour?": /amber/,
+  };
+  const before = await metrics(server.url);
+  const answers = await Promise.all(Object.keys(questions).map((q) => client.chat.completions.create({
+    model: MODEL, messages: question(q), documents: DOCUMENTS, temperature: 0, max_tokens: 48,
+  })));
+  const after = await metrics(server.url);
+  Object.values(questions).forEach((answer, i) => assert.match(answers[i].choices[0].message.content, answer));
+  // One engine step advances every running request: far fewer steps than tokens.
+  const tokens = answers.reduce((n, a) => n + a.usage.completion_tokens, 0);
+  const steps = after.engine_steps_total - before.engine_steps_total;
+  assert.ok(steps < 0.6 * tokens, `${steps} steps for ${tokens} tokens`);
 });
