@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "base/error.h"
+#include "ops/backend_factory.h"
 #include "model/model_weights.h"
 #include "model/safetensors.h"
 
@@ -11,16 +12,6 @@ namespace cascade {
 namespace {
 
 constexpr int64_t kDefaultCpuKvBytes = int64_t{1} << 30;
-
-std::unique_ptr<Backend> make_backend(const EngineConfig& config, std::string* device) {
-  if (config.device == "cuda") {
-    throw Error("device 'cuda': this build of cascade has no CUDA backend");
-  }
-  check(config.device == "cpu" || config.device == "auto",
-        "device must be 'auto', 'cpu' or 'cuda' (got '" + config.device + "')");
-  *device = "cpu";
-  return make_cpu_backend(config.num_threads);
-}
 
 }  // namespace
 
@@ -31,7 +22,8 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
   planner_.max_cascade_levels = config.max_cascade_levels;
   // A level shorter than a page costs more as a separate task than read per sequence.
   planner_.min_shared_tokens = config.page_size;
-  backend_ = make_backend(config, &device_);
+  backend_ = make_backend(config.device, config.num_threads);
+  device_ = backend_->name();
   ModelConfig model_config = load_model_config(model_dir);
   const auto checkpoint = SafetensorsModel::open(model_dir);
   ModelWeights weights = load_model_weights(model_config, checkpoint, *backend_);
@@ -45,8 +37,13 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
   if (config.num_kv_pages > 0) {
     num_kv_pages_ = config.num_kv_pages;
   } else {
-    const int64_t budget =
-        config.kv_cache_memory_bytes > 0 ? config.kv_cache_memory_bytes : kDefaultCpuKvBytes;
+    // On a GPU the default is what gpu_memory_utilization leaves after the weights.
+    int64_t budget = kDefaultCpuKvBytes;
+    if (config.kv_cache_memory_bytes > 0) {
+      budget = config.kv_cache_memory_bytes;
+    } else if (const auto memory = device_memory(*backend_)) {
+      budget = kv_cache_budget(*memory, config.gpu_memory_utilization);
+    }
     // More pages than max_num_seqs full-length sequences can use would be wasted memory.
     const int64_t useful =
         int64_t{config.max_num_seqs} * ((max_model_len_ + page_size_ - 1) / page_size_);

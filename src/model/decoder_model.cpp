@@ -108,7 +108,8 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
   // Only the requested rows go through the final norm and lm_head; a row gather is an
   // embedding lookup with the step's hidden states as the table.
   const auto out_rows = static_cast<int64_t>(batch.logits_rows.size());
-  Tensor logits = backend_.allocate(backend_.compute_dtype(), {out_rows, config_.vocab_size});
+  // f32 logits on every backend: bf16 would round away greedy near-ties.
+  Tensor logits = backend_.allocate(DType::F32, {out_rows, config_.vocab_size});
   if (out_rows == 0) return logits;
   const Tensor picked_ids = backend_.upload_i32(batch.logits_rows.data(), {out_rows});
   Tensor picked = proj.rows(0, out_rows), picked_normed = normed.rows(0, out_rows);
