@@ -6,11 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target _cascade
+build=${CASCADE_BUILD_DIR:-build}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j "$(nproc)" --target _cascade
 python=/usr/bin/python3  # the interpreter Debian's pybind11 built the module for
 target=${1:-$("$python" -c 'import site; print(site.getusersitepackages())')}
 mkdir -p "$target"
 rm -rf "$target/cascade"
-cp -r build/python/cascade "$target/"
+cp -r "$build/python/cascade" "$target/"
 PYTHONPATH="$target" "$python" -c 'import cascade; print("cascade installed in", cascade.__path__[0])'
