@@ -24,6 +24,8 @@ test('models lists the served model', async () => {
   const models = [];
   for await (const m of client.models.list()) models.push(m.id);
   assert.deepEqual(models, [MODEL]);
+  assert.equal((await client.models.retrieve(MODEL)).id, MODEL);
+  await assert.rejects(client.models.retrieve('gpt-4o'), (e) => e.status === 404);
 });
 
 test('chat with documents answers from them, reasoning apart', async () => {

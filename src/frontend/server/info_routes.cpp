@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "frontend/server/api_error.h"
 #include "frontend/server/http_reply.h"
 #include "frontend/server/routes.h"
 #include "frontend/server/server_context.h"
@@ -30,6 +31,14 @@ void add_info_routes(httplib::Server& http, ServerContext& ctx) {
              reply_json(res, 200,
                         {{"object", "list"},
                          {"data", nlohmann::json::array({model_json(ctx.model, started)})}});
+           }));
+  http.Get(R"(/v1/models/(.+))", guarded(ctx, [&ctx, started](const auto& req, auto& res) {
+             const std::string id = req.matches[1].str();
+             if (id != ctx.model.name) {
+               throw ApiError(404, "The model '" + id + "' does not exist", "invalid_request_error",
+                              "model", "model_not_found");
+             }
+             reply_json(res, 200, model_json(ctx.model, started));
            }));
   http.Get("/metrics", guarded(ctx, [&ctx](const auto&, auto& res) {
              const std::string text = prometheus_text(ctx.loop.stats(), ctx.loop.throughput(),

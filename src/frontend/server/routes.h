@@ -13,7 +13,7 @@ struct ServerContext;
 void add_generation_routes(httplib::Server& http, ServerContext& ctx);
 // POST /v1/chunks, GET /v1/chunks, DELETE /v1/chunks/{id}.
 void add_chunk_routes(httplib::Server& http, ServerContext& ctx);
-// GET /health, GET /v1/models, GET /metrics.
+// GET /health, GET /v1/models, GET /v1/models/{id}, GET /metrics.
 void add_info_routes(httplib::Server& http, ServerContext& ctx);
 
 }  // namespace cascade
