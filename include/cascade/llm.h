@@ -93,6 +93,9 @@ class LLM {
 
   const Tokenizer& tokenizer() const;
   EngineStats stats() const;
+  // Prompt + output tokens of one sequence: the config's value, capped by the model's
+  // max_position_embeddings.
+  int max_model_len() const;
 
  private:
   std::unique_ptr<LLMEngine> engine_;

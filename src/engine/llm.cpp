@@ -119,4 +119,8 @@ EngineStats LLM::stats() const {
   return engine_->stats();
 }
 
+int LLM::max_model_len() const {
+  return engine_->config().max_model_len;
+}
+
 }  // namespace cascade

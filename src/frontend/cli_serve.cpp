@@ -40,9 +40,10 @@ void run_serve(ServeArgs& args) {
 
   ::signal(SIGPIPE, SIG_IGN);  // a client that left is an error value, not a signal
 
-  EngineLoop loop(std::make_unique<LLM>(args.model, args.engine));
-  HttpServer server(loop, ServedModel{name, std::move(chat), args.engine.max_model_len},
-                    args.server);
+  auto llm = std::make_unique<LLM>(args.model, args.engine);
+  const int max_model_len = llm->max_model_len();  // capped by the model's positions
+  EngineLoop loop(std::move(llm));
+  HttpServer server(loop, ServedModel{name, std::move(chat), max_model_len}, args.server);
   const int port = server.bind();
   std::printf("cascade serve: model '%s' on http://%s:%d\n", name.c_str(), args.server.host.c_str(),
               port);
