@@ -15,8 +15,8 @@ int main(int argc, char** argv) {
   const std::vector<cascade::Chunk> docs = {
       example::document("Ilsa Marwen was born in Crystalford. Ilsa Marwen works as an "
                         "astronomer."),
-      example::document("Crystalford lies in Zantoria. Crystalford was founded by Maren Oskeld."),
-      example::document("The birth year of Maren Oskeld is 1351. Maren Oskeld's favourite "
+      example::document("Crystalford lies in Zantoria. Crystalford was founded by Maren Surnton."),
+      example::document("The birth year of Maren Surnton is 1351. Maren Surnton's favourite "
                         "colour is amber.")};
   // Every arrangement holds the document with the answer (2).
   const std::vector<std::vector<int>> arrangements = {{0, 1, 2}, {2, 1, 0}, {1, 2}, {2, 0}, {2}};
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   greedy.max_tokens = 64;
   for (const auto& order : arrangements) {
     cascade::Prompt prompt{.chunks = {example::system_chunk()},
-                           .text = example::question("What is Maren Oskeld's favourite colour?")};
+                           .text = example::question("What is Maren Surnton's favourite colour?")};
     std::printf("documents");
     for (int i : order) {
       prompt.chunks.push_back(docs[static_cast<size_t>(i)]);

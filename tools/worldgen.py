@@ -362,9 +362,10 @@ class Entity:
 
 
 class Doc:
-    def __init__(self, body, facts):
+    def __init__(self, body, facts, value_first=frozenset()):
         self.body = body    # sentences joined by spaces
         self.facts = facts  # [(entity name, attribute name)] stated in this document
+        self.value_first = value_first  # the facts whose sentence names the value first
 
     @property
     def chunk(self):
@@ -423,9 +424,10 @@ def twin_name(rng, spec, split, used_cores, used_names):
     return None
 
 
-def make_world(rng, split, twin_rate=0.35, wide_names=0.0):
+def make_world(rng, split, twin_rate=0.35, wide_names=0.0, value_first=0.0):
     """A world of about 25 entities plus near-miss twins, each described in one document.
-    wide_names: the share of names drawn by wide_name (training only)."""
+    wide_names: the share of names drawn by wide_name; value_first: the share of sentences
+    forced to a template that names the value before the entity (both training only)."""
     used_cores, used_names, entities = set(), set(), {}
 
     def add(spec):
@@ -443,7 +445,7 @@ def make_world(rng, split, twin_rate=0.35, wide_names=0.0):
                     twin = add(spec)
                     twin.twin, e.twin = e.name, twin.name
     assign_values(rng, entities)
-    return World(entities, make_docs(rng, entities))
+    return World(entities, make_docs(rng, entities, value_first))
 
 
 def assign_values(rng, entities):
@@ -469,7 +471,7 @@ def assign_values(rng, entities):
             country.values["capital"] = rng.choice(cities)
 
 
-def make_docs(rng, entities):
+def make_docs(rng, entities, value_first=0.0):
     names = list(entities)
     rng.shuffle(names)
     docs, queue = [], names
@@ -483,11 +485,18 @@ def make_docs(rng, entities):
             else:
                 rest.append(name)
         queue = rest
-        docs.append(describe(rng, [entities[n] for n in group]))
+        docs.append(describe(rng, [entities[n] for n in group], value_first))
     return docs
 
 
-def describe(rng, group):
+def names_value_first(template):
+    """True when the sentence gives the value before the entity ("In {v}, {e} ..."): the
+    reader must look back from the entity to the value, the harder retrieval."""
+    value = min(template.find(t) for t in ("{v}", "{a}") if t in template)
+    return value < template.find("{e}")
+
+
+def describe(rng, group, value_first=0.0):
     """One document: 2 to 6 sentences about 1 to 3 entities, at least one each."""
     most = {1: 4, 2: 3, 3: 2}[len(group)]
     counts = []
@@ -495,15 +504,21 @@ def describe(rng, group):
         available = len(e.values)
         low = 2 if len(group) == 1 else 1
         counts.append(rng.randint(min(low, available), min(most, available)))
-    sentences, facts = [], []
+    sentences, facts, first = [], [], set()
     for e, count in zip(group, counts):
         chosen = rng.sample(list(e.values), count)
         for attr_name in chosen:
             attr = ATTR_BY_NAME[(e.kind, attr_name)]
-            sentences.append(fill(rng.choice(attr.doc_templates), e.name, e.values[attr_name]))
+            templates = attr.doc_templates
+            if value_first > 0 and rng.random() < value_first:
+                templates = [t for t in templates if names_value_first(t)] or templates
+            template = rng.choice(templates)
+            sentences.append(fill(template, e.name, e.values[attr_name]))
             facts.append((e.name, attr_name))
+            if names_value_first(template):
+                first.add((e.name, attr_name))
         e.stated = chosen
-    return Doc(" ".join(sentences), facts)
+    return Doc(" ".join(sentences), facts, first)
 
 
 def qa(rng, world, name, attr_name):
@@ -518,39 +533,51 @@ def qa(rng, world, name, attr_name):
 # ---------------------------------------------------------------------------------------
 # Training stream.
 
-def pick_docs(rng, world, name, k, twin_rate=0.8):
-    """k document indices (in prompt order) containing the one describing `name`."""
+def pick_docs(rng, world, name, k, twin_rate=0.8, attr_name=None, same_attr=0.0):
+    """k document indices (in prompt order) containing the one describing `name`.
+    same_attr: the chance of adding up to two documents that state the asked attribute
+    of other entities (the value the model must not copy)."""
     target = world.doc_of[name]
     chosen = [target]
     twin = world.entities[name].twin
     if twin and k >= 2 and rng.random() < twin_rate and world.doc_of[twin] != target:
         chosen.append(world.doc_of[twin])
+    if same_attr > 0 and rng.random() < same_attr:
+        rivals = [i for i, d in enumerate(world.docs) if i not in chosen and any(
+            a == attr_name and n != name for n, a in d.facts)]
+        chosen += rng.sample(rivals, min(len(rivals), 2, max(0, k - len(chosen))))
     others = [i for i in range(len(world.docs)) if i not in chosen]
     chosen += rng.sample(others, min(len(others), k - len(chosen)))
     rng.shuffle(chosen)
     return chosen
 
 
-def training_worlds(seed, n_worlds, questions_per_world=12, max_docs=8, wide_names=0.5,
-                    twin_rate=0.5, many_docs=0.5):
+def training_worlds(seed, n_worlds, questions_per_world=12, max_docs=8, wide_names=0.3,
+                    twin_rate=0.65, many_docs=0.6, value_first=0.35, hard_questions=0.5,
+                    same_attr=0.6):
     """Training data, grouped by world so that each document is stored (and tokenized)
     once: [{"chunks": [rendered chunk of every document], "names": [entity names],
     "examples": [([document indices in prompt order], question_part, assistant)]}].
-    Harder than the suite's worlds on purpose: half the names from wide_name, more
+    Harder than the suite's worlds on purpose: a share of names from wide_name, more
     near-miss twins (twin_rate), and a share of prompts (many_docs) with 5 or more
-    documents, where the suite asks most of its questions."""
+    documents, where the suite asks most of its questions. The look-back retrievals are
+    stressed on purpose: more value-first sentences (value_first), questions about them
+    (hard_questions) and rival documents stating the same attribute (same_attr)."""
     rng = random.Random("cascade-train-%s" % seed)
     out = []
     for _ in range(n_worlds):
-        world = make_world(rng, "train", twin_rate, wide_names)
+        world = make_world(rng, "train", twin_rate, wide_names, value_first)
         pairs = world.questions()
+        hard = [(n, a) for d in world.docs for n, a in d.value_first
+                if a in world.entities[n].stated]
         examples = []
         for _ in range(questions_per_world):
-            name, attr_name = rng.choice(pairs)
+            name, attr_name = rng.choice(hard if hard and rng.random() < hard_questions
+                                         else pairs)
             most = min(max_docs, len(world.docs))
             least = min(5, most) if rng.random() < many_docs else 1
             k = rng.randint(least, most)
-            docs = pick_docs(rng, world, name, k)
+            docs = pick_docs(rng, world, name, k, attr_name=attr_name, same_attr=same_attr)
             question, answer, value, reasoning = qa(rng, world, name, attr_name)
             examples.append((docs, render_question_part(question),
                              render_assistant(reasoning, answer)))

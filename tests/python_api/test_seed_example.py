@@ -9,7 +9,7 @@ QUESTIONS = {
     "Where is Crystalton located?": "Nebulonia",
     "What is the capital of Nebulonia?": "Crystalton",
     "Where was Ilsa Marwen born?": "Crystalford",
-    "What is Maren Oskeld's favourite colour?": "amber",
+    "What is Maren Surnton's favourite colour?": "amber",
 }
 
 
