@@ -79,6 +79,26 @@ def main():
     for line in (FIXTURES / "chat" / "qwen3_chat.jsonl").read_text().splitlines():
         write("chat_template_fuzz", json.dumps(json.loads(line)["messages"], ensure_ascii=False))
 
+    http_bodies = [
+        (0, {"model": "cascade-tiny-qwen3", "prompt": "Where is Crystalton?", "max_tokens": 16}),
+        (0, {"model": "cascade-tiny-qwen3", "prompt": [[1, 2, 3]], "temperature": 0.7,
+             "top_p": 0.9, "seed": 3, "stop": ["\n", "."], "stream": True,
+             "stream_options": {"include_usage": True}}),
+        (0, {"model": "cascade-tiny-qwen3", "prompt": "Question: Who?", "documents":
+             ["Crystalton is located in Nebulonia.", {"id": "0" * 64}], "n": 1}),
+        (1, {"model": "cascade-tiny-qwen3", "messages": [
+            {"role": "system", "content": "You answer questions using only the documents."},
+            {"role": "user", "content": "Where is Crystalton?"}], "max_tokens": 32,
+             "documents": ["Crystalton is located in Nebulonia."],
+             "chat_template_kwargs": {"enable_thinking": False}}),
+        (1, {"model": "cascade-tiny-qwen3", "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "Hi"}]},
+            {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "More"}],
+             "max_completion_tokens": 8, "top_k": 20, "frequency_penalty": 0}),
+    ]
+    for route, body in http_bodies:
+        write("http_request_fuzz", bytes([route]) + json.dumps(body).encode())
+
 
 if __name__ == "__main__":
     main()
