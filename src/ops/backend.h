@@ -3,7 +3,9 @@
 // checked against the CPU one. Shapes are row-major; "rows" are the step's tokens.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "base/tensor.h"
@@ -48,6 +50,13 @@ class Backend {
   virtual void linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) = 0;
   // acc += x, elementwise, same shape.
   virtual void add_inplace(Tensor& acc, const Tensor& x) = 0;
+  // residual += x, then out = rms_norm(residual): the residual add of a layer and the norm
+  // after it, which a backend may fuse. residual, x, out: [rows, dim]; weight: [dim].
+  virtual void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
+                            Tensor& out) {
+    add_inplace(residual, x);
+    rms_norm(residual, weight, eps, out);
+  }
   // out = silu(gate) * up where gate_up = [gate | up]. gate_up: [rows, 2n]; out: [rows, n].
   virtual void silu_mul(const Tensor& gate_up, Tensor& out) = 0;
 
@@ -63,6 +72,17 @@ class Backend {
   // as the plan's tasks, merged per row; out: [rows, hq, d].
   virtual void attention(const Tensor& q, const Tensor& positions, const KvLayer& cache,
                          const AttentionPlan& plan, const RopeParams& rope, Tensor& out) = 0;
+
+  // Samples the rows of logits [rows, vocab] f32 where they are, with the host sampler's
+  // arithmetic (src/engine/sampler.h): temperature[r] <= 0 takes the argmax (lowest id on
+  // ties); otherwise uniform[r] draws from softmax(logits / temperature) over the whole
+  // vocabulary. out[r] = the token id, or -1 for a row with a NaN or +inf logit or only
+  // -inf ones (the host sampler then names the fault). Returns false, doing nothing, where
+  // sampling is left to the host (the CPU backend: its logits are already there).
+  virtual bool sample(const Tensor& /*logits*/, std::span<const float> /*temperature*/,
+                      std::span<const double> /*uniform*/, std::span<int32_t> /*out*/) {
+    return false;
+  }
 
   // Waits until all queued work is done (no-op on the CPU).
   virtual void synchronize() {}

@@ -38,12 +38,17 @@ class CudaBackend final : public Backend {
   // out may be bf16 or f32 (e.g. logits kept in f32).
   void linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) override;
   void add_inplace(Tensor& acc, const Tensor& x) override;
+  void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
+                    Tensor& out) override;
   void silu_mul(const Tensor& gate_up, Tensor& out) override;
   void qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm, float eps,
                  const Tensor& positions, const Tensor& slots, const RopeParams& rope, Tensor& q,
                  KvLayer& cache) override;
   void attention(const Tensor& q, const Tensor& positions, const KvLayer& cache,
                  const AttentionPlan& plan, const RopeParams& rope, Tensor& out) override;
+
+  bool sample(const Tensor& logits, std::span<const float> temperature,
+              std::span<const double> uniform, std::span<int32_t> out) override;
 
   void synchronize() override;
 
@@ -68,6 +73,7 @@ class CudaBackend final : public Backend {
   std::vector<int32_t> plan_host_;
   Tensor plan_device_;
   Tensor part_o_, part_lse_;
+  Tensor sample_args_, sample_mass_, sample_out_;
 };
 
 }  // namespace cascade

@@ -21,6 +21,11 @@ void embedding(const int32_t* ids, const bf16* table, int64_t rows, int64_t voca
 void rms_norm(const bf16* x, const bf16* weight, int64_t rows, int64_t dim, float eps, bf16* out,
               cudaStream_t stream);
 
+// residual += x, then out = rms_norm(residual) (the sum rounded to bf16 first, as the two
+// ops give). residual, x, out: [rows, dim]; weight: [dim]. out must not alias residual.
+void add_rms_norm(bf16* residual, const bf16* x, const bf16* weight, int64_t rows, int64_t dim,
+                  float eps, bf16* out, cudaStream_t stream);
+
 // acc[i] += x[i] for i < n.
 void add_inplace(bf16* acc, const bf16* x, int64_t n, cudaStream_t stream);
 
@@ -38,6 +43,14 @@ void qkv_store(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float ep
                const int32_t* positions, const int32_t* slots, const float* inv_freq, int64_t rows,
                int hq, int hkv, int d, int64_t cache_slots, bf16* q, bf16* k_cache, bf16* v_cache,
                cudaStream_t stream);
+
+// Greedy and plain-temperature sampling with the host sampler's arithmetic
+// (cuda_sampling.cu). logits: [rows, vocab] f32; temperature: [rows] f32 (<= 0: greedy);
+// uniform: [rows] f64 in [0, 1), the row's draw; block_mass: sample_rows_scratch_bytes of
+// scratch; out: [rows] i32 token ids, -1 for a row with a NaN or +inf logit or only -inf.
+int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab);
+void sample_rows(const float* logits, int64_t rows, int64_t vocab, const float* temperature,
+                 const double* uniform, double* block_mass, int32_t* out, cudaStream_t stream);
 
 // Device view of an AttentionWork (cuda_attention_work.h) and the tensors of one call.
 struct AttentionArgs {

@@ -50,6 +50,16 @@ void CudaBackend::add_inplace(Tensor& acc, const Tensor& x) {
   cuda::add_inplace(bf16_data(acc), bf16_data(x), acc.numel(), stream_);
 }
 
+// residual, x, out: [rows, dim] bf16; weight: [dim] bf16.
+void CudaBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
+                               Tensor& out) {
+  check_add_args(residual, x, DType::BF16);
+  check_rms_norm_args(residual, weight, out, DType::BF16);
+  check(out.data != residual.data, "add_rms_norm: out must not alias residual");
+  cuda::add_rms_norm(bf16_data(residual), bf16_data(x), bf16_data(weight), residual.dim(0),
+                     residual.dim(1), eps, bf16_data(out), stream_);
+}
+
 // gate_up: [rows, 2n] bf16 (gate | up); out: [rows, n] bf16.
 void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
   check_silu_mul_args(gate_up, out, DType::BF16);

@@ -1,4 +1,5 @@
-// RMSNorm over the last dimension, one block per row, fp32 sum of squares.
+// RMSNorm over the last dimension, one block per row, fp32 sum of squares; and the same
+// fused with the residual add that precedes it in every layer.
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
@@ -31,7 +32,52 @@ __global__ void rms_norm_kernel(const bf16* x, const bf16* weight, int64_t dim, 
   }
 }
 
+// residual += x (rounded to bf16 as add_inplace does), then out = rms_norm(residual) with
+// the rounded sum, so the result equals the two ops run one after the other. residual, x,
+// out: [rows, dim] bf16; weight: [dim] bf16. The row is read once and kept in registers
+// when dim <= kThreads · kMaxPerThread, else re-read.
+constexpr int kMaxPerThread = 8;
+
+__global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* weight,
+                                    int64_t dim, float eps, bf16* out) {
+  __shared__ float warp_sums[kThreads / 32];
+  bf16* row = residual + blockIdx.x * dim;
+  const bf16* add = x + blockIdx.x * dim;
+  const bool cached = dim <= int64_t{kThreads} * kMaxPerThread;
+  float kept[kMaxPerThread];
+  float sum_sq = 0.0f;
+  int k = 0;
+  for (int64_t i = threadIdx.x; i < dim; i += kThreads, ++k) {
+    const bf16 sum = __float2bfloat16(__bfloat162float(row[i]) + __bfloat162float(add[i]));
+    row[i] = sum;
+    const float v = __bfloat162float(sum);
+    if (cached) kept[k] = v;
+    sum_sq += v * v;
+  }
+  sum_sq = warp_sum(sum_sq);
+  if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = sum_sq;
+  __syncthreads();
+  float total = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kThreads / 32; ++w) total += warp_sums[w];
+  const float inv_rms = rsqrtf(total / static_cast<float>(dim) + eps);
+  bf16* dst = out + blockIdx.x * dim;
+  k = 0;
+  for (int64_t i = threadIdx.x; i < dim; i += kThreads, ++k) {
+    const float v = cached ? kept[k] : __bfloat162float(row[i]);
+    dst[i] = __float2bfloat16(__bfloat162float(weight[i]) * (v * inv_rms));
+  }
+}
+
 }  // namespace
+
+void add_rms_norm(bf16* residual, const bf16* x, const bf16* weight, int64_t rows, int64_t dim,
+                  float eps, bf16* out, cudaStream_t stream) {
+  if (rows == 0) return;
+  add_rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(residual, x, weight,
+                                                                            dim, eps, out);
+  CASCADE_CUDA_CHECK_LAUNCH("add_rms_norm_kernel");
+}
 
 void rms_norm(const bf16* x, const bf16* weight, int64_t rows, int64_t dim, float eps, bf16* out,
               cudaStream_t stream) {

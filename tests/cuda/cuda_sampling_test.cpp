@@ -1,0 +1,143 @@
+// Device sampling (Backend::sample) against the host sampler (src/engine/sampler.h) on
+// the same logits and the same draws: greedy and plain-temperature rows must give the
+// host's token. The two share every step of the arithmetic except expf, which may differ
+// by an ulp on the device; a token could then differ only when a draw lands within about
+// 1e-7 of a boundary of the inverse CDF, which these few thousand draws do not hit.
+// Faulty rows (NaN, +inf, all -inf) come back as -1.
+#include <cuda_runtime_api.h>
+
+#include <limits>
+
+#include "cuda_test_util.h"
+#include "engine/request_rng.h"
+#include "engine/sampler.h"
+
+namespace cascade::test {
+namespace {
+
+using CudaSamplingTest = CudaBackendTest;
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// An f32 device tensor holding `host` exactly.
+Tensor device_f32(Backend& gpu, const std::vector<float>& host, Shape shape) {
+  Tensor t = gpu.allocate(DType::F32, std::move(shape));
+  gpu.synchronize();
+  EXPECT_EQ(cudaMemcpy(t.data, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice),
+            cudaSuccess);
+  return t;
+}
+
+// Logits of width `vocab`: normal(0, scale), a share masked to -inf, a few ties at the max.
+std::vector<float> random_logits(int rows, int vocab, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::uniform_int_distribution<int> pick(0, vocab - 1);
+  std::vector<float> v(size_t(rows) * vocab);
+  for (float& x : v) x = normal(rng);
+  for (int r = 0; r < rows; ++r) {
+    float* row = v.data() + size_t(r) * vocab;
+    if (r % 3 == 1) {
+      for (int i = 0; i < vocab / 4; ++i) row[pick(rng)] = kNegInf;
+    }
+    if (r % 4 == 2) {  // ties at the top: greedy must take the lowest id
+      const float top = *std::max_element(row, row + vocab) + 1.0f;
+      row[pick(rng)] = top;
+      row[pick(rng)] = top;
+    }
+  }
+  return v;
+}
+
+void expect_same_tokens(Backend& gpu, int rows, int vocab, float temperature, float scale,
+                        uint32_t seed) {
+  const auto logits = random_logits(rows, vocab, seed, scale);
+  const Tensor device = device_f32(gpu, logits, {rows, vocab});
+  const auto n = static_cast<size_t>(rows);
+  std::vector<float> temps(n, temperature);
+  std::vector<double> draws(n);
+  std::vector<int32_t> expected(n), got(n, -7);
+  SamplingParams params;
+  params.temperature = temperature;
+  SamplerScratch scratch;
+  for (int r = 0; r < rows; ++r) {
+    RequestRng device_rng(seed * 1000 + uint64_t(r)), host_rng(seed * 1000 + uint64_t(r));
+    draws[size_t(r)] = is_greedy(params) ? 0.0 : device_rng.next_uniform();
+    const std::span<const float> row(logits.data() + size_t(r) * vocab, size_t(vocab));
+    expected[size_t(r)] = sample_token(row, params, host_rng, scratch);
+  }
+  if (is_greedy(params)) std::fill(temps.begin(), temps.end(), 0.0f);
+  ASSERT_TRUE(gpu.sample(device, temps, draws, got));
+  EXPECT_EQ(got, expected) << rows << " rows x " << vocab << ", temperature " << temperature;
+}
+
+TEST_F(CudaSamplingTest, GreedyIsTheHostArgmaxWithTiesToTheLowestId) {
+  for (const auto& [rows, vocab] : std::vector<std::pair<int, int>>{
+           {1, 1}, {7, 127}, {33, 128}, {64, 1000}, {130, 3072}, {9, 151936}}) {
+    expect_same_tokens(*gpu, rows, vocab, 0.0f, 2.0f, uint32_t(vocab));
+  }
+}
+
+TEST_F(CudaSamplingTest, TemperatureDrawsAreTheHostDraws) {
+  for (const float temperature : {0.3f, 0.6f, 1.0f, 2.5f}) {
+    for (const auto& [rows, vocab] : std::vector<std::pair<int, int>>{
+             {1, 1}, {17, 129}, {256, 1000}, {300, 3072}, {64, 151936}}) {
+      // Wide logits make a few tokens dominate; narrow ones spread the mass over many blocks.
+      for (const float scale : {0.5f, 4.0f}) {
+        expect_same_tokens(*gpu, rows, vocab, temperature, scale,
+                           uint32_t(vocab + rows) + uint32_t(temperature * 10));
+      }
+    }
+  }
+}
+
+TEST_F(CudaSamplingTest, FaultyRowsComeBackAsMinusOneAndOthersAreUntouched) {
+  const int vocab = 500;
+  std::vector<float> logits = random_logits(4, vocab, 5, 1.0f);
+  logits[size_t(0) * vocab + 17] = std::numeric_limits<float>::quiet_NaN();
+  logits[size_t(1) * vocab + 499] = std::numeric_limits<float>::infinity();
+  std::fill(logits.begin() + 2 * vocab, logits.begin() + 3 * vocab, kNegInf);
+  const Tensor device = device_f32(*gpu, logits, {4, vocab});
+  for (const float t : {0.0f, 0.8f}) {
+    std::vector<int32_t> got(4, -7);
+    ASSERT_TRUE(gpu->sample(device, std::vector<float>(4, t), std::vector<double>(4, 0.5), got));
+    EXPECT_EQ(got[0], -1);
+    EXPECT_EQ(got[1], -1);
+    EXPECT_EQ(got[2], -1);
+    EXPECT_GE(got[3], 0);
+    EXPECT_LT(got[3], vocab);
+  }
+}
+
+TEST_F(CudaSamplingTest, TheCpuBackendLeavesSamplingToTheHost) {
+  const Tensor logits = cpu->allocate(DType::F32, {2, 8});
+  std::vector<int32_t> out(2, -7);
+  EXPECT_FALSE(cpu->sample(logits, std::vector<float>(2, 0.0f), std::vector<double>(2, 0.0), out));
+  EXPECT_EQ(out, std::vector<int32_t>(2, -7));
+}
+
+TEST_F(CudaSamplingTest, AddRmsNormEqualsTheTwoOpsAndTheCpu) {
+  for (const auto& [rows, dim] : std::vector<std::pair<int, int>>{
+           {1, 64}, {5, 37}, {17, 896}, {64, 1024}, {3, 5000}}) {
+    const auto r = random_bf16_values(size_t(rows) * dim, 31 + dim, 0.2f, 2.0f);
+    const auto x = both(random_bf16_values(size_t(rows) * dim, 32 + dim), {rows, dim});
+    const auto w = both(random_bf16_values(size_t(dim), 33 + dim, 1.0f, 0.2f), {dim});
+    auto fused_residual = both(r, {rows, dim});
+    auto split_residual = both(r, {rows, dim});
+    auto fused = outputs({rows, dim});
+    auto split = outputs({rows, dim});
+    gpu->add_rms_norm(fused_residual.gpu, x.gpu, w.gpu, 1e-6f, fused.gpu);
+    gpu->add_inplace(split_residual.gpu, x.gpu);
+    gpu->rms_norm(split_residual.gpu, w.gpu, 1e-6f, split.gpu);
+    cpu->add_rms_norm(fused_residual.cpu, x.cpu, w.cpu, 1e-6f, fused.cpu);
+    EXPECT_EQ(host(*gpu, fused_residual.gpu), host(*gpu, split_residual.gpu)) << rows << "x" << dim;
+    EXPECT_EQ(host(*gpu, fused.gpu), host(*gpu, split.gpu)) << rows << "x" << dim;
+    const double err = max_elementwise_error(host(*gpu, fused.gpu), host(*cpu, fused.cpu));
+    report("add_rms_norm [" + std::to_string(rows) + ", " + std::to_string(dim) + "] elementwise",
+           err);
+    EXPECT_LE(err, 2 * kBf16Ulp) << rows << " x " << dim;  // the sum's rounding, then the norm's
+  }
+}
+
+}  // namespace
+}  // namespace cascade::test
