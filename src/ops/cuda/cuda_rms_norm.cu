@@ -9,23 +9,29 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// x, out: [rows, dim] bf16; weight: [dim] bf16. out may alias x.
-__global__ void rms_norm_kernel(const bf16* x, const bf16* weight, int64_t dim, float eps,
-                                bf16* out) {
+// 1 / sqrt(mean + eps) of the row from each thread's partial sum of squares; every thread
+// of the block gets it.
+__device__ float inv_rms_of(float sum_sq, int64_t dim, float eps) {
   __shared__ float warp_sums[kThreads / 32];
-  const bf16* row = x + blockIdx.x * dim;
-  float sum_sq = 0.0f;
-  for (int64_t i = threadIdx.x; i < dim; i += kThreads) {
-    const float v = __bfloat162float(row[i]);
-    sum_sq += v * v;
-  }
   sum_sq = warp_sum(sum_sq);
   if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = sum_sq;
   __syncthreads();
   float total = 0.0f;
 #pragma unroll
   for (int w = 0; w < kThreads / 32; ++w) total += warp_sums[w];
-  const float inv_rms = rsqrtf(total / static_cast<float>(dim) + eps);
+  return rsqrtf(total / static_cast<float>(dim) + eps);
+}
+
+// x, out: [rows, dim] bf16; weight: [dim] bf16. out may alias x.
+__global__ void rms_norm_kernel(const bf16* x, const bf16* weight, int64_t dim, float eps,
+                                bf16* out) {
+  const bf16* row = x + blockIdx.x * dim;
+  float sum_sq = 0.0f;
+  for (int64_t i = threadIdx.x; i < dim; i += kThreads) {
+    const float v = __bfloat162float(row[i]);
+    sum_sq += v * v;
+  }
+  const float inv_rms = inv_rms_of(sum_sq, dim, eps);
   bf16* dst = out + blockIdx.x * dim;
   for (int64_t i = threadIdx.x; i < dim; i += kThreads) {
     dst[i] = __float2bfloat16(__bfloat162float(weight[i]) * (__bfloat162float(row[i]) * inv_rms));
@@ -40,7 +46,6 @@ constexpr int kMaxPerThread = 8;
 
 __global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* weight,
                                     int64_t dim, float eps, bf16* out) {
-  __shared__ float warp_sums[kThreads / 32];
   bf16* row = residual + blockIdx.x * dim;
   const bf16* add = x + blockIdx.x * dim;
   const bool cached = dim <= int64_t{kThreads} * kMaxPerThread;
@@ -54,13 +59,7 @@ __global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* w
     if (cached) kept[k] = v;
     sum_sq += v * v;
   }
-  sum_sq = warp_sum(sum_sq);
-  if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = sum_sq;
-  __syncthreads();
-  float total = 0.0f;
-#pragma unroll
-  for (int w = 0; w < kThreads / 32; ++w) total += warp_sums[w];
-  const float inv_rms = rsqrtf(total / static_cast<float>(dim) + eps);
+  const float inv_rms = inv_rms_of(sum_sq, dim, eps);
   bf16* dst = out + blockIdx.x * dim;
   k = 0;
   for (int64_t i = threadIdx.x; i < dim; i += kThreads, ++k) {
