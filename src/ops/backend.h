@@ -74,12 +74,14 @@ class Backend {
                          const AttentionPlan& plan, const RopeParams& rope, Tensor& out) = 0;
 
   // Samples the rows of logits [rows, vocab] f32 where they are, with the host sampler's
-  // arithmetic (src/engine/sampler.h): temperature[r] <= 0 takes the argmax (lowest id on
-  // ties); otherwise uniform[r] draws from softmax(logits / temperature) over the whole
-  // vocabulary. out[r] = the token id, or -1 for a row with a NaN or +inf logit or only
-  // -inf ones (the host sampler then names the fault). Returns false, doing nothing, where
-  // sampling is left to the host (the CPU backend: its logits are already there).
-  virtual bool sample(const Tensor& /*logits*/, std::span<const float> /*temperature*/,
+  // arithmetic (src/engine/sampler.h), over the ids [0, usable_vocab) (the others count as
+  // -inf): temperature[r] <= 0 takes the argmax (lowest id on ties); otherwise uniform[r]
+  // draws from softmax(logits / temperature) over those ids. out[r] = the token id, or -1
+  // for a row with a NaN or +inf logit or only -inf ones (the host sampler then names the
+  // fault). Returns false, doing nothing, where sampling is left to the host (the CPU
+  // backend: its logits are already there).
+  virtual bool sample(const Tensor& /*logits*/, int64_t /*usable_vocab*/,
+                      std::span<const float> /*temperature*/,
                       std::span<const double> /*uniform*/, std::span<int32_t> /*out*/) {
     return false;
   }

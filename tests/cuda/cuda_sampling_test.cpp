@@ -49,10 +49,15 @@ std::vector<float> random_logits(int rows, int vocab, uint32_t seed, float scale
   return v;
 }
 
-void expect_same_tokens(Backend& gpu, int rows, int vocab, float temperature, float scale,
-                        uint32_t seed) {
-  const auto logits = random_logits(rows, vocab, seed, scale);
+// The device samples ids [0, usable) of each row; the host gets the row with the rest
+// masked to -inf, as the engine masks the ids past the tokenizer.
+void expect_same_tokens(Backend& gpu, int rows, int vocab, int usable, float temperature,
+                        float scale, uint32_t seed) {
+  auto logits = random_logits(rows, vocab, seed, scale);
   const Tensor device = device_f32(gpu, logits, {rows, vocab});
+  for (int r = 0; r < rows; ++r) {
+    std::fill(logits.begin() + r * vocab + usable, logits.begin() + (r + 1) * vocab, kNegInf);
+  }
   const auto n = static_cast<size_t>(rows);
   std::vector<float> temps(n, temperature);
   std::vector<double> draws(n);
@@ -67,14 +72,16 @@ void expect_same_tokens(Backend& gpu, int rows, int vocab, float temperature, fl
     expected[size_t(r)] = sample_token(row, params, host_rng, scratch);
   }
   if (is_greedy(params)) std::fill(temps.begin(), temps.end(), 0.0f);
-  ASSERT_TRUE(gpu.sample(device, temps, draws, got));
-  EXPECT_EQ(got, expected) << rows << " rows x " << vocab << ", temperature " << temperature;
+  ASSERT_TRUE(gpu.sample(device, usable, temps, draws, got));
+  EXPECT_EQ(got, expected) << rows << " rows x " << vocab << " (" << usable
+                           << " usable), temperature " << temperature;
 }
 
 TEST_F(CudaSamplingTest, GreedyIsTheHostArgmaxWithTiesToTheLowestId) {
   for (const auto& [rows, vocab] : std::vector<std::pair<int, int>>{
            {1, 1}, {7, 127}, {33, 128}, {64, 1000}, {130, 3072}, {9, 151936}}) {
-    expect_same_tokens(*gpu, rows, vocab, 0.0f, 2.0f, uint32_t(vocab));
+    expect_same_tokens(*gpu, rows, vocab, vocab, 0.0f, 2.0f, uint32_t(vocab));
+    expect_same_tokens(*gpu, rows, vocab, (vocab + 1) / 2, 0.0f, 2.0f, uint32_t(vocab) + 1);
   }
 }
 
@@ -84,8 +91,9 @@ TEST_F(CudaSamplingTest, TemperatureDrawsAreTheHostDraws) {
              {1, 1}, {17, 129}, {256, 1000}, {300, 3072}, {64, 151936}}) {
       // Wide logits make a few tokens dominate; narrow ones spread the mass over many blocks.
       for (const float scale : {0.5f, 4.0f}) {
-        expect_same_tokens(*gpu, rows, vocab, temperature, scale,
-                           uint32_t(vocab + rows) + uint32_t(temperature * 10));
+        const auto seed = uint32_t(vocab + rows) + uint32_t(temperature * 10);
+        expect_same_tokens(*gpu, rows, vocab, vocab, temperature, scale, seed);
+        expect_same_tokens(*gpu, rows, vocab, vocab - vocab / 3, temperature, scale, seed + 7);
       }
     }
   }
@@ -100,7 +108,8 @@ TEST_F(CudaSamplingTest, FaultyRowsComeBackAsMinusOneAndOthersAreUntouched) {
   const Tensor device = device_f32(*gpu, logits, {4, vocab});
   for (const float t : {0.0f, 0.8f}) {
     std::vector<int32_t> got(4, -7);
-    ASSERT_TRUE(gpu->sample(device, std::vector<float>(4, t), std::vector<double>(4, 0.5), got));
+    ASSERT_TRUE(
+        gpu->sample(device, vocab, std::vector<float>(4, t), std::vector<double>(4, 0.5), got));
     EXPECT_EQ(got[0], -1);
     EXPECT_EQ(got[1], -1);
     EXPECT_EQ(got[2], -1);
@@ -112,7 +121,8 @@ TEST_F(CudaSamplingTest, FaultyRowsComeBackAsMinusOneAndOthersAreUntouched) {
 TEST_F(CudaSamplingTest, TheCpuBackendLeavesSamplingToTheHost) {
   const Tensor logits = cpu->allocate(DType::F32, {2, 8});
   std::vector<int32_t> out(2, -7);
-  EXPECT_FALSE(cpu->sample(logits, std::vector<float>(2, 0.0f), std::vector<double>(2, 0.0), out));
+  EXPECT_FALSE(
+      cpu->sample(logits, 8, std::vector<float>(2, 0.0f), std::vector<double>(2, 0.0), out));
   EXPECT_EQ(out, std::vector<int32_t>(2, -7));
 }
 

@@ -47,7 +47,7 @@ class CudaBackend final : public Backend {
   void attention(const Tensor& q, const Tensor& positions, const KvLayer& cache,
                  const AttentionPlan& plan, const RopeParams& rope, Tensor& out) override;
 
-  bool sample(const Tensor& logits, std::span<const float> temperature,
+  bool sample(const Tensor& logits, int64_t usable_vocab, std::span<const float> temperature,
               std::span<const double> uniform, std::span<int32_t> out) override;
 
   void synchronize() override;

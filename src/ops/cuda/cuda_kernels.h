@@ -45,12 +45,14 @@ void qkv_store(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float ep
                cudaStream_t stream);
 
 // Greedy and plain-temperature sampling with the host sampler's arithmetic
-// (cuda_sampling.cu). logits: [rows, vocab] f32; temperature: [rows] f32 (<= 0: greedy);
-// uniform: [rows] f64 in [0, 1), the row's draw; block_mass: sample_rows_scratch_bytes of
-// scratch; out: [rows] i32 token ids, -1 for a row with a NaN or +inf logit or only -inf.
+// (cuda_sampling.cu). logits: [rows, stride] f32, columns [0, vocab) sampled (the rest
+// count as -inf); temperature: [rows] f32 (<= 0: greedy); uniform: [rows] f64 in [0, 1),
+// the row's draw; block_mass: sample_rows_scratch_bytes of scratch; out: [rows] i32 token
+// ids, -1 for a row with a NaN or +inf logit or only -inf.
 int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab);
-void sample_rows(const float* logits, int64_t rows, int64_t vocab, const float* temperature,
-                 const double* uniform, double* block_mass, int32_t* out, cudaStream_t stream);
+void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t vocab,
+                 const float* temperature, const double* uniform, double* block_mass,
+                 int32_t* out, cudaStream_t stream);
 
 // Device view of an AttentionWork (cuda_attention_work.h) and the tensors of one call.
 struct AttentionArgs {

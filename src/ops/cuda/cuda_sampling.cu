@@ -64,15 +64,17 @@ __device__ int walk(const float* logits, int begin, int end, double running, dou
   return last_drawable;
 }
 
-// One block per row. logits: [rows, vocab] f32; temperature: [rows] f32 (<= 0: greedy);
-// uniform: [rows] f64 in [0, 1); block_mass: [rows, ceil(vocab / 128)] f64 scratch;
-// out: [rows] i32, -1 when a logit is NaN or +inf or every logit is -inf.
-__global__ void sample_rows_kernel(const float* logits, int vocab, const float* temperature,
-                                   const double* uniform, double* block_mass, int32_t* out) {
+// One block per row. logits: [rows, stride] f32 of which columns [0, vocab) count (the
+// rest are as if -inf); temperature: [rows] f32 (<= 0: greedy); uniform: [rows] f64 in
+// [0, 1); block_mass: [rows, ceil(vocab / 128)] f64 scratch; out: [rows] i32, -1 when a
+// counted logit is NaN or +inf or every one is -inf.
+__global__ void sample_rows_kernel(const float* logits, int stride, int vocab,
+                                   const float* temperature, const double* uniform,
+                                   double* block_mass, int32_t* out) {
   __shared__ Best warp_best[kThreads / 32];
   __shared__ Best row_best;
   const int row = blockIdx.x;
-  const float* l = logits + static_cast<int64_t>(row) * vocab;
+  const float* l = logits + static_cast<int64_t>(row) * stride;
 
   Best best{-INFINITY, INT_MAX};
   int bad = 0;
@@ -136,11 +138,13 @@ int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab) {
   return rows * ((vocab + kBlock - 1) / kBlock) * static_cast<int64_t>(sizeof(double));
 }
 
-void sample_rows(const float* logits, int64_t rows, int64_t vocab, const float* temperature,
-                 const double* uniform, double* block_mass, int32_t* out, cudaStream_t stream) {
+void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t vocab,
+                 const float* temperature, const double* uniform, double* block_mass,
+                 int32_t* out, cudaStream_t stream) {
   if (rows == 0) return;
   sample_rows_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
-      logits, static_cast<int>(vocab), temperature, uniform, block_mass, out);
+      logits, static_cast<int>(stride), static_cast<int>(vocab), temperature, uniform,
+      block_mass, out);
   CASCADE_CUDA_CHECK_LAUNCH("sample_rows_kernel");
 }
 
