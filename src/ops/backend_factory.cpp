@@ -25,17 +25,22 @@ bool cuda_device_present() {
 #endif
 }
 
-std::unique_ptr<Backend> make_backend(const std::string& device, int cpu_threads) {
+std::unique_ptr<Backend> make_backend(const std::string& device, int cpu_threads, int gpu) {
   check(device == "auto" || device == "cpu" || device == "cuda",
         "device must be 'auto', 'cpu' or 'cuda' (got '" + device + "')");
   if (device == "cpu") return make_cpu_backend(cpu_threads);
 #ifdef CASCADE_HAVE_CUDA
   std::string why_none;
-  if (cuda_device_count(&why_none) > 0) return make_cuda_backend(0);
+  const int gpus = cuda_device_count(&why_none);
+  check(gpu < gpus || gpus == 0,
+        "device 'cuda': GPU " + std::to_string(gpu) + " wanted, " + std::to_string(gpus) +
+            " present (tensor_parallel_size needs one GPU per rank)");
+  if (gpus > 0) return make_cuda_backend(gpu);
   check(device == "auto", "device 'cuda': no usable CUDA GPU (" + why_none + ")");
 #else
   check(device == "auto", "device 'cuda': this build of cascade has no CUDA backend");
 #endif
+  (void)gpu;
   return make_cpu_backend(cpu_threads);
 }
 

@@ -13,8 +13,10 @@
 
 namespace cascade {
 
-// `cpu_threads` <= 0 picks the machine's core count (CPU backend only).
-std::unique_ptr<Backend> make_backend(const std::string& device, int cpu_threads = 0);
+// `cpu_threads` <= 0 picks the machine's core count (CPU backend only). `gpu` is the CUDA
+// device (a tensor-parallel rank's); Error when there are not that many.
+std::unique_ptr<Backend> make_backend(const std::string& device, int cpu_threads = 0,
+                                      int gpu = 0);
 
 // Whether this build contains the CUDA backend, and whether a usable GPU is present.
 bool cuda_backend_built();

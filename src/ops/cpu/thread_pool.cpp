@@ -76,4 +76,11 @@ void ThreadPool::parallel_for(int64_t n, int64_t min_per_range,
   if (error) std::rethrow_exception(error);
 }
 
+// With n == threads() and one index per range, range i is index i and runs on worker i.
+void ThreadPool::run_on_each_thread(const std::function<void(int)>& fn) {
+  parallel_for(threads(), 1, [&fn](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) fn(static_cast<int>(i));
+  });
+}
+
 }  // namespace cascade

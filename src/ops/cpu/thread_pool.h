@@ -28,6 +28,11 @@ class ThreadPool {
   void parallel_for(int64_t n, int64_t min_per_range,
                     const std::function<void(int64_t, int64_t)>& fn);
 
+  // Calls fn(i) on thread i for every i < threads() (0: the calling thread), in parallel.
+  // Thread i is the same thread on every call, so state bound to a thread (a CUDA device,
+  // a tensor-parallel rank) stays with its index. Rethrows the first exception.
+  void run_on_each_thread(const std::function<void(int)>& fn);
+
  private:
   void worker_loop(int index);
   void run_range(int range);

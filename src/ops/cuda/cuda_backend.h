@@ -54,6 +54,8 @@ class CudaBackend final : public Backend {
 
   // Free and total device memory after the pool's cached blocks are returned.
   DeviceMemory memory();
+  // The stream all of this backend's work is queued on (collectives join it).
+  cudaStream_t stream() const { return stream_; }
 
  private:
   // Device memory from the stream-ordered pool; freed when its last Tensor goes.
