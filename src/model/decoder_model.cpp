@@ -6,21 +6,48 @@
 
 namespace cascade {
 
-DecoderModel::DecoderModel(ModelConfig config, ModelWeights weights, Backend& backend)
-    : config_(std::move(config)), weights_(std::move(weights)), backend_(backend) {
+DecoderModel::DecoderModel(ModelConfig config, ModelWeights weights, Backend& backend,
+                           Communicator* comm)
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      backend_(backend),
+      own_comm_(comm ? nullptr : make_single_rank_communicator()),
+      comm_(comm ? *comm : *own_comm_) {
   check(static_cast<int>(weights_.layers.size()) == config_.num_hidden_layers,
         "decoder model: " + std::to_string(weights_.layers.size()) + " layers of weights for " +
             std::to_string(config_.num_hidden_layers) + " layers in the config");
   check(config_.num_key_value_heads > 0 &&
             config_.num_attention_heads % config_.num_key_value_heads == 0,
         "decoder model: num_attention_heads must be a multiple of num_key_value_heads");
+  shard_ = make_shard_plan(config_, comm_.rank(), comm_.world_size());
+  check_shard_shapes();
   rope_.theta = config_.rope_theta;
   rope_.head_dim = config_.head_dim;
 }
 
+// Weights of another shard than the communicator's rank would run without an error and
+// give wrong numbers; their shapes tell.
+void DecoderModel::check_shard_shapes() const {
+  const int64_t d = config_.head_dim, hidden = config_.hidden_size;
+  const int64_t embed_rows = shard_.vocab_size + (shard_.sharded() ? 1 : 0);
+  const auto expect = [](const Tensor& t, const Shape& shape, const char* what) {
+    check(t.shape == shape, std::string("decoder model: ") + what + " is " +
+                                shape_string(t.shape) + ", this rank's shard needs " +
+                                shape_string(shape));
+  };
+  expect(weights_.embed, {embed_rows, hidden}, "embed");
+  expect(weights_.lm_head, {shard_.vocab_size, hidden}, "lm_head");
+  for (const LayerWeights& w : weights_.layers) {
+    expect(w.qkv, {(shard_.num_q_heads + 2 * shard_.num_kv_heads) * d, hidden}, "qkv");
+    expect(w.o_proj, {hidden, shard_.num_q_heads * d}, "o_proj");
+    expect(w.gate_up, {2 * int64_t{shard_.inter_size}, hidden}, "gate_up");
+    expect(w.down, {hidden, shard_.inter_size}, "down");
+  }
+}
+
 std::vector<KvLayer> DecoderModel::allocate_kv_cache(int num_pages, int page_size) {
   check(num_pages > 0 && page_size > 0, "KV cache: num_pages and page_size must be positive");
-  const Shape shape = {num_pages, page_size, config_.num_key_value_heads, config_.head_dim};
+  const Shape shape = {num_pages, page_size, shard_.num_kv_heads, config_.head_dim};
   std::vector<KvLayer> kv;
   kv.reserve(static_cast<size_t>(config_.num_hidden_layers));
   for (int l = 0; l < config_.num_hidden_layers; ++l) {
@@ -33,13 +60,14 @@ std::vector<KvLayer> DecoderModel::allocate_kv_cache(int num_pages, int page_siz
 void DecoderModel::reserve(int64_t rows) {
   if (rows <= ws_.capacity) return;
   const DType t = backend_.compute_dtype();
-  const int64_t hidden = config_.hidden_size, inter = config_.intermediate_size;
-  const int64_t qkv = config_.q_dim() + 2 * config_.kv_dim();
+  const int64_t hidden = config_.hidden_size, inter = shard_.inter_size;
+  const int64_t heads = shard_.num_q_heads, d = config_.head_dim;
+  const int64_t qkv = (heads + 2 * shard_.num_kv_heads) * d;
   ws_.hidden = backend_.allocate(t, {rows, hidden});
   ws_.normed = backend_.allocate(t, {rows, hidden});
   ws_.qkv = backend_.allocate(t, {rows, qkv});
-  ws_.q = backend_.allocate(t, {rows, config_.num_attention_heads, config_.head_dim});
-  ws_.attn = backend_.allocate(t, {rows, config_.num_attention_heads, config_.head_dim});
+  ws_.q = backend_.allocate(t, {rows, heads, d});
+  ws_.attn = backend_.allocate(t, {rows, heads, d});
   ws_.proj = backend_.allocate(t, {rows, hidden});
   ws_.gate_up = backend_.allocate(t, {rows, 2 * inter});
   ws_.act = backend_.allocate(t, {rows, inter});
@@ -82,14 +110,15 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
   Tensor qkv = ws_.qkv.rows(0, rows), q = ws_.q.rows(0, rows), attn = ws_.attn.rows(0, rows);
   Tensor proj = ws_.proj.rows(0, rows), gate_up = ws_.gate_up.rows(0, rows);
   Tensor act = ws_.act.rows(0, rows);
-  const Tensor attn_flat = attn.reshaped({rows, config_.q_dim()});
+  const Tensor attn_flat = attn.reshaped({rows, int64_t{shard_.num_q_heads} * config_.head_dim});
 
-  const Tensor ids = backend_.upload_i32(batch.token_ids.data(), {rows});
+  const Tensor ids = backend_.upload_i32(local_ids(batch.token_ids).data(), {rows});
   const Tensor positions = backend_.upload_i32(batch.positions.data(), {rows});
   const Tensor slots = backend_.upload_i32(batch.slots.data(), {rows});
   const float eps = config_.rms_norm_eps;
 
   backend_.embedding(ids, weights_.embed, hidden);
+  if (shard_.sharded()) comm_.all_reduce_sum(hidden);  // each row came from one rank
   for (size_t l = 0; l < weights_.layers.size(); ++l) {
     const LayerWeights& w = weights_.layers[l];
     backend_.rms_norm(hidden, w.input_norm, eps, normed);
@@ -97,11 +126,13 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
     backend_.qkv_store(qkv, w.q_norm, w.k_norm, eps, positions, slots, rope_, q, kv[l]);
     backend_.attention(q, positions, kv[l], batch.plan, rope_, attn);
     backend_.linear(attn_flat, w.o_proj, Tensor{}, proj);
+    comm_.all_reduce_sum(proj);  // row-parallel: each rank's heads add a part
     backend_.add_inplace(hidden, proj);
     backend_.rms_norm(hidden, w.post_norm, eps, normed);
     backend_.linear(normed, w.gate_up, Tensor{}, gate_up);
     backend_.silu_mul(gate_up, act);
     backend_.linear(act, w.down, Tensor{}, proj);
+    comm_.all_reduce_sum(proj);  // row-parallel: each rank's MLP columns add a part
     backend_.add_inplace(hidden, proj);
   }
 
@@ -115,8 +146,22 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
   Tensor picked = proj.rows(0, out_rows), picked_normed = normed.rows(0, out_rows);
   backend_.embedding(picked_ids, hidden, picked);
   backend_.rms_norm(picked, weights_.final_norm, eps, picked_normed);
-  backend_.linear(picked_normed, weights_.lm_head, Tensor{}, logits);
+  // Vocabulary-parallel: each rank computes its rows of lm_head, then all gather.
+  Tensor local = shard_.sharded() ? backend_.allocate(DType::F32, {out_rows, shard_.vocab_size})
+                                  : logits;
+  backend_.linear(picked_normed, weights_.lm_head, Tensor{}, local);
+  comm_.all_gather_columns(local, logits);
   return logits;
+}
+
+const std::vector<int32_t>& DecoderModel::local_ids(const std::vector<int32_t>& ids) {
+  if (!shard_.sharded()) return ids;
+  local_ids_.resize(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int32_t row = ids[i] - shard_.vocab_begin;
+    local_ids_[i] = 0 <= row && row < shard_.vocab_size ? row : shard_.vocab_size;
+  }
+  return local_ids_;
 }
 
 }  // namespace cascade

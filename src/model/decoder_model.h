@@ -1,16 +1,24 @@
 // The Qwen3 / Qwen2 decoder forward, written once against the Backend ops. The two
 // architectures differ only in which weights exist (q/k/v bias for Qwen2, per-head q/k
 // norm for Qwen3), so there is one forward and no architecture switch.
+//
+// Tensor parallel: a model on a rank of several holds that rank's shard (ShardPlan) and
+// runs on its heads, MLP columns and vocabulary rows; the partial sums after o_proj and
+// down_proj and the embedding are all-reduced, and the logits gathered, through its
+// Communicator. Every rank calls forward with the same batch.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "base/tensor.h"
 #include "model/model_config.h"
 #include "model/model_weights.h"
 #include "ops/attention_plan.h"
+#include "model/shard_plan.h"
 #include "ops/backend.h"
+#include "ops/communicator.h"
 
 namespace cascade {
 
@@ -25,9 +33,13 @@ struct ForwardBatch {
 
 class DecoderModel {
  public:
-  DecoderModel(ModelConfig config, ModelWeights weights, Backend& backend);
+  // `comm` (kept by reference) names the rank and world; null: one rank. The weights
+  // must be this rank's shard (load_model_weights with the same ShardPlan).
+  DecoderModel(ModelConfig config, ModelWeights weights, Backend& backend,
+               Communicator* comm = nullptr);
 
-  // One KvLayer per decoder layer, each [num_pages, page_size, kv_heads, head_dim].
+  // One KvLayer per decoder layer, each [num_pages, page_size, kv_heads, head_dim] with
+  // this rank's kv_heads (ShardPlan::num_kv_heads).
   std::vector<KvLayer> allocate_kv_cache(int num_pages, int page_size);
 
   // Writes the step's K/V into `kv` and returns the logits of batch.logits_rows:
@@ -35,6 +47,7 @@ class DecoderModel {
   Tensor forward(const ForwardBatch& batch, std::vector<KvLayer>& kv);
 
   const ModelConfig& config() const { return config_; }
+  const ShardPlan& shard() const { return shard_; }
   Backend& backend() const { return backend_; }
 
  private:
@@ -44,14 +57,22 @@ class DecoderModel {
     Tensor hidden, normed, qkv, q, attn, proj, gate_up, act;
   };
 
+  // The step's ids as rows of this rank's embedding shard (others -> its zero row).
+  const std::vector<int32_t>& local_ids(const std::vector<int32_t>& ids);
+  void check_shard_shapes() const;
+
   void validate(const ForwardBatch& batch, const std::vector<KvLayer>& kv) const;
   void reserve(int64_t rows);
 
   ModelConfig config_;
   ModelWeights weights_;
   Backend& backend_;
+  std::unique_ptr<Communicator> own_comm_;  // the single rank when none is given
+  Communicator& comm_;
+  ShardPlan shard_;
   RopeParams rope_;
   Workspace ws_;
+  std::vector<int32_t> local_ids_;
 };
 
 }  // namespace cascade

@@ -1,6 +1,8 @@
 #include "model/model_weights.h"
 
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <set>
 
 #include "base/error.h"
@@ -85,6 +87,65 @@ Tensor upload_fused(const std::vector<const TensorRecord*>& parts, Backend& back
   return backend.upload(host.data(), DType::F32, shape);
 }
 
+// The part of a tensor one rank holds: `count` rows (dim 0) or columns (dim 1) from
+// `begin`, and for the embedding a trailing row of zeros.
+struct Slice {
+  int dim = 0;
+  int64_t begin = 0, count = 0;
+  bool zero_row = false;
+};
+
+// `part` is the slot's place among the parts of its fused tensor (q, k, v; gate, up).
+std::optional<Slice> shard_slice(WeightField field, size_t part, const ShardPlan& s,
+                                 int64_t head_dim) {
+  if (!s.sharded()) return std::nullopt;
+  const Slice q_rows{0, s.q_head_begin * head_dim, s.num_q_heads * head_dim};
+  const Slice kv_rows{0, s.kv_head_begin * head_dim, s.num_kv_heads * head_dim};
+  switch (field) {
+    case WeightField::Embed:
+      return Slice{0, s.vocab_begin, s.vocab_size, true};
+    case WeightField::LmHead:
+      return Slice{0, s.vocab_begin, s.vocab_size};
+    case WeightField::Qkv:
+    case WeightField::QkvBias:
+      return part == 0 ? q_rows : kv_rows;
+    case WeightField::OProj:
+      return Slice{1, q_rows.begin, q_rows.count};
+    case WeightField::GateUp:
+      return Slice{0, s.inter_begin, s.inter_size};
+    case WeightField::Down:
+      return Slice{1, s.inter_begin, s.inter_size};
+    default:
+      return std::nullopt;  // norms: per hidden or head_dim, the same on every rank
+  }
+}
+
+// `r` cut to `slice`: a view of its rows, or a copy into `storage` for columns or padding.
+TensorRecord sliced(const TensorRecord& r, const Slice& slice, std::vector<uint8_t>& storage) {
+  TensorRecord out = r;
+  const size_t elem = dtype_size(r.dtype);
+  const int64_t cols = r.shape.size() > 1 ? r.shape[1] : 1;
+  out.shape[static_cast<size_t>(slice.dim)] = slice.count;
+  if (slice.zero_row) out.shape[0] += 1;
+  out.nbytes = static_cast<size_t>(shape_numel(out.shape)) * elem;
+  if (slice.dim == 0 && !slice.zero_row) {
+    out.data = r.data + static_cast<size_t>(slice.begin * cols) * elem;
+    return out;
+  }
+  storage.assign(out.nbytes, 0);  // zeros are 0.0 in f32, f16 and bf16
+  const int64_t rows = slice.dim == 0 ? slice.count : r.shape[0];
+  const int64_t row_begin = slice.dim == 0 ? slice.begin : 0;
+  const int64_t col_begin = slice.dim == 1 ? slice.begin : 0;
+  const int64_t out_cols = slice.dim == 1 ? slice.count : cols;
+  const auto row_bytes = static_cast<size_t>(out_cols) * elem;
+  for (int64_t i = 0; i < rows; ++i) {
+    std::memcpy(storage.data() + static_cast<size_t>(i) * row_bytes,
+                r.data + static_cast<size_t>((row_begin + i) * cols + col_begin) * elem, row_bytes);
+  }
+  out.data = storage.data();
+  return out;
+}
+
 // A checkpoint tensor the layout does not name means the config and the weights disagree
 // (e.g. more layers, or q_norm in a Qwen2 checkpoint): refused rather than ignored.
 void check_no_unexpected_tensors(const ModelConfig& config, const SafetensorsModel& checkpoint,
@@ -105,6 +166,11 @@ void check_no_unexpected_tensors(const ModelConfig& config, const SafetensorsMod
 
 ModelWeights load_model_weights(const ModelConfig& config, const SafetensorsModel& checkpoint,
                                 Backend& backend) {
+  return load_model_weights(config, checkpoint, backend, make_shard_plan(config, 0, 1));
+}
+
+ModelWeights load_model_weights(const ModelConfig& config, const SafetensorsModel& checkpoint,
+                                Backend& backend, const ShardPlan& shard) {
   const std::vector<TensorSlot> layout = checkpoint_layout(config);
   check_no_unexpected_tensors(config, checkpoint, layout);
   ModelWeights weights;
@@ -117,8 +183,15 @@ ModelWeights load_model_weights(const ModelConfig& config, const SafetensorsMode
            layout[end].layer == layout[begin].layer) {
       ++end;
     }
+    std::vector<TensorRecord> records;
+    std::vector<std::vector<uint8_t>> storage(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      const TensorRecord& whole = checked_record(checkpoint, layout[i]);
+      const auto slice = shard_slice(layout[i].field, i - begin, shard, config.head_dim);
+      records.push_back(slice ? sliced(whole, *slice, storage[i - begin]) : whole);
+    }
     std::vector<const TensorRecord*> parts;
-    for (size_t i = begin; i < end; ++i) parts.push_back(&checked_record(checkpoint, layout[i]));
+    for (const TensorRecord& r : records) parts.push_back(&r);
     Tensor& dst = destination(weights, layout[begin]);
     if (parts.size() == 1) {
       const TensorRecord& r = *parts.front();
@@ -128,7 +201,7 @@ ModelWeights load_model_weights(const ModelConfig& config, const SafetensorsMode
     }
     begin = end;
   }
-  if (config.tie_word_embeddings) weights.lm_head = weights.embed;
+  if (config.tie_word_embeddings) weights.lm_head = weights.embed.rows(0, shard.vocab_size);
   return weights;
 }
 

@@ -7,6 +7,7 @@
 #include "base/tensor.h"
 #include "model/model_config.h"
 #include "model/safetensors.h"
+#include "model/shard_plan.h"
 #include "ops/backend.h"
 
 namespace cascade {
@@ -23,8 +24,12 @@ struct LayerWeights {
   Tensor down;        // [hidden, intermediate]
 };
 
+// Shapes are those of the whole model; a tensor-parallel rank's weights (ShardPlan) hold
+// its heads (q_dim, kv_dim and o_proj's columns over its heads), its MLP columns
+// (intermediate) and its vocabulary rows, and embed then ends with one row of zeros that
+// the ids of other ranks' rows are mapped to.
 struct ModelWeights {
-  Tensor embed;       // [vocab, hidden]
+  Tensor embed;       // [vocab, hidden] ([vocab + 1, hidden] on a rank of several)
   std::vector<LayerWeights> layers;
   Tensor final_norm;  // [hidden]
   Tensor lm_head;     // [vocab, hidden]; shares embed's storage when tie_word_embeddings
@@ -35,5 +40,8 @@ struct ModelWeights {
 // backend's compute dtype and uploads it. A missing tensor is an Error naming it.
 ModelWeights load_model_weights(const ModelConfig& config, const SafetensorsModel& checkpoint,
                                 Backend& backend);
+// Only the part `shard` names (shapes checked against the whole model first).
+ModelWeights load_model_weights(const ModelConfig& config, const SafetensorsModel& checkpoint,
+                                Backend& backend, const ShardPlan& shard);
 
 }  // namespace cascade

@@ -1,0 +1,63 @@
+// A decoder split over `tensor_parallel_size` ranks, one backend (GPU) each, driven from
+// one caller: rank 0 runs on the calling thread and ranks 1.. on threads of their own
+// (each keeps its thread, so a rank's CUDA device stays current). Each call runs on every
+// rank with the same inputs and returns when all are done; collectives between the ranks
+// go through a Communicator (NCCL on CUDA, in-process on the CPU, where several ranks are
+// for testing the sharding, not for speed). With one rank it is a DecoderModel.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/decoder_model.h"
+#include "model/safetensors.h"
+
+namespace cascade {
+
+class ThreadPool;
+
+struct TensorParallelOptions {
+  std::string device = "cpu";  // as make_backend takes it; rank r uses GPU r
+  int world_size = 1;          // tensor_parallel_size
+  int cpu_threads = 0;         // CPU threads in all (split between ranks); 0: all cores
+};
+
+class TensorParallelModel {
+ public:
+  // Loads each rank's shard of `checkpoint`; Error naming tensor_parallel_size when the
+  // model cannot be split that way or the device cannot run that many ranks.
+  TensorParallelModel(const ModelConfig& config, const SafetensorsModel& checkpoint,
+                      const TensorParallelOptions& options);
+  ~TensorParallelModel();
+  TensorParallelModel(const TensorParallelModel&) = delete;
+  TensorParallelModel& operator=(const TensorParallelModel&) = delete;
+
+  int world_size() const { return static_cast<int>(ranks_.size()); }
+  const ModelConfig& config() const { return ranks_.front()->model->config(); }
+  // Rank 0's backend, which the others equal in kind (and device memory, on GPUs).
+  Backend& backend() const { return *ranks_.front()->backend; }
+  // KV bytes of one page on one rank (its KV heads only).
+  int64_t kv_bytes_per_page(int page_size) const;
+
+  // Gives every rank a KV cache of `num_pages` pages of its KV heads.
+  void allocate_kv_cache(int num_pages, int page_size);
+  // One step on every rank; `logits` gets the logits of batch.logits_rows, row-major
+  // [rows, vocab] f32 (rank 0's, which every rank has after the gather).
+  void forward(const ForwardBatch& batch, std::vector<float>& logits);
+
+ private:
+  struct Rank {
+    std::unique_ptr<Backend> backend;
+    std::unique_ptr<Communicator> comm;
+    std::unique_ptr<DecoderModel> model;
+    std::vector<KvLayer> kv;
+  };
+
+  std::vector<std::unique_ptr<Rank>> ranks_;
+  std::unique_ptr<ThreadPool> threads_;  // one thread per rank; null with one rank
+  void on_every_rank(const std::function<void(Rank&, int)>& job);
+};
+
+}  // namespace cascade
