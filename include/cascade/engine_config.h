@@ -31,6 +31,9 @@ struct EngineConfig {
   std::string device = "auto";
   int num_threads = 0;                  // CPU threads; 0 = all cores
   float gpu_memory_utilization = 0.9f;  // share of GPU memory cascade may use (CUDA)
+  // Ranks the model is split over (heads, MLP columns, vocabulary), one GPU each; on the
+  // CPU several ranks run as threads of one process, for testing the sharding only.
+  int tensor_parallel_size = 1;
 
   // Compositional context caching (the seed's names).
   bool enable_cascade_attention = false;

@@ -27,6 +27,7 @@ const KeywordFields<EngineConfig>& engine_config_fields() {
         .member("enable_prefix_caching", &C::enable_prefix_caching, "a bool")
         .member("device", &C::device, "a str ('auto', 'cpu' or 'cuda')")
         .member("num_threads", &C::num_threads, "an int")
+        .member("tensor_parallel_size", &C::tensor_parallel_size, "an int")
         .member("gpu_memory_utilization", &C::gpu_memory_utilization, "a float")
         .member("enable_cascade_attention", &C::enable_cascade_attention, "a bool")
         .member("chunk_page_ratio", &C::chunk_page_ratio, "a float")

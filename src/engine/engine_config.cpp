@@ -26,6 +26,7 @@ void EngineConfig::validate() const {
   check(device == "auto" || device == "cpu" || device == "cuda",
         "device must be 'auto', 'cpu' or 'cuda' (got '" + device + "')");
   check(num_threads >= 0, "num_threads must be >= 0 (got " + std::to_string(num_threads) + ")");
+  require_positive(tensor_parallel_size, "tensor_parallel_size");
   check(std::isfinite(chunk_page_ratio) && chunk_page_ratio > 0 && chunk_page_ratio <= 1,
         "chunk_page_ratio must be in (0, 1] (got " + std::to_string(chunk_page_ratio) + ")");
   check(max_cascade_levels >= 0, "max_cascade_levels must be >= 0");

@@ -5,7 +5,6 @@
 
 #include "base/error.h"
 #include "ops/backend_factory.h"
-#include "model/model_weights.h"
 #include "model/safetensors.h"
 
 namespace cascade {
@@ -22,18 +21,17 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
   planner_.max_cascade_levels = config.max_cascade_levels;
   // A level shorter than a page costs more as a separate task than read per sequence.
   planner_.min_shared_tokens = config.page_size;
-  backend_ = make_backend(config.device, config.num_threads);
-  device_ = backend_->name();
-  ModelConfig model_config = load_model_config(model_dir);
+  const ModelConfig model_config = load_model_config(model_dir);
   const auto checkpoint = SafetensorsModel::open(model_dir);
-  ModelWeights weights = load_model_weights(model_config, checkpoint, *backend_);
-  model_ = std::make_unique<DecoderModel>(model_config, std::move(weights), *backend_);
+  model_ = std::make_unique<TensorParallelModel>(
+      model_config, checkpoint,
+      TensorParallelOptions{config.device, config.tensor_parallel_size, config.num_threads});
+  device_ = model_->backend().name();
 
   max_model_len_ = std::min(config.max_model_len, model_config.max_position_embeddings);
-  const int64_t page_bytes = int64_t{2} * model_config.num_hidden_layers * page_size_ *
-                             model_config.kv_dim() *
-                             static_cast<int64_t>(dtype_size(backend_->compute_dtype()));
-  kv_bytes_per_page_ = page_bytes;
+  // Budgets are per device; each rank's pages hold only its KV heads.
+  const int64_t page_bytes = model_->kv_bytes_per_page(page_size_);
+  kv_bytes_per_page_ = page_bytes * model_->world_size();
   if (config.num_kv_pages > 0) {
     num_kv_pages_ = config.num_kv_pages;
   } else {
@@ -41,7 +39,7 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
     int64_t budget = kDefaultCpuKvBytes;
     if (config.kv_cache_memory_bytes > 0) {
       budget = config.kv_cache_memory_bytes;
-    } else if (const auto memory = device_memory(*backend_)) {
+    } else if (const auto memory = device_memory(model_->backend())) {
       budget = kv_cache_budget(*memory, config.gpu_memory_utilization);
     }
     // More pages than max_num_seqs full-length sequences can use would be wasted memory.
@@ -54,7 +52,7 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
         "KV cache of " + std::to_string(num_kv_pages_) + " pages cannot hold one sequence of " +
             "max_model_len " + std::to_string(max_model_len_) + " tokens (needs " +
             std::to_string(pages_for_one) + "); raise num_kv_pages or lower max_model_len");
-  kv_ = model_->allocate_kv_cache(num_kv_pages_, page_size_);
+  model_->allocate_kv_cache(num_kv_pages_, page_size_);
 }
 
 namespace {
@@ -137,9 +135,7 @@ void ModelRunner::build_batch(const SchedulerOutput& step) {
 
 std::vector<float>& ModelRunner::run(const SchedulerOutput& step) {
   build_batch(step);
-  const Tensor logits = model_->forward(batch_, kv_);
-  logits_.resize(static_cast<size_t>(logits.numel()));
-  backend_->download_f32(logits, logits_.data());
+  model_->forward(batch_, logits_);
   return logits_;
 }
 

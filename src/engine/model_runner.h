@@ -15,8 +15,7 @@
 #include "cache/cascade_planner.h"
 #include "cascade/engine_config.h"
 #include "engine/scheduler.h"
-#include "model/decoder_model.h"
-#include "ops/backend.h"
+#include "model/tensor_parallel_model.h"
 
 namespace cascade {
 
@@ -35,9 +34,7 @@ class ModelRunner {
 
  private:
   std::string device_;
-  std::unique_ptr<Backend> backend_;
-  std::unique_ptr<DecoderModel> model_;
-  std::vector<KvLayer> kv_;
+  std::unique_ptr<TensorParallelModel> model_;  // one rank unless tensor_parallel_size > 1
   int page_size_;
   int num_kv_pages_ = 0;
   int64_t kv_bytes_per_page_ = 0;

@@ -19,6 +19,9 @@ void add_engine_flags(CLI::App& cmd, EngineConfig& c) {
                "prefill each prompt in one step");
   cmd.add_option("--device", c.device, "auto, cpu or cuda")->capture_default_str();
   cmd.add_option("--threads", c.num_threads, "CPU threads (0: all cores)");
+  cmd.add_option("--tensor-parallel-size", c.tensor_parallel_size,
+                 "GPUs to split the model over (CPU: threads, for testing only)")
+      ->capture_default_str();
   cmd.add_option("--gpu-memory-utilization", c.gpu_memory_utilization,
                  "share of GPU memory to use (CUDA)")
       ->capture_default_str();
