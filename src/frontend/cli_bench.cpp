@@ -12,6 +12,7 @@
 #include "cascade/llm.h"
 #include "frontend/cli.h"
 #include "frontend/cli_flags.h"
+#include "frontend/bench_scenarios.h"
 #include "frontend/dedup_bench.h"
 #include "model/random_checkpoint.h"
 #include "text/tokenizer.h"
@@ -157,6 +158,7 @@ void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "benchmarks");
   bench->require_subcommand(1);
   add_dedup_command(*bench);
+  add_scenarios_command(*bench);
   auto args = std::make_shared<SpeedArgs>();
   auto* speed = bench->add_subcommand("speed", "prefill and decode tok/s at batch sizes");
   auto* model = speed->add_option("--model", args->model, "Hugging Face model folder");
