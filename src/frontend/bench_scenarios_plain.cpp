@@ -87,7 +87,8 @@ ScenarioReport run_b1_offline_throughput(const ScenarioOptions& o) {
     output_lens.push_back(scaled(outputs[static_cast<size_t>(i)], o.scale, 2));
     totals.push_back(prompt_lens.back() + output_lens.back());
   }
-  EngineConfig c = plain_config(o, num_seqs, 4096, pages_for(totals, 16));
+  // The pages every sequence needs at once, and at least one sequence of max_model_len.
+  EngineConfig c = plain_config(o, num_seqs, 4096, std::max(pages_for(totals, 16), 4096 / 16));
   c.max_num_batched_tokens = 16384;  // nano-vllm's default
   LLM llm(random_bench_model(report.geometry, o.cache_dir), c);
   const int vocab = plain_vocab(llm);
@@ -150,7 +151,8 @@ std::vector<ScenarioReport> run_b7_cpu_default(const ScenarioOptions& options) {
   ScenarioOptions o = options;
   if (o.device.name != "cpu") o.device = resolve_bench_device("cpu", o.threads, 0, 0);
   const int prompt = scaled(128, o.scale, 2), output = scaled(32, o.scale, 2);
-  const std::vector<int> batches{1, scaled(16, o.scale)};
+  std::vector<int> batches{1};
+  if (scaled(16, o.scale) > 1) batches.push_back(scaled(16, o.scale));
   std::vector<std::string> geometries{"cascade-tiny", "qwen3-0.6b"};
   if (!o.geometry.empty()) geometries = {o.geometry};
   std::vector<ScenarioReport> reports;
