@@ -27,9 +27,9 @@ double Measurement::achieved_gbs() const {
 }
 
 void print_scenario(const ScenarioReport& r, double scale) {
-  const std::string scale_note = scale == 1 ? "" : ", SCALED x" + std::to_string(scale);
-  std::printf("\n%s %s  [%s%s]\n", r.id.c_str(), r.title.c_str(), r.geometry.c_str(),
-              scale_note.c_str());
+  char scale_note[48] = "";
+  if (scale != 1) std::snprintf(scale_note, sizeof scale_note, ", SCALED x%g", scale);
+  std::printf("\n%s %s  [%s%s]\n", r.id.c_str(), r.title.c_str(), r.geometry.c_str(), scale_note);
   std::printf("  workload %s\n  checksum: %lld prompt tokens, %lld output tokens\n",
               r.workload.dump().c_str(), static_cast<long long>(r.prompt_tokens),
               static_cast<long long>(r.output_tokens));
