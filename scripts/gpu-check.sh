@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine: builds cascade with CUDA into build-gpu, runs the GPU tests
-# (ctest -L cuda), the kernel timings, and compute-sanitizer memcheck and racecheck on the
+# (ctest -L cuda), the kernel timings, the benchmark scenarios B1-B7 (scenarios.log,
+# scenarios.json and b2.svg in OUTDIR), and compute-sanitizer memcheck and racecheck on the
 # kernel tests. Full logs go to OUTDIR; a short table is printed last.
 #   bash scripts/gpu-check.sh OUTDIR [quick]     (quick: no sanitizers)
 # Needs .debs/ (scripts/gpu-deps.sh download) next to the sources.
@@ -52,6 +53,12 @@ step ctest "grep -E 'tests passed|tests failed'" -- \
   ctest --test-dir build-gpu -L cuda --output-on-failure -V
 step timing "grep -c '\[timing\]'" -- env CASCADE_CUDA_TIMING=1 \
   build-gpu/tests/cascade_cuda_tests --gtest_filter='CudaTiming*'
+# B1-B7 on random weights (docs/BENCHMARKS.md): JSON and the B2 plot under OUTDIR.
+step bench_build "tail -1" -- cmake --build build-gpu -j "$jobs" --target cascade &&
+  step scenarios "grep -c 'ratio'" -- build-gpu/cascade bench scenarios --scenario all \
+    --device cuda --b2-batches 1,8,16,32,64,128 --cache-dir build-gpu/bench-models \
+    --json "$out/scenarios.json" &&
+  step plot_b2 "echo $out/b2.svg" -- python3 tools/plot_b2.py "$out/scenarios.json" "$out/b2.svg"
 if [ "$mode" != quick ]; then
   step memcheck "grep 'ERROR SUMMARY'" -- timeout 300 compute-sanitizer --tool memcheck \
     --error-exitcode 1 build-gpu/tests/cascade_cuda_tests --gtest_filter="$kernel_tests"
@@ -70,6 +77,8 @@ echo "== measured (max |diff| / max |ref| unless named otherwise) =="
 grep -h '\[measure\]' "$out/ctest.log" | sed 's/^[0-9]*: //' | sort -u
 echo "== timings =="
 grep -h '\[timing\]' "$out/timing.log"
+echo "== scenarios =="
+grep -hE '^(B[0-9]|  )' "$out/scenarios.log" 2>/dev/null
 echo "== summary (logs in $out) =="
 printf '%s\n' "${table[@]}"
 exit $failed
