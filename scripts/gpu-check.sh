@@ -54,10 +54,13 @@ step ctest "grep -E 'tests passed|tests failed'" -- \
 step timing "grep -c '\[timing\]'" -- env CASCADE_CUDA_TIMING=1 \
   build-gpu/tests/cascade_cuda_tests --gtest_filter='CudaTiming*'
 # B1-B7 on random weights (docs/BENCHMARKS.md): JSON and the B2 plot under OUTDIR.
+# CASCADE_BENCH_ARGS adds flags (e.g. "--scenario B2,B4 --repeats 5"; default: all
+# scenarios); CASCADE_B2_BATCHES replaces B2's batch sizes.
+read -ra bench_args <<<"${CASCADE_BENCH_ARGS:-}"
 step bench_build "tail -1" -- cmake --build build-gpu -j "$jobs" --target cascade &&
-  step scenarios "grep -c 'ratio'" -- build-gpu/cascade bench scenarios --scenario all \
-    --device cuda --b2-batches 1,8,16,32,64,128 --cache-dir build-gpu/bench-models \
-    --json "$out/scenarios.json" &&
+  step scenarios "grep -c 'ratio'" -- build-gpu/cascade bench scenarios --device cuda \
+    --b2-batches "${CASCADE_B2_BATCHES:-1,8,16,32,64,128}" --cache-dir build-gpu/bench-models \
+    --json "$out/scenarios.json" "${bench_args[@]}" &&
   step plot_b2 "echo $out/b2.svg" -- python3 tools/plot_b2.py "$out/scenarios.json" "$out/b2.svg"
 if [ "$mode" != quick ]; then
   step memcheck "grep 'ERROR SUMMARY'" -- timeout 300 compute-sanitizer --tool memcheck \
