@@ -6,16 +6,11 @@
 
 #include "base/error.h"
 #include "cascade/llm.h"
+#include "frontend/bench_run.h"
 #include "text/tokenizer.h"
 
 namespace cascade {
 namespace {
-
-std::vector<int32_t> random_ids(std::mt19937& rng, int n, int vocab) {
-  std::vector<int32_t> ids(static_cast<size_t>(n));
-  for (auto& id : ids) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab));
-  return ids;
-}
 
 // Runs every prompt at once and returns the peak number of KV pages in use.
 int64_t peak_pages(LLM& llm, const std::vector<Prompt>& prompts, int output_tokens) {
@@ -53,7 +48,8 @@ DedupResult measure_dedup(const std::string& model_dir, const DedupWorkload& w,
   LLM dedup(model_dir, config);
   const int vocab = std::min(dedup.tokenizer().vocab_size(), 10000);
   std::vector<std::vector<int32_t>> chunks;
-  for (int c = 0; c < w.num_chunks; ++c) chunks.push_back(random_ids(rng, w.chunk_tokens, vocab));
+  for (int c = 0; c < w.num_chunks; ++c)
+    chunks.push_back(random_token_ids(rng, w.chunk_tokens, vocab));
   std::vector<Prompt> composed, plain;
   for (int r = 0; r < w.num_requests; ++r) {
     std::vector<int> picks(static_cast<size_t>(w.num_chunks));
@@ -66,7 +62,7 @@ DedupResult measure_dedup(const std::string& model_dir, const DedupWorkload& w,
       p.chunks.push_back(Chunk{.token_ids = ids});
       flat.token_ids.insert(flat.token_ids.end(), ids.begin(), ids.end());
     }
-    p.token_ids = random_ids(rng, w.question_tokens, vocab);
+    p.token_ids = random_token_ids(rng, w.question_tokens, vocab);
     flat.token_ids.insert(flat.token_ids.end(), p.token_ids.begin(), p.token_ids.end());
     composed.push_back(std::move(p));
     plain.push_back(std::move(flat));
