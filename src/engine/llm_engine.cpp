@@ -50,7 +50,7 @@ void LLMEngine::compose(const Prompt& prompt, bool chunks_only, Sequence& seq) {
     check(!seq.tokens.empty(), "prompt is empty");
   } else {
     ComposedPrompt composed =
-        compose_prompt(prompt, tokenizer_, usable_vocab(), library_, chunks_only);
+        compose_prompt(prompt, tokenizer_, usable_vocab(), library_, chunks_only, &text_cache_);
     lay_out_chunks(composed.chunks, config_.chunk_mode, fingerprint_, seq);
     seq.tokens = std::move(composed.own_tokens);
     int chunk_pages = 0;

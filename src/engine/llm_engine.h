@@ -17,6 +17,7 @@
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
 #include "engine/streaming_text.h"
+#include "engine/tokenized_text_cache.h"
 #include "text/reasoning_parser.h"
 #include "text/tokenizer.h"
 
@@ -60,6 +61,9 @@ class LLMEngine {
   std::unique_ptr<PrefixCache> prefix_cache_;
   std::unique_ptr<ChunkRegistry> registry_;
   ChunkLibrary library_;
+  // Chunk texts sent with every request are tokenized once (tokenized_text_cache.h).
+  static constexpr int64_t kTextCacheTokens = int64_t{1} << 20;
+  TokenizedTextCache text_cache_{kTextCacheTokens};
   ChunkKey fingerprint_{};
   std::vector<int64_t> prefill_only_;  // requests that only compute chunks
   std::unique_ptr<Scheduler> scheduler_;

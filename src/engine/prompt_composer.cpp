@@ -44,7 +44,8 @@ void check_token_ids(const std::vector<int32_t>& ids, int vocab, const std::stri
 }
 
 ComposedPrompt compose_prompt(const Prompt& prompt, const Tokenizer& tokenizer, int vocab,
-                              const ChunkLibrary& library, bool chunks_only) {
+                              const ChunkLibrary& library, bool chunks_only,
+                              TokenizedTextCache* text_cache) {
   const bool chat = prompt.framing == Prompt::Framing::Chat && !prompt.chunks.empty();
   check(!chat || tokenizer.token_to_id("<|im_start|>") >= 0,
         "prompt framing 'chat' needs a tokenizer with <|im_start|>; use Framing::Raw");
@@ -95,8 +96,13 @@ ComposedPrompt compose_prompt(const Prompt& prompt, const Tokenizer& tokenizer, 
       out.chunks.push_back({r.kind, r.stored});  // shared, not copied
       continue;
     }
-    add(r.kind,
-        framed(r.piece, first_system ? kSystemOpen : "", last_system ? kUserOpen : "", tokenizer));
+    const std::string before = first_system ? kSystemOpen : "";
+    const std::string after = last_system ? kUserOpen : "";
+    if (r.piece.text && text_cache) {
+      out.chunks.push_back({r.kind, text_cache->encode(before + *r.piece.text + after, tokenizer)});
+    } else {
+      add(r.kind, framed(r.piece, before, after, tokenizer));
+    }
     check(!out.chunks.back().tokens->empty(),
           "chunks[" + std::to_string(i) + "] has no tokens after tokenization");
   }
