@@ -235,33 +235,16 @@ std::vector<RequestOutput> LLMEngine::step() {
     check(!scheduler_->has_unfinished(), "scheduler could not make progress (KV cache too small)");
     return outputs;
   }
-  std::vector<float>& rows = runner_.run(scheduled);  // [sampling sequences, vocab]
-  scheduler_->complete(scheduled);
-  finish_ready_prefills();
-  ++stats_.steps;
-  stats_.prefill_tokens += scheduled.num_prefill_tokens;
-
-  // Sample every sequence that completed its tokens, in scheduled order.
-  const int vocab = runner_.model_config().vocab_size;
-  const int usable_vocab = std::min(vocab, tokenizer_.vocab_size());
+  // Every sequence that completes its tokens samples, in scheduled order.
   std::vector<Request*> sampling;
   for (const auto& item : scheduled.items) {
     if (item.samples) sampling.push_back(requests_.at(item.seq->id).get());
   }
-  // Ids past the tokenizer (padding rows of the embedding) can never be produced.
-  for (size_t r = 0; r < sampling.size() && usable_vocab < vocab; ++r) {
-    std::fill(rows.begin() + static_cast<ptrdiff_t>(r * vocab + usable_vocab),
-              rows.begin() + static_cast<ptrdiff_t>((r + 1) * vocab),
-              -std::numeric_limits<float>::infinity());
-  }
-  std::vector<const SamplingParams*> params;
-  std::vector<RequestRng*> rngs;
-  for (Request* r : sampling) {
-    params.push_back(&r->seq.params);
-    rngs.push_back(&r->rng);
-  }
-  std::vector<int32_t> tokens(sampling.size());
-  sample_tokens(rows.data(), static_cast<int>(sampling.size()), vocab, params, rngs, tokens);
+  const std::vector<int32_t> tokens = run_and_sample(scheduled, sampling);
+  scheduler_->complete(scheduled);
+  finish_ready_prefills();
+  ++stats_.steps;
+  stats_.prefill_tokens += scheduled.num_prefill_tokens;
 
   for (size_t i = 0; i < sampling.size(); ++i) {
     Request& request = *sampling[i];
@@ -273,6 +256,48 @@ std::vector<RequestOutput> LLMEngine::step() {
     }
   }
   return outputs;
+}
+
+std::vector<int32_t> LLMEngine::run_and_sample(const SchedulerOutput& scheduled,
+                                               const std::vector<Request*>& sampling) {
+  const int vocab = runner_.model_config().vocab_size;
+  const int usable = std::min(vocab, tokenizer_.vocab_size());
+  // Greedy rows and temperature rows over the whole vocabulary can be sampled where the
+  // logits are, with the host sampler's arithmetic. Their draws come from copies of the
+  // request generators, kept only when the device did sample, so each request draws once.
+  bool on_device = true;
+  std::vector<float> temperature;
+  std::vector<double> uniform;
+  std::vector<RequestRng> drawn;
+  for (const Request* r : sampling) {
+    const SamplingParams& p = r->seq.params;
+    drawn.push_back(r->rng);
+    const bool greedy = is_greedy(p);
+    on_device = on_device && (greedy || ((p.top_k <= 0 || p.top_k >= vocab) && !(p.top_p < 1)));
+    temperature.push_back(greedy ? 0.0f : p.temperature);
+    uniform.push_back(greedy ? 0.0 : drawn.back().next_uniform());
+  }
+  if (on_device && runner_.run_and_sample(scheduled, {temperature, uniform, usable})) {
+    for (size_t i = 0; i < sampling.size(); ++i) sampling[i]->rng = drawn[i];
+    return runner_.tokens();
+  }
+  // The host sampler: logits [sampling sequences, vocab].
+  std::vector<float>& rows = on_device ? runner_.logits() : runner_.run(scheduled);
+  // Ids past the tokenizer (padding rows of the embedding) can never be produced.
+  for (size_t r = 0; r < sampling.size() && usable < vocab; ++r) {
+    std::fill(rows.begin() + static_cast<ptrdiff_t>(r * vocab + usable),
+              rows.begin() + static_cast<ptrdiff_t>((r + 1) * vocab),
+              -std::numeric_limits<float>::infinity());
+  }
+  std::vector<const SamplingParams*> params;
+  std::vector<RequestRng*> rngs;
+  for (Request* r : sampling) {
+    params.push_back(&r->seq.params);
+    rngs.push_back(&r->rng);
+  }
+  std::vector<int32_t> tokens(sampling.size());
+  sample_tokens(rows.data(), static_cast<int>(sampling.size()), vocab, params, rngs, tokens);
+  return tokens;
 }
 
 bool LLMEngine::abort(int64_t request_id) {

@@ -79,6 +79,9 @@ class LLMEngine {
   void finish_ready_prefills();
   bool ends_inside_think_block(const std::vector<int32_t>& prompt) const;
   bool append_token(Request& request, int32_t token);  // true when the request finished
+  // Runs the step; the tokens of `sampling` (in order), sampled on the device where it can.
+  std::vector<int32_t> run_and_sample(const SchedulerOutput& scheduled,
+                                      const std::vector<Request*>& sampling);
   RequestOutput make_output(Request& request);
 };
 

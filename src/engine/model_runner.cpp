@@ -139,4 +139,10 @@ std::vector<float>& ModelRunner::run(const SchedulerOutput& step) {
   return logits_;
 }
 
+bool ModelRunner::run_and_sample(const SchedulerOutput& step,
+                                 const TensorParallelModel::DeviceSampling& sampling) {
+  build_batch(step);
+  return model_->forward_and_sample(batch_, sampling, tokens_, logits_);
+}
+
 }  // namespace cascade

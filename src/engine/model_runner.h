@@ -1,6 +1,7 @@
 // Runs the model for one scheduled step: turns the scheduler's items into a ForwardBatch
 // (rows, positions, KV slots) and their attention levels into a plan (the cascade
-// planner), and returns the logits of the sequences that sample, on the host.
+// planner), and returns the tokens of the sequences that sample when the device sampled
+// them, else their logits, on the host.
 //
 // Rows of a chunk fill sit at the chunk's canonical positions and attend to its parent
 // chain and, causally, to itself; rows of a sequence's own tokens sit at logical
@@ -32,6 +33,14 @@ class ModelRunner {
   // Logits [sampling sequences, vocab] f32, row i for the i-th item with samples == true.
   std::vector<float>& run(const SchedulerOutput& step);
 
+  // Runs the step and samples on the device where the backend can (Backend::sample):
+  // true with tokens()[i] for the i-th sampling item, or false with logits() as run()
+  // returns them, for the host sampler.
+  bool run_and_sample(const SchedulerOutput& step,
+                      const TensorParallelModel::DeviceSampling& sampling);
+  const std::vector<int32_t>& tokens() const { return tokens_; }
+  std::vector<float>& logits() { return logits_; }
+
  private:
   std::string device_;
   std::unique_ptr<TensorParallelModel> model_;  // one rank unless tensor_parallel_size > 1
@@ -42,6 +51,7 @@ class ModelRunner {
   PlannerOptions planner_;
   ForwardBatch batch_;
   std::vector<float> logits_;
+  std::vector<int32_t> tokens_;
   std::vector<PlanSequence> plan_sequences_;
 
   void build_batch(const SchedulerOutput& step);

@@ -86,6 +86,29 @@ void TensorParallelModel::forward(const ForwardBatch& batch, std::vector<float>&
   });
 }
 
+bool TensorParallelModel::forward_and_sample(const ForwardBatch& batch,
+                                             const DeviceSampling& sampling,
+                                             std::vector<int32_t>& tokens,
+                                             std::vector<float>& logits) {
+  bool sampled = false;
+  on_every_rank([&](Rank& rank, int r) {
+    const Tensor t = rank.model->forward(batch, rank.kv);
+    if (r != 0) {
+      rank.backend->synchronize();  // the step's inputs are reused by the next step
+      return;
+    }
+    tokens.assign(static_cast<size_t>(t.dim(0)), -1);
+    sampled = rank.backend->sample(t, sampling.usable_vocab, sampling.temperature,
+                                   sampling.uniform, tokens) &&
+              std::find(tokens.begin(), tokens.end(), -1) == tokens.end();
+    if (!sampled) {
+      logits.resize(static_cast<size_t>(t.numel()));
+      rank.backend->download_f32(t, logits.data());
+    }
+  });
+  return sampled;
+}
+
 void TensorParallelModel::on_every_rank(const std::function<void(Rank&, int)>& job) {
   if (!threads_) {
     job(*ranks_.front(), 0);

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,19 @@ class TensorParallelModel {
   // One step on every rank; `logits` gets the logits of batch.logits_rows, row-major
   // [rows, vocab] f32 (rank 0's, which every rank has after the gather).
   void forward(const ForwardBatch& batch, std::vector<float>& logits);
+
+  // Rows to sample on the device (Backend::sample): per logits row a temperature (<= 0:
+  // greedy) and a draw, over the ids [0, usable_vocab).
+  struct DeviceSampling {
+    std::span<const float> temperature;
+    std::span<const double> uniform;
+    int64_t usable_vocab = 0;
+  };
+  // One step, then rank 0 samples where its logits are: true with `tokens` filled, or
+  // false with `logits` filled as forward() does, when the backend leaves sampling to the
+  // host or a row's logits are faulty (the host sampler names the fault).
+  bool forward_and_sample(const ForwardBatch& batch, const DeviceSampling& sampling,
+                          std::vector<int32_t>& tokens, std::vector<float>& logits);
 
  private:
   struct Rank {
