@@ -119,22 +119,27 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
 
   backend_.embedding(ids, weights_.embed, hidden);
   if (shard_.sharded()) comm_.all_reduce_sum(hidden);  // each row came from one rank
+  // Each residual add goes with the norm after it (Backend::add_rms_norm, fused on GPUs):
+  // the MLP output of layer l joins the residual in layer l + 1's input norm.
   for (size_t l = 0; l < weights_.layers.size(); ++l) {
     const LayerWeights& w = weights_.layers[l];
-    backend_.rms_norm(hidden, w.input_norm, eps, normed);
+    if (l == 0) {
+      backend_.rms_norm(hidden, w.input_norm, eps, normed);
+    } else {
+      backend_.add_rms_norm(hidden, proj, w.input_norm, eps, normed);
+    }
     backend_.linear(normed, w.qkv, w.qkv_bias, qkv);
     backend_.qkv_store(qkv, w.q_norm, w.k_norm, eps, positions, slots, rope_, q, kv[l]);
     backend_.attention(q, positions, kv[l], batch.plan, rope_, attn);
     backend_.linear(attn_flat, w.o_proj, Tensor{}, proj);
     comm_.all_reduce_sum(proj);  // row-parallel: each rank's heads add a part
-    backend_.add_inplace(hidden, proj);
-    backend_.rms_norm(hidden, w.post_norm, eps, normed);
+    backend_.add_rms_norm(hidden, proj, w.post_norm, eps, normed);
     backend_.linear(normed, w.gate_up, Tensor{}, gate_up);
     backend_.silu_mul(gate_up, act);
     backend_.linear(act, w.down, Tensor{}, proj);
     comm_.all_reduce_sum(proj);  // row-parallel: each rank's MLP columns add a part
-    backend_.add_inplace(hidden, proj);
   }
+  if (!weights_.layers.empty()) backend_.add_inplace(hidden, proj);  // the last MLP output
 
   // Only the requested rows go through the final norm and lm_head; a row gather is an
   // embedding lookup with the step's hidden states as the table.
