@@ -196,6 +196,22 @@ TEST(SafetensorsErrors, OverlappingOffsets) {
                {path, "tensors 'a' [0, 16) and 'c' [12, 20) overlap"});
 }
 
+TEST(SafetensorsErrors, HoleOrTrailingBytesInTheData) {
+  const std::string dir = test::temp_dir("st");
+  std::string path =
+      write_raw(dir, {{"a", entry("F32", {2}, 0, 8)}, {"b", entry("F32", {2}, 12, 20)}}, 20);
+  expect_error([&] { SafetensorsModel::open_file(path); },
+               {path, "no tensor covers bytes [8, 12) of the data, after tensor 'a'"});
+  path = write_raw(dir, {{"a", entry("F32", {2}, 4, 12)}}, 12);
+  expect_error([&] { SafetensorsModel::open_file(path); },
+               {path, "no tensor covers bytes [0, 4) of the data, after the start of the data"});
+  path = write_raw(dir, {{"a", entry("F32", {2}, 0, 8)}}, 9);
+  expect_error([&] { SafetensorsModel::open_file(path); },
+               {path, "the data section has 9 bytes but its tensors end at byte 8"});
+  path = write_raw(dir, {{"a", entry("F32", {0}, 0, 0)}, {"b", entry("F32", {2}, 0, 8)}}, 8);
+  EXPECT_EQ(SafetensorsModel::open_file(path).names().size(), 2u);  // empty tensors tile too
+}
+
 TEST(SafetensorsErrors, DuplicateNameInOneHeader) {
   const std::string path = test::temp_dir("st") + "/model.safetensors";
   const std::string e = entry("F32", {1}, 0, 4).dump();

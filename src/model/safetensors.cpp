@@ -114,18 +114,33 @@ TensorRecord read_entry(const std::string& name, const json& entry, const uint8_
   return r;
 }
 
-void check_no_overlap(std::vector<Span>& spans, const std::string& path) {
+// The tensors must tile the data section exactly, as the safetensors format requires: no
+// overlap, no hole, nothing after the last one. This also catches a header length that is
+// off by a few bytes of header padding, which would otherwise shift every tensor.
+void check_tensors_tile_the_data(std::vector<Span>& spans, uint64_t data_size,
+                                 const std::string& path) {
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
-  for (size_t i = 1; i < spans.size(); ++i) {
-    const Span& a = spans[i - 1];
-    const Span& b = spans[i];
-    check(b.begin >= a.end, path + ": tensors '" + a.name + "' [" + std::to_string(a.begin) + ", " +
-                                std::to_string(a.end) + ") and '" + b.name + "' [" +
-                                std::to_string(b.begin) + ", " + std::to_string(b.end) +
-                                ") overlap in the data");
+  uint64_t covered = 0;  // end of the tensors seen so far
+  std::string last = "the start of the data";
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const Span& s = spans[i];
+    if (i > 0) {
+      const Span& a = spans[i - 1];
+      check(s.begin >= a.end, path + ": tensors '" + a.name + "' [" + std::to_string(a.begin) +
+                                  ", " + std::to_string(a.end) + ") and '" + s.name + "' [" +
+                                  std::to_string(s.begin) + ", " + std::to_string(s.end) +
+                                  ") overlap in the data");
+    }
+    check(s.begin == covered, path + ": no tensor covers bytes [" + std::to_string(covered) + ", " +
+                                  std::to_string(s.begin) + ") of the data, after " + last);
+    covered = s.end;
+    last = "tensor '" + s.name + "'";
   }
+  check(covered == data_size, path + ": the data section has " + std::to_string(data_size) +
+                                  " bytes but its tensors end at byte " + std::to_string(covered) +
+                                  " (a wrong header length or a damaged file)");
 }
 
 }  // namespace
@@ -166,7 +181,7 @@ std::vector<TensorRecord> parse_safetensors(std::span<const uint8_t> bytes,
     records.push_back(read_entry(name, entry, data, data_size, path, span));
     spans.push_back(std::move(span));
   }
-  check_no_overlap(spans, path);
+  check_tensors_tile_the_data(spans, data_size, path);
   return records;
 }
 

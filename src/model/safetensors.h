@@ -32,6 +32,8 @@ std::optional<DType> parse_safetensors_dtype(std::string_view name);
 
 // Validates the bytes of one safetensors file (8-byte header length, JSON header, data) and
 // returns its tensors, whose data point into `bytes`; `path` names the file in errors.
+// The tensors must tile the data exactly (no overlap, hole or trailing bytes), so a file
+// cut short or a header length off by a few bytes is an error, never a shifted read.
 std::vector<TensorRecord> parse_safetensors(std::span<const uint8_t> bytes,
                                             const std::string& path);
 
