@@ -69,6 +69,7 @@ int ChunkRegistry::evict_pages(int wanted) {
 
 int ChunkRegistry::evict_least_recent() {
   ChunkEntry* victim = lru_.front();
+  check(victim->pins == 0, "chunk registry: a pinned chunk is in the LRU list (internal error)");
   lru_.pop_front();
   ++stats_.evictions;
   return destroy(victim);

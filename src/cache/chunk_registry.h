@@ -82,6 +82,10 @@ class ChunkRegistry {
   // number of pages that went back.
   int evict_pages(int wanted);
 
+  // Throws Error naming the first broken invariant; linear in entries and pages, for tests
+  // to call between steps (chunk_registry_invariants.cpp lists what is checked).
+  void check_invariants() const;
+
   const ChunkRegistryStats& stats() const { return stats_; }
   int num_pages() const { return static_cast<int>(stats_.pages); }
   int page_cap() const { return page_cap_; }

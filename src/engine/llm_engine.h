@@ -42,6 +42,9 @@ class LLMEngine {
   const Tokenizer& tokenizer() const { return tokenizer_; }
   EngineStats stats() const;
   const EngineConfig& config() const { return config_; }
+  // For tests: the caches, to check their invariants between steps and empty them after.
+  ChunkRegistry* chunk_registry() { return registry_.get(); }
+  const PagePool& page_pool() const { return *pool_; }
 
  private:
   struct Request {
