@@ -41,12 +41,13 @@ Tensor CpuBackend::upload(const void* host, DType host_dtype, Shape shape) {
 void CpuBackend::download_f32(const Tensor& t, float* host) {
   check(t.dtype == DType::F32,
         "download_f32: tensor must be f32, got " + std::string(dtype_name(t.dtype)));
-  std::memcpy(host, t.data, t.nbytes());
+  // An empty tensor may come with null pointers, which memcpy must not get even for 0 bytes.
+  if (t.nbytes() > 0) std::memcpy(host, t.data, t.nbytes());
 }
 
 Tensor CpuBackend::upload_i32(const int32_t* host, Shape shape) {
   Tensor t = allocate(DType::I32, std::move(shape));
-  std::memcpy(t.data, host, t.nbytes());
+  if (t.nbytes() > 0) std::memcpy(t.data, host, t.nbytes());
   return t;
 }
 
