@@ -149,7 +149,7 @@ TEST_F(CliChunks, RequestsFileRunsOneBatchSharingChunks) {
       {"system", sys}, {"chunks", {doc}}, {"prompt", "Question: Where is Crystalton located?"}};
   nlohmann::json b = {{"system", sys},
                       {"chunks", {doc}},
-                      {"prompt", "Question: When was Crystalton founded?"},
+                      {"prompt", "Question: In which year was Crystalton founded?"},
                       {"max_tokens", 40}};
   const std::string file = write("requests.jsonl", a.dump() + "\n" + b.dump() + "\n");
   std::string out, err;

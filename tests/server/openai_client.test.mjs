@@ -149,7 +149,7 @@ test('concurrent clients share the engine\'s batch', async () => {
     'Where is Crystalton located?': /Nebulonia/,
     'What is the capital of Nebulonia?': /Crystalton/,
     'Where was Ilsa Marwen born?': /Crystalford/,
-    "What is Maren Oskeld's favourite colour?": /amber/,
+    "What is Maren Surnton's favourite colour?": /amber/,
   };
   const before = await metrics(server.url);
   const answers = await Promise.all(Object.keys(questions).map((q) => client.chat.completions.create({
