@@ -3,11 +3,21 @@
 # (ctest -L cuda), the kernel timings, the benchmark scenarios B1-B7 (scenarios.log,
 # scenarios.json and b2.svg in OUTDIR), and compute-sanitizer memcheck and racecheck on the
 # kernel tests. Full logs go to OUTDIR; a short table is printed last.
-#   bash scripts/gpu-check.sh OUTDIR [quick]     (quick: no sanitizers)
+#   bash scripts/gpu-check.sh OUTDIR [MODE]
+# MODE: full (default: everything), quick (no sanitizers), tests (the GPU tests and
+# kernel timings only), bench (the scenarios only), sanitize (compute-sanitizer only).
 # Needs .debs/ (scripts/gpu-deps.sh download) next to the sources.
 set -uo pipefail
-out=${1:?usage: scripts/gpu-check.sh OUTDIR [quick]}
+out=${1:?usage: scripts/gpu-check.sh OUTDIR [full|quick|tests|bench|sanitize]}
 mode=${2:-full}
+case $mode in full | quick | tests | bench | sanitize) ;; *)
+  echo "gpu-check.sh: unknown MODE '$mode' (full, quick, tests, bench or sanitize)" >&2
+  exit 2
+  ;;
+esac
+wants() { # wants PART: whether MODE includes PART (tests, bench or sanitize)
+  case $mode:$1 in full:* | quick:tests | quick:bench | "$1:$1") return 0 ;; *) return 1 ;; esac
+}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/.."
@@ -30,7 +40,7 @@ step() {
   return $rc
 }
 
-kernel_tests='CudaOpsTest.*:CudaAttentionTest.*'
+kernel_tests='CudaOpsTest.*:CudaAttentionTest.*:CudaSamplingTest.*'
 jobs=$(nproc)
 
 step deps "tail -1" -- bash scripts/gpu-deps.sh unpack
@@ -40,7 +50,7 @@ export LD_LIBRARY_PATH=$DEPS_LIBRARY_PATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 step configure "grep 'CUDA backend'" -- cmake -S . -B build-gpu -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CUDA_ARCHITECTURES=90 -DCASCADE_CUDA=ON \
   -DCASCADE_BUILD_PYTHON=OFF -DNODE_EXECUTABLE="$(command -v node || echo /bin/false)" &&
-step build "tail -1" -- cmake --build build-gpu -j "$jobs" --target cascade_cuda_tests || {
+step build "tail -1" -- cmake --build build-gpu -j "$jobs" --target cascade_cuda_tests cascade || {
   printf '%s\n' "${table[@]}"
   exit 1
 }
@@ -49,20 +59,22 @@ rm -f "$out/deps.log" "$out/configure.log"
 nvidia-smi >>"$out/build.log" 2>&1
 
 # Every GPU test; [measure] lines carry the errors each test measured.
-step ctest "grep -E 'tests passed|tests failed'" -- \
-  ctest --test-dir build-gpu -L cuda --output-on-failure -V
-step timing "grep -c '\[timing\]'" -- env CASCADE_CUDA_TIMING=1 \
-  build-gpu/tests/cascade_cuda_tests --gtest_filter='CudaTiming*'
+if wants tests; then
+  step ctest "grep -E 'tests passed|tests failed'" -- \
+    ctest --test-dir build-gpu -L cuda --output-on-failure -V
+  step timing "grep -c '\[timing\]'" -- env CASCADE_CUDA_TIMING=1 \
+    build-gpu/tests/cascade_cuda_tests --gtest_filter='CudaTiming*'
+fi
 # B1-B7 on random weights (docs/BENCHMARKS.md): JSON and the B2 plot under OUTDIR.
 # CASCADE_BENCH_ARGS adds flags (e.g. "--scenario B2,B4 --repeats 5"; default: all
 # scenarios); CASCADE_B2_BATCHES replaces B2's batch sizes.
 read -ra bench_args <<<"${CASCADE_BENCH_ARGS:-}"
-step bench_build "tail -1" -- cmake --build build-gpu -j "$jobs" --target cascade &&
+wants bench &&
   step scenarios "grep -c 'ratio'" -- build-gpu/cascade bench scenarios --device cuda \
     --b2-batches "${CASCADE_B2_BATCHES:-1,8,16,32,64,128}" --cache-dir build-gpu/bench-models \
     --json "$out/scenarios.json" "${bench_args[@]}" &&
   step plot_b2 "echo $out/b2.svg" -- python3 tools/plot_b2.py "$out/scenarios.json" "$out/b2.svg"
-if [ "$mode" != quick ]; then
+if wants sanitize; then
   step memcheck "grep 'ERROR SUMMARY'" -- timeout 300 compute-sanitizer --tool memcheck \
     --error-exitcode 1 build-gpu/tests/cascade_cuda_tests --gtest_filter="$kernel_tests"
   # Without the linear tests: racecheck reports hazards inside cuBLASLt's Hopper kernels
@@ -77,9 +89,9 @@ if [ "$mode" != quick ]; then
 fi
 echo
 echo "== measured (max |diff| / max |ref| unless named otherwise) =="
-grep -h '\[measure\]' "$out/ctest.log" | sed 's/^[0-9]*: //' | sort -u
+grep -h '\[measure\]' "$out/ctest.log" 2>/dev/null | sed 's/^[0-9]*: //' | sort -u
 echo "== timings =="
-grep -h '\[timing\]' "$out/timing.log"
+grep -h '\[timing\]' "$out/timing.log" 2>/dev/null
 echo "== scenarios =="
 grep -hE '^(B[0-9]|  )' "$out/scenarios.log" 2>/dev/null
 echo "== summary (logs in $out) =="

@@ -77,6 +77,38 @@ TEST(CascadePlanner, ShortLevelsAndLevelsPastTheLimitStayPrivate) {
   EXPECT_EQ(count_tasks_with_rows(plan, 2), 0);
 }
 
+// Eight shared chunks, as B2 composes them: with the default bound every one of them is a
+// shared task (the seed's bound of 3 left five read once per sequence).
+TEST(CascadePlanner, DefaultBoundSharesEightChunks) {
+  std::vector<PlanSequence> s(4);
+  for (int i = 0; i < 4; ++i) {
+    auto& seq = s[static_cast<size_t>(i)];
+    seq.rows = {i};
+    for (int c = 0; c < 8; ++c) seq.levels.push_back(level(100 + c, {c}, 16, 16 * c));
+    seq.levels.push_back(level(-1, {8 + i}, 5, 128, 0, true));
+  }
+  const auto plan = plan_attention(s, 4, PlannerOptions{});
+  EXPECT_EQ(count_tasks_with_rows(plan, 4), 8);
+  EXPECT_EQ(count_tasks_with_rows(plan, 1), 4);
+}
+
+// Backends derive kernel work from a plan once per id: every finalize() gives a new id,
+// and a task added afterwards clears it (0: derive again).
+TEST(CascadePlanner, PlanIdsAreUniquePerFinalize) {
+  const auto a = plan_attention(three_sequences(), 3, PlannerOptions{});
+  const auto b = plan_attention(three_sequences(), 3, PlannerOptions{});
+  EXPECT_NE(a.id, 0u);
+  EXPECT_NE(b.id, 0u);
+  EXPECT_NE(a.id, b.id);
+  auto c = a;
+  EXPECT_EQ(c.id, a.id);
+  c.add_task({0}, {0}, 1, 0, 0, false);
+  EXPECT_EQ(c.id, 0u);
+  c.finalize();
+  EXPECT_NE(c.id, 0u);
+  EXPECT_NE(c.id, a.id);
+}
+
 TEST(CascadePlanner, LongLevelsAreSplitOnPageBoundaries) {
   PlannerOptions o;
   o.page_size = 16;

@@ -32,6 +32,7 @@ const KeywordFields<EngineConfig>& engine_config_fields() {
         .member("enable_cascade_attention", &C::enable_cascade_attention, "a bool")
         .member("chunk_page_ratio", &C::chunk_page_ratio, "a float")
         .member("max_cascade_levels", &C::max_cascade_levels, "an int")
+        .member("cascade_min_shared_tokens", &C::cascade_min_shared_tokens, "an int")
         .member("chunk_registry_size", &C::chunk_registry_size, "an int")
         .custom(
             "chunk_mode", [](C& c, py::handle v) { c.chunk_mode = chunk_mode_from(v); },

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace cascade {
 
@@ -15,6 +16,15 @@ class Error : public std::runtime_error {
 // Throws Error(message) when `condition` is false.
 inline void check(bool condition, const std::string& message) {
   if (!condition) throw Error(message);
+}
+
+// The same for per-op and per-token paths: the message is built only when the check
+// fails (building it every time cost microseconds per kernel launch).
+// (SFINAE rather than `requires`: CUDA sources include this as C++17.)
+template <class MakeMessage,
+          std::enable_if_t<std::is_invocable_r_v<std::string, MakeMessage>, int> = 0>
+inline void check(bool condition, MakeMessage&& make_message) {
+  if (!condition) throw Error(make_message());
 }
 
 }  // namespace cascade

@@ -24,9 +24,10 @@ void add_level_tasks(AttentionPlan& plan, const PlanLevel& level, const std::vec
     const int32_t n = std::min(piece_tokens, level.length - start);
     const auto first_page = static_cast<size_t>(start / page_size);
     const auto num_pages = static_cast<size_t>((n + page_size - 1) / page_size);
-    check(first_page + num_pages <= level.pages.size(),
-          "planner: level of " + std::to_string(level.length) + " tokens has only " +
-              std::to_string(level.pages.size()) + " pages");
+    check(first_page + num_pages <= level.pages.size(), [&] {
+      return "planner: level of " + std::to_string(level.length) + " tokens has only " +
+             std::to_string(level.pages.size()) + " pages";
+    });
     const std::vector<int32_t> pages(
         level.pages.begin() + static_cast<ptrdiff_t>(first_page),
         level.pages.begin() + static_cast<ptrdiff_t>(first_page + num_pages));
@@ -78,7 +79,8 @@ AttentionPlan plan_attention(const std::vector<PlanSequence>& sequences, int num
   // Then each sequence's remaining levels as tasks of its own rows.
   for (size_t s = 0; s < sequences.size(); ++s) {
     const auto& seq = sequences[s];
-    check(!seq.rows.empty(), "planner: sequence " + std::to_string(s) + " has no rows");
+    check(!seq.rows.empty(),
+          [&] { return "planner: sequence " + std::to_string(s) + " has no rows"; });
     for (size_t l = 0; l < seq.levels.size(); ++l) {
       const auto& level = seq.levels[l];
       if (eligible(level, l) && shared.count({level.shared_id, level.rope_delta})) continue;

@@ -31,10 +31,10 @@ struct PlanSequence {
 
 struct PlannerOptions {
   int page_size = 16;
-  bool enable_cascade = true;  // false: every level is a private task (cascade off)
-  int max_cascade_levels = 3;  // shared levels per sequence that may become shared tasks
-  int min_shared_tokens = 0;   // shorter levels are never shared (reading them per row is cheaper)
-  int max_task_tokens = 0;     // > 0: split longer tasks into page-aligned pieces
+  bool enable_cascade = true;   // false: every level is a private task (cascade off)
+  int max_cascade_levels = 16;  // shared levels per sequence that may become shared tasks
+  int min_shared_tokens = 0;    // shorter levels are never shared (reading them per row is cheaper)
+  int max_task_tokens = 0;      // > 0: split longer tasks into page-aligned pieces
 };
 
 // `num_rows` is the step's row count; every row must belong to exactly one sequence.

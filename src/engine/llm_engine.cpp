@@ -6,6 +6,7 @@
 #include <random>
 
 #include "base/error.h"
+#include "base/step_profile.h"
 #include "cache/model_fingerprint.h"
 #include "engine/chunk_layout.h"
 #include "engine/prompt_composer.h"
@@ -227,10 +228,21 @@ RequestOutput LLMEngine::make_output(Request& request) {
   return out;
 }
 
+LLMEngine::~LLMEngine() {
+  StepProfile& profile = StepProfile::instance();
+  if (!profile.enabled()) return;
+  std::fputs(profile.table().c_str(), stderr);
+  profile.reset();
+}
+
 std::vector<RequestOutput> LLMEngine::step() {
   std::vector<RequestOutput> outputs;
-  const SchedulerOutput scheduled = scheduler_->schedule();
-  finish_ready_prefills();  // chunks that were cached already
+  const SchedulerOutput scheduled = [&] {
+    PhaseTimer timer(StepPhase::Schedule);
+    auto s = scheduler_->schedule();
+    finish_ready_prefills();  // chunks that were cached already
+    return s;
+  }();
   if (scheduled.empty()) {
     check(!scheduler_->has_unfinished(), "scheduler could not make progress (KV cache too small)");
     return outputs;
@@ -241,6 +253,8 @@ std::vector<RequestOutput> LLMEngine::step() {
     if (item.samples) sampling.push_back(requests_.at(item.seq->id).get());
   }
   const std::vector<int32_t> tokens = run_and_sample(scheduled, sampling);
+  PhaseTimer timer(StepPhase::Outputs);
+  StepProfile::instance().add_step();
   scheduler_->complete(scheduled);
   finish_ready_prefills();
   ++stats_.steps;

@@ -26,6 +26,9 @@ namespace cascade {
 class LLMEngine {
  public:
   LLMEngine(const std::string& model_dir, const EngineConfig& config);
+  ~LLMEngine();  // prints the step profile (CASCADE_PROFILE=1)
+  LLMEngine(const LLMEngine&) = delete;
+  LLMEngine& operator=(const LLMEngine&) = delete;
 
   // Tokenizes and validates; throws Error (nothing queued) on bad input.
   int64_t add_request(const Prompt& prompt, const SamplingParams& params);

@@ -4,8 +4,9 @@
 #include <cstdint>
 
 #include "base/error.h"
-#include "ops/backend_factory.h"
+#include "base/step_profile.h"
 #include "model/safetensors.h"
+#include "ops/backend_factory.h"
 
 namespace cascade {
 namespace {
@@ -19,8 +20,7 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
   planner_.page_size = config.page_size;
   planner_.enable_cascade = config.enable_cascade_attention;
   planner_.max_cascade_levels = config.max_cascade_levels;
-  // A level shorter than a page costs more as a separate task than read per sequence.
-  planner_.min_shared_tokens = config.page_size;
+  planner_.min_shared_tokens = config.cascade_min_shared_tokens;
   const ModelConfig model_config = load_model_config(model_dir);
   const auto checkpoint = SafetensorsModel::open(model_dir);
   model_ = std::make_unique<TensorParallelModel>(
@@ -48,10 +48,11 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
     num_kv_pages_ = static_cast<int>(std::min(budget / page_bytes, useful));
   }
   const int pages_for_one = (max_model_len_ + page_size_ - 1) / page_size_;
-  check(num_kv_pages_ >= pages_for_one,
-        "KV cache of " + std::to_string(num_kv_pages_) + " pages cannot hold one sequence of " +
-            "max_model_len " + std::to_string(max_model_len_) + " tokens (needs " +
-            std::to_string(pages_for_one) + "); raise num_kv_pages or lower max_model_len");
+  check(num_kv_pages_ >= pages_for_one, [&] {
+    return "KV cache of " + std::to_string(num_kv_pages_) + " pages cannot hold one sequence of " +
+           "max_model_len " + std::to_string(max_model_len_) + " tokens (needs " +
+           std::to_string(pages_for_one) + "); raise num_kv_pages or lower max_model_len";
+  });
   model_->allocate_kv_cache(num_kv_pages_, page_size_);
 }
 
@@ -118,6 +119,7 @@ void ModelRunner::add_own_rows(const Sequence& seq, int num_new_tokens, bool sam
 }
 
 void ModelRunner::build_batch(const SchedulerOutput& step) {
+  PhaseTimer timer(StepPhase::BuildBatch);
   auto& b = batch_;
   b.token_ids.clear();
   b.positions.clear();

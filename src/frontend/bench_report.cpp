@@ -84,7 +84,8 @@ nlohmann::json report_json(const BenchMeta& meta, const std::vector<ScenarioRepo
             {"peak_tflops", meta.peak_tflops},
             {"peaks_source", meta.peaks_source},
             {"scale", meta.scale},
-            {"repeats", meta.repeats}}},
+            {"repeats", meta.repeats},
+            {"tensor_parallel_size", meta.tensor_parallel_size}}},
           {"scenarios", scenarios}};
 }
 

@@ -53,6 +53,7 @@ struct BenchMeta {
   std::string peaks_source;
   double scale = 1;
   int repeats = 0;
+  int tensor_parallel_size = 1;
 };
 
 // Median of a non-empty list (the mean of the two middle values for an even count).

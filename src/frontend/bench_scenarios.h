@@ -21,7 +21,9 @@ struct ScenarioOptions {
   double scale = 1;
   int repeats = 3;
   std::vector<int> b2_batches{16, 64, 128};
-  int threads = 0;  // CPU threads; 0 = all cores
+  int threads = 0;               // CPU threads; 0 = all cores
+  int tensor_parallel_size = 1;  // GPUs per model (CUDA)
+  int cascade_min_shared_tokens = EngineConfig{}.cascade_min_shared_tokens;
   BenchDevice device;
 
   // `fallback` unless --geometry overrides it.

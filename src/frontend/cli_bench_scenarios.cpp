@@ -58,6 +58,12 @@ void run_scenarios(ScenariosArgs& args) {
   if (!args.options.geometry.empty()) bench_geometry(args.options.geometry);  // fail early
   auto& o = args.options;
   o.device = resolve_bench_device(args.device, o.threads, args.peak_gbs, args.peak_tflops);
+  if (o.tensor_parallel_size > 1) {
+    // The floor of a sharded model: its bytes and FLOPs spread over every GPU's peaks.
+    o.device.peaks.bytes_per_s *= o.tensor_parallel_size;
+    o.device.peaks.flops_per_s *= o.tensor_parallel_size;
+    o.device.peaks_source += " x " + std::to_string(o.tensor_parallel_size) + " GPUs";
+  }
   BenchMeta meta{.date = utc_now_iso8601(),
                  .commit = git_commit(),
                  .device = o.device.name,
@@ -66,7 +72,8 @@ void run_scenarios(ScenariosArgs& args) {
                  .peak_tflops = o.device.peaks.flops_per_s / 1e12,
                  .peaks_source = o.device.peaks_source,
                  .scale = o.scale,
-                 .repeats = o.repeats};
+                 .repeats = o.repeats,
+                 .tensor_parallel_size = o.tensor_parallel_size};
   std::printf("cascade bench scenarios  %s  commit %s  device %s (%s)\n", meta.date.c_str(),
               meta.commit.c_str(), meta.device.c_str(), meta.device_description.c_str());
   std::printf(
@@ -94,6 +101,8 @@ EngineConfig ScenarioOptions::engine() const {
   EngineConfig c;
   c.device = device.name;
   c.num_threads = threads;
+  c.tensor_parallel_size = tensor_parallel_size;
+  c.cascade_min_shared_tokens = cascade_min_shared_tokens;
   return c;
 }
 
@@ -126,6 +135,14 @@ void add_scenarios_command(CLI::App& bench) {
   cmd->add_option("--device", args->device, "auto, cpu or cuda")->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--tensor-parallel-size", o.tensor_parallel_size,
+                  "GPUs per model (floors use the peaks of all of them)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--cascade-min-shared-tokens", o.cascade_min_shared_tokens,
+                  "shorter shared levels are read per sequence (EngineConfig)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--repeats", o.repeats)->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--scale", o.scale, "shrink lengths and batches (smoke runs)")
       ->check(CLI::Range(1e-4, 1.0))

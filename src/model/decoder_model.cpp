@@ -13,9 +13,10 @@ DecoderModel::DecoderModel(ModelConfig config, ModelWeights weights, Backend& ba
       backend_(backend),
       own_comm_(comm ? nullptr : make_single_rank_communicator()),
       comm_(comm ? *comm : *own_comm_) {
-  check(static_cast<int>(weights_.layers.size()) == config_.num_hidden_layers,
-        "decoder model: " + std::to_string(weights_.layers.size()) + " layers of weights for " +
-            std::to_string(config_.num_hidden_layers) + " layers in the config");
+  check(static_cast<int>(weights_.layers.size()) == config_.num_hidden_layers, [&] {
+    return "decoder model: " + std::to_string(weights_.layers.size()) + " layers of weights for " +
+           std::to_string(config_.num_hidden_layers) + " layers in the config";
+  });
   check(config_.num_key_value_heads > 0 &&
             config_.num_attention_heads % config_.num_key_value_heads == 0,
         "decoder model: num_attention_heads must be a multiple of num_key_value_heads");
@@ -31,9 +32,10 @@ void DecoderModel::check_shard_shapes() const {
   const int64_t d = config_.head_dim, hidden = config_.hidden_size;
   const int64_t embed_rows = shard_.vocab_size + (shard_.sharded() ? 1 : 0);
   const auto expect = [](const Tensor& t, const Shape& shape, const char* what) {
-    check(t.shape == shape, std::string("decoder model: ") + what + " is " +
-                                shape_string(t.shape) + ", this rank's shard needs " +
-                                shape_string(shape));
+    check(t.shape == shape, [&] {
+      return std::string("decoder model: ") + what + " is " + shape_string(t.shape) +
+             ", this rank's shard needs " + shape_string(shape);
+    });
   };
   expect(weights_.embed, {embed_rows, hidden}, "embed");
   expect(weights_.lm_head, {shard_.vocab_size, hidden}, "lm_head");
@@ -77,29 +79,33 @@ void DecoderModel::reserve(int64_t rows) {
 void DecoderModel::validate(const ForwardBatch& batch, const std::vector<KvLayer>& kv) const {
   const size_t rows = batch.token_ids.size();
   check(rows > 0, "forward batch: no tokens");
-  check(batch.positions.size() == rows && batch.slots.size() == rows,
-        "forward batch: token_ids, positions and slots must have the same length (" +
-            std::to_string(rows) + ", " + std::to_string(batch.positions.size()) + ", " +
-            std::to_string(batch.slots.size()) + ")");
-  check(batch.plan.num_rows == static_cast<int>(rows),
-        "forward batch: plan has " + std::to_string(batch.plan.num_rows) + " rows, batch has " +
-            std::to_string(rows));
+  check(batch.positions.size() == rows && batch.slots.size() == rows, [&] {
+    return "forward batch: token_ids, positions and slots must have the same length (" +
+           std::to_string(rows) + ", " + std::to_string(batch.positions.size()) + ", " +
+           std::to_string(batch.slots.size()) + ")";
+  });
+  check(batch.plan.num_rows == static_cast<int>(rows), [&] {
+    return "forward batch: plan has " + std::to_string(batch.plan.num_rows) + " rows, batch has " +
+           std::to_string(rows);
+  });
   for (int32_t id : batch.token_ids) {
-    check(0 <= id && id < config_.vocab_size, "forward batch: token id " + std::to_string(id) +
-                                                  " outside the vocabulary of " +
-                                                  std::to_string(config_.vocab_size));
+    check(0 <= id && id < config_.vocab_size, [&] {
+      return "forward batch: token id " + std::to_string(id) + " outside the vocabulary of " +
+             std::to_string(config_.vocab_size);
+    });
   }
   for (int32_t p : batch.positions) {
-    check(p >= 0, "forward batch: negative position " + std::to_string(p));
+    check(p >= 0, [&] { return "forward batch: negative position " + std::to_string(p); });
   }
   check(batch.logits_rows.size() <= rows, "forward batch: more logits rows than rows");
   for (int32_t r : batch.logits_rows) {
     check(0 <= r && static_cast<size_t>(r) < rows,
-          "forward batch: logits row " + std::to_string(r) + " out of range");
+          [&] { return "forward batch: logits row " + std::to_string(r) + " out of range"; });
   }
-  check(kv.size() == static_cast<size_t>(config_.num_hidden_layers),
-        "forward: KV cache has " + std::to_string(kv.size()) + " layers, the model " +
-            std::to_string(config_.num_hidden_layers));
+  check(kv.size() == static_cast<size_t>(config_.num_hidden_layers), [&] {
+    return "forward: KV cache has " + std::to_string(kv.size()) + " layers, the model " +
+           std::to_string(config_.num_hidden_layers);
+  });
 }
 
 Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv) {
@@ -152,8 +158,8 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
   backend_.embedding(picked_ids, hidden, picked);
   backend_.rms_norm(picked, weights_.final_norm, eps, picked_normed);
   // Vocabulary-parallel: each rank computes its rows of lm_head, then all gather.
-  Tensor local = shard_.sharded() ? backend_.allocate(DType::F32, {out_rows, shard_.vocab_size})
-                                  : logits;
+  Tensor local =
+      shard_.sharded() ? backend_.allocate(DType::F32, {out_rows, shard_.vocab_size}) : logits;
   backend_.linear(picked_normed, weights_.lm_head, Tensor{}, local);
   comm_.all_gather_columns(local, logits);
   return logits;

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "base/step_profile.h"
 #include "model/model_weights.h"
 #include "ops/backend_factory.h"
 #include "ops/cpu/thread_pool.h"
@@ -47,8 +48,8 @@ TensorParallelModel::TensorParallelModel(const ModelConfig& config,
   on_every_rank([&](Rank& rank, int r) {
     ModelWeights weights =
         load_model_weights(config, checkpoint, *rank.backend, make_shard_plan(config, r, world));
-    rank.model = std::make_unique<DecoderModel>(config, std::move(weights), *rank.backend,
-                                                rank.comm.get());
+    rank.model =
+        std::make_unique<DecoderModel>(config, std::move(weights), *rank.backend, rank.comm.get());
   });
 }
 
@@ -76,8 +77,9 @@ void TensorParallelModel::allocate_kv_cache(int num_pages, int page_size) {
 
 void TensorParallelModel::forward(const ForwardBatch& batch, std::vector<float>& logits) {
   on_every_rank([&](Rank& rank, int r) {
-    const Tensor t = rank.model->forward(batch, rank.kv);
+    const Tensor t = forward_rank(rank, r, batch);
     if (r == 0) {
+      PhaseTimer timer(StepPhase::SampleWait);
       logits.resize(static_cast<size_t>(t.numel()));
       rank.backend->download_f32(t, logits.data());
     } else {
@@ -92,14 +94,15 @@ bool TensorParallelModel::forward_and_sample(const ForwardBatch& batch,
                                              std::vector<float>& logits) {
   bool sampled = false;
   on_every_rank([&](Rank& rank, int r) {
-    const Tensor t = rank.model->forward(batch, rank.kv);
+    const Tensor t = forward_rank(rank, r, batch);
     if (r != 0) {
       rank.backend->synchronize();  // the step's inputs are reused by the next step
       return;
     }
+    PhaseTimer timer(StepPhase::SampleWait);
     tokens.assign(static_cast<size_t>(t.dim(0)), -1);
-    sampled = rank.backend->sample(t, sampling.usable_vocab, sampling.temperature,
-                                   sampling.uniform, tokens) &&
+    sampled = rank.backend->sample(t, sampling.usable_vocab, sampling.temperature, sampling.uniform,
+                                   tokens) &&
               std::find(tokens.begin(), tokens.end(), -1) == tokens.end();
     if (!sampled) {
       logits.resize(static_cast<size_t>(t.numel()));
@@ -107,6 +110,13 @@ bool TensorParallelModel::forward_and_sample(const ForwardBatch& batch,
     }
   });
   return sampled;
+}
+
+// Rank 0's enqueue time is the profile's Forward phase (the ranks run alike).
+Tensor TensorParallelModel::forward_rank(Rank& rank, int r, const ForwardBatch& batch) {
+  if (r != 0) return rank.model->forward(batch, rank.kv);
+  PhaseTimer timer(StepPhase::Forward);
+  return rank.model->forward(batch, rank.kv);
 }
 
 void TensorParallelModel::on_every_rank(const std::function<void(Rank&, int)>& job) {

@@ -72,6 +72,7 @@ class TensorParallelModel {
   std::vector<std::unique_ptr<Rank>> ranks_;
   std::unique_ptr<ThreadPool> threads_;  // one thread per rank; null with one rank
   void on_every_rank(const std::function<void(Rank&, int)>& job);
+  Tensor forward_rank(Rank& rank, int r, const ForwardBatch& batch);
 };
 
 }  // namespace cascade

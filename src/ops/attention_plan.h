@@ -49,6 +49,10 @@ struct AttentionPlan {
   std::vector<int32_t> merge_begin;
   std::vector<int32_t> merge_slots;
   void finalize();
+
+  // Unique per finalize() (0 before, and again after a later add_task): backends derive
+  // their kernel work from a plan once and reuse it for every layer of the step.
+  uint64_t id = 0;
 };
 
 }  // namespace cascade

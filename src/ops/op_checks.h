@@ -11,12 +11,16 @@
 namespace cascade {
 
 inline void expect_tensor(const Tensor& t, DType dtype, int rank, const char* op, const char* arg) {
-  const std::string where = std::string(op) + ": argument '" + arg + "'";
-  check(t.defined(), where + " is undefined");
-  check(t.dtype == dtype, where + " must be " + std::string(dtype_name(dtype)) + ", got " +
-                              std::string(dtype_name(t.dtype)));
-  check(t.rank() == rank,
-        where + " must have rank " + std::to_string(rank) + ", got shape " + shape_string(t.shape));
+  const auto where = [&] { return std::string(op) + ": argument '" + arg + "'"; };
+  check(t.defined(), [&] { return where() + " is undefined"; });
+  check(t.dtype == dtype, [&] {
+    return where() + " must be " + std::string(dtype_name(dtype)) + ", got " +
+           std::string(dtype_name(t.dtype));
+  });
+  check(t.rank() == rank, [&] {
+    return where() + " must have rank " + std::to_string(rank) + ", got shape " +
+           shape_string(t.shape);
+  });
 }
 
 // ids: [rows] i32; table: [vocab, hidden]; out: [rows, hidden].
@@ -26,9 +30,10 @@ inline void check_embedding_args(const Tensor& ids, const Tensor& table, const T
   expect_tensor(table, dtype, 2, "embedding", "table");
   expect_tensor(out, dtype, 2, "embedding", "out");
   const int64_t rows = ids.dim(0), hidden = table.dim(1);
-  check(out.dim(0) == rows && out.dim(1) == hidden, "embedding: out " + shape_string(out.shape) +
-                                                        " must be [" + std::to_string(rows) + ", " +
-                                                        std::to_string(hidden) + "]");
+  check(out.dim(0) == rows && out.dim(1) == hidden, [&] {
+    return "embedding: out " + shape_string(out.shape) + " must be [" + std::to_string(rows) +
+           ", " + std::to_string(hidden) + "]";
+  });
 }
 
 // x, out: [rows, dim]; weight: [dim].
@@ -37,9 +42,10 @@ inline void check_rms_norm_args(const Tensor& x, const Tensor& weight, const Ten
   expect_tensor(x, dtype, 2, "rms_norm", "x");
   expect_tensor(weight, dtype, 1, "rms_norm", "weight");
   expect_tensor(out, dtype, 2, "rms_norm", "out");
-  check(weight.dim(0) == x.dim(1) && out.shape == x.shape,
-        "rms_norm: shapes x " + shape_string(x.shape) + ", weight " + shape_string(weight.shape) +
-            ", out " + shape_string(out.shape) + " do not match");
+  check(weight.dim(0) == x.dim(1) && out.shape == x.shape, [&] {
+    return "rms_norm: shapes x " + shape_string(x.shape) + ", weight " +
+           shape_string(weight.shape) + ", out " + shape_string(out.shape) + " do not match";
+  });
 }
 
 // x: [rows, in]; w: [out, in]; bias: [out] or undefined; out: [rows, out] of `out_dtype`.
@@ -49,45 +55,53 @@ inline void check_linear_args(const Tensor& x, const Tensor& w, const Tensor& bi
   expect_tensor(w, dtype, 2, "linear", "w");
   expect_tensor(out, out_dtype, 2, "linear", "out");
   const int64_t rows = x.dim(0), in = x.dim(1), n_out = w.dim(0);
-  check(w.dim(1) == in && out.dim(0) == rows && out.dim(1) == n_out,
-        "linear: shapes x " + shape_string(x.shape) + ", w " + shape_string(w.shape) + ", out " +
-            shape_string(out.shape) + " do not match");
+  check(w.dim(1) == in && out.dim(0) == rows && out.dim(1) == n_out, [&] {
+    return "linear: shapes x " + shape_string(x.shape) + ", w " + shape_string(w.shape) + ", out " +
+           shape_string(out.shape) + " do not match";
+  });
   if (bias.defined()) {
     expect_tensor(bias, dtype, 1, "linear", "bias");
-    check(bias.dim(0) == n_out,
-          "linear: bias " + shape_string(bias.shape) + " must be [" + std::to_string(n_out) + "]");
+    check(bias.dim(0) == n_out, [&] {
+      return "linear: bias " + shape_string(bias.shape) + " must be [" + std::to_string(n_out) +
+             "]";
+    });
   }
-  check(in > 0 && n_out > 0, "linear: empty weight " + shape_string(w.shape));
+  check(in > 0 && n_out > 0, [&] { return "linear: empty weight " + shape_string(w.shape); });
 }
 
 // acc, x: the same shape.
 inline void check_add_args(const Tensor& acc, const Tensor& x, DType dtype) {
-  check(acc.dtype == dtype && x.dtype == dtype && acc.shape == x.shape,
-        "add_inplace: acc " + shape_string(acc.shape) + " and x " + shape_string(x.shape) +
-            " must be " + std::string(dtype_name(dtype)) + " of the same shape");
+  check(acc.dtype == dtype && x.dtype == dtype && acc.shape == x.shape, [&] {
+    return "add_inplace: acc " + shape_string(acc.shape) + " and x " + shape_string(x.shape) +
+           " must be " + std::string(dtype_name(dtype)) + " of the same shape";
+  });
 }
 
 // gate_up: [rows, 2n] (gate | up); out: [rows, n].
 inline void check_silu_mul_args(const Tensor& gate_up, const Tensor& out, DType dtype) {
   expect_tensor(gate_up, dtype, 2, "silu_mul", "gate_up");
   expect_tensor(out, dtype, 2, "silu_mul", "out");
-  check(out.dim(0) == gate_up.dim(0) && gate_up.dim(1) == 2 * out.dim(1),
-        "silu_mul: gate_up " + shape_string(gate_up.shape) + " must be out " +
-            shape_string(out.shape) + " with twice the columns");
+  check(out.dim(0) == gate_up.dim(0) && gate_up.dim(1) == 2 * out.dim(1), [&] {
+    return "silu_mul: gate_up " + shape_string(gate_up.shape) + " must be out " +
+           shape_string(out.shape) + " with twice the columns";
+  });
 }
 
 inline void check_rope_head_dim(const RopeParams& rope, int64_t d, const char* op) {
-  check(rope.head_dim == d, std::string(op) + ": rope head_dim " + std::to_string(rope.head_dim) +
-                                " differs from the head size " + std::to_string(d));
+  check(rope.head_dim == d, [&] {
+    return std::string(op) + ": rope head_dim " + std::to_string(rope.head_dim) +
+           " differs from the head size " + std::to_string(d);
+  });
 }
 
 inline void check_cache(const KvLayer& cache, int64_t d, DType dtype, const char* op) {
   expect_tensor(cache.k, dtype, 4, op, "cache.k");
   expect_tensor(cache.v, dtype, 4, op, "cache.v");
-  check(cache.v.shape == cache.k.shape && cache.k.dim(3) == d,
-        std::string(op) + ": cache k " + shape_string(cache.k.shape) + " and v " +
-            shape_string(cache.v.shape) + " must both be [pages, page_size, kv_heads, " +
-            std::to_string(d) + "]");
+  check(cache.v.shape == cache.k.shape && cache.k.dim(3) == d, [&] {
+    return std::string(op) + ": cache k " + shape_string(cache.k.shape) + " and v " +
+           shape_string(cache.v.shape) + " must both be [pages, page_size, kv_heads, " +
+           std::to_string(d) + "]";
+  });
 }
 
 // qkv: [rows, (hq + 2·hkv)·d]; q_norm, k_norm: [d] or both undefined; positions, slots:
@@ -103,9 +117,10 @@ inline void check_qkv_store_args(const Tensor& qkv, const Tensor& q_norm, const 
   const int64_t rows = qkv.dim(0), hq = q.dim(1), d = q.dim(2);
   check_cache(cache, d, dtype, "qkv_store");
   const int64_t hkv = cache.k.dim(2);
-  check(q.dim(0) == rows && qkv.dim(1) == (hq + 2 * hkv) * d,
-        "qkv_store: qkv " + shape_string(qkv.shape) + " does not split into q " +
-            shape_string(q.shape) + " and " + std::to_string(hkv) + " kv heads");
+  check(q.dim(0) == rows && qkv.dim(1) == (hq + 2 * hkv) * d, [&] {
+    return "qkv_store: qkv " + shape_string(qkv.shape) + " does not split into q " +
+           shape_string(q.shape) + " and " + std::to_string(hkv) + " kv heads";
+  });
   check(positions.dim(0) == rows && slots.dim(0) == rows,
         "qkv_store: positions and slots must have one entry per qkv row");
   check_rope_head_dim(rope, d, "qkv_store");
@@ -113,8 +128,10 @@ inline void check_qkv_store_args(const Tensor& qkv, const Tensor& q_norm, const 
   if (q_norm.defined()) {
     check(q_norm.dtype == dtype && k_norm.dtype == dtype && q_norm.numel() == d &&
               k_norm.numel() == d,
-          "qkv_store: q_norm and k_norm must have head_dim elements of " +
-              std::string(dtype_name(dtype)));
+          [&] {
+            return "qkv_store: q_norm and k_norm must have head_dim elements of " +
+                   std::string(dtype_name(dtype));
+          });
   }
 }
 
@@ -127,11 +144,13 @@ inline void check_attention_args(const Tensor& q, const Tensor& positions, const
   const int64_t hq = q.dim(1), d = q.dim(2);
   check_cache(cache, d, dtype, "attention");
   const int64_t hkv = cache.k.dim(2);
-  check(out.shape == q.shape,
-        "attention: out " + shape_string(out.shape) + " must match q " + shape_string(q.shape));
-  check(hkv > 0 && hq % hkv == 0, "attention: " + std::to_string(hq) +
-                                      " query heads are not a multiple of " + std::to_string(hkv) +
-                                      " kv heads");
+  check(out.shape == q.shape, [&] {
+    return "attention: out " + shape_string(out.shape) + " must match q " + shape_string(q.shape);
+  });
+  check(hkv > 0 && hq % hkv == 0, [&] {
+    return "attention: " + std::to_string(hq) + " query heads are not a multiple of " +
+           std::to_string(hkv) + " kv heads";
+  });
   check(positions.dim(0) == q.dim(0), "attention: positions must have one entry per q row");
   check_rope_head_dim(rope, d, "attention");
 }
@@ -139,10 +158,14 @@ inline void check_attention_args(const Tensor& q, const Tensor& positions, const
 // The plan fits q's rows and the cache's pages, and is finalized.
 inline void check_attention_plan(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
                                  int64_t page_size) {
-  check(plan.num_rows == rows, "attention: plan has " + std::to_string(plan.num_rows) +
-                                   " query rows, q has " + std::to_string(rows));
-  check(plan.page_size == page_size, "attention: plan page_size " + std::to_string(plan.page_size) +
-                                         " differs from the cache's " + std::to_string(page_size));
+  check(plan.num_rows == rows, [&] {
+    return "attention: plan has " + std::to_string(plan.num_rows) + " query rows, q has " +
+           std::to_string(rows);
+  });
+  check(plan.page_size == page_size, [&] {
+    return "attention: plan page_size " + std::to_string(plan.page_size) +
+           " differs from the cache's " + std::to_string(page_size);
+  });
   check(plan.merge_begin.size() == static_cast<size_t>(rows) + 1 &&
             plan.merge_slots.size() == plan.task_rows.size() &&
             plan.row_begin.size() == static_cast<size_t>(plan.num_tasks()) + 1 &&
@@ -150,16 +173,19 @@ inline void check_attention_plan(const AttentionPlan& plan, int64_t rows, int64_
         "attention: plan is not finalized");
   for (int t = 0; t < plan.num_tasks(); ++t) {
     const int32_t pages = plan.page_begin[t + 1] - plan.page_begin[t];
-    check(plan.kv_len[t] >= 0 && static_cast<int64_t>(pages) * page_size >= plan.kv_len[t],
-          "attention: task " + std::to_string(t) + " has fewer pages than KV tokens");
+    check(plan.kv_len[t] >= 0 && static_cast<int64_t>(pages) * page_size >= plan.kv_len[t], [&] {
+      return "attention: task " + std::to_string(t) + " has fewer pages than KV tokens";
+    });
   }
   for (int32_t page : plan.task_pages) {
-    check(0 <= page && page < num_pages, "attention: page " + std::to_string(page) +
-                                             " outside the cache's " + std::to_string(num_pages) +
-                                             " pages");
+    check(0 <= page && page < num_pages, [&] {
+      return "attention: page " + std::to_string(page) + " outside the cache's " +
+             std::to_string(num_pages) + " pages";
+    });
   }
   for (int32_t row : plan.task_rows) {
-    check(0 <= row && row < rows, "attention: task row " + std::to_string(row) + " out of range");
+    check(0 <= row && row < rows,
+          [&] { return "attention: task row " + std::to_string(row) + " out of range"; });
   }
 }
 

@@ -16,7 +16,8 @@ CpuBackend::CpuBackend(int threads) : pool_(threads) {
 }
 
 Tensor CpuBackend::allocate(DType dtype, Shape shape) {
-  for (int64_t d : shape) check(d >= 0, "allocate: negative dimension in " + shape_string(shape));
+  for (int64_t d : shape)
+    check(d >= 0, [&] { return "allocate: negative dimension in " + shape_string(shape); });
   Tensor t;
   t.dtype = dtype;
   t.shape = std::move(shape);
@@ -31,16 +32,19 @@ Tensor CpuBackend::allocate(DType dtype, Shape shape) {
 }
 
 Tensor CpuBackend::upload(const void* host, DType host_dtype, Shape shape) {
-  check(host_dtype == DType::F32 || host_dtype == DType::F16 || host_dtype == DType::BF16,
-        "upload: host dtype must be f32, f16 or bf16, got " + std::string(dtype_name(host_dtype)));
+  check(host_dtype == DType::F32 || host_dtype == DType::F16 || host_dtype == DType::BF16, [&] {
+    return "upload: host dtype must be f32, f16 or bf16, got " +
+           std::string(dtype_name(host_dtype));
+  });
   Tensor t = allocate(DType::F32, std::move(shape));
   convert_to_f32(host, host_dtype, static_cast<size_t>(t.numel()), t.as<float>());
   return t;
 }
 
 void CpuBackend::download_f32(const Tensor& t, float* host) {
-  check(t.dtype == DType::F32,
-        "download_f32: tensor must be f32, got " + std::string(dtype_name(t.dtype)));
+  check(t.dtype == DType::F32, [&] {
+    return "download_f32: tensor must be f32, got " + std::string(dtype_name(t.dtype));
+  });
   // An empty tensor may come with null pointers, which memcpy must not get even for 0 bytes.
   if (t.nbytes() > 0) std::memcpy(host, t.data, t.nbytes());
 }

@@ -11,9 +11,10 @@ void CpuBackend::embedding(const Tensor& ids, const Tensor& table, Tensor& out) 
   const int64_t rows = ids.dim(0), vocab = table.dim(0), hidden = table.dim(1);
   const int32_t* id = ids.as<int32_t>();
   for (int64_t r = 0; r < rows; ++r) {
-    check(0 <= id[r] && id[r] < vocab, "embedding: id " + std::to_string(id[r]) +
-                                           " outside the table's " + std::to_string(vocab) +
-                                           " rows");
+    check(0 <= id[r] && id[r] < vocab, [&] {
+      return "embedding: id " + std::to_string(id[r]) + " outside the table's " +
+             std::to_string(vocab) + " rows";
+    });
   }
   const float* t = table.as<float>();
   float* o = out.as<float>();

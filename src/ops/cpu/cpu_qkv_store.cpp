@@ -20,9 +20,10 @@ void CpuBackend::qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor
   const int64_t num_slots = cache.k.dim(0) * cache.k.dim(1);
   const int32_t* slot = slots.as<int32_t>();
   for (int64_t r = 0; r < rows; ++r) {
-    check(0 <= slot[r] && slot[r] < num_slots, "qkv_store: slot " + std::to_string(slot[r]) +
-                                                   " outside the cache's " +
-                                                   std::to_string(num_slots) + " slots");
+    check(0 <= slot[r] && slot[r] < num_slots, [&] {
+      return "qkv_store: slot " + std::to_string(slot[r]) + " outside the cache's " +
+             std::to_string(num_slots) + " slots";
+    });
   }
 
   const RopeTable table(rope);

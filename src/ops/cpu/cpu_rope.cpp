@@ -7,8 +7,9 @@
 namespace cascade {
 
 RopeTable::RopeTable(const RopeParams& rope) {
-  check(rope.head_dim > 0 && rope.head_dim % 2 == 0,
-        "rope: head_dim must be positive and even, got " + std::to_string(rope.head_dim));
+  check(rope.head_dim > 0 && rope.head_dim % 2 == 0, [&] {
+    return "rope: head_dim must be positive and even, got " + std::to_string(rope.head_dim);
+  });
   check(rope.theta > 0, "rope: theta must be positive");
   const int half = rope.head_dim / 2;
   inv_freq_.resize(static_cast<size_t>(half));

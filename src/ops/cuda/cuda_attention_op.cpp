@@ -4,6 +4,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/step_profile.h"
 #include "ops/cuda/cuda_attention_work.h"
 #include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_check.h"
@@ -14,8 +15,9 @@ namespace cascade {
 
 // inv_freq[i] = 1 / theta^(2i / d) in float, exactly as the CPU backend's RopeTable.
 const float* CudaBackend::rope_inv_freq(const RopeParams& rope) {
-  check(rope.head_dim > 0 && rope.head_dim % 2 == 0,
-        "rope: head_dim must be positive and even, got " + std::to_string(rope.head_dim));
+  check(rope.head_dim > 0 && rope.head_dim % 2 == 0, [&] {
+    return "rope: head_dim must be positive and even, got " + std::to_string(rope.head_dim);
+  });
   check(rope.theta > 0, "rope: theta must be positive");
   const auto key = std::make_pair(rope.theta, rope.head_dim);
   auto it = inv_freq_.find(key);
@@ -35,19 +37,29 @@ const float* CudaBackend::rope_inv_freq(const RopeParams& rope) {
   return it->second.as<float>();
 }
 
-const int32_t* CudaBackend::upload_plan(const std::vector<int32_t>& packed) {
-  if (packed != plan_host_ || !plan_device_.defined()) {
-    const size_t bytes = packed.size() * sizeof(int32_t);
-    if (!plan_device_.defined() || plan_device_.nbytes() < bytes) {
-      plan_device_ = Tensor{};
-      plan_device_ = allocate(DType::I32, {static_cast<int64_t>(packed.size() * 2 + 64)});
-    }
-    // Stream-ordered: the kernels of the previous plan have read it before this lands.
+// The plan's work is built and uploaded for the first layer of a step; the other layers
+// (same plan id and shapes) reuse it.
+const AttentionWork& CudaBackend::attention_work(const AttentionPlan& plan, int64_t rows,
+                                                 int64_t num_pages, int64_t page_size,
+                                                 const AttentionWorkShape& shape) {
+  const WorkKey key{plan.id, rows, num_pages, page_size, shape.group, shape.kv_heads};
+  if (plan.id != 0 && key == work_key_ && plan_device_.defined()) return work_;
+  PhaseTimer timer(StepPhase::AttentionHost);
+  work_ = build_attention_work(plan, rows, num_pages, page_size, shape);
+  work_key_ = key;
+  const std::vector<int32_t>& packed = work_.packed;
+  const size_t bytes = packed.size() * sizeof(int32_t);
+  if (!plan_device_.defined() || plan_device_.nbytes() < bytes) {
+    plan_device_ = Tensor{};
+    plan_device_ = allocate(DType::I32, {static_cast<int64_t>(packed.size() * 2 + 64)});
+  }
+  // Stream-ordered: the kernels of the previous plan have read it before this lands; the
+  // host copy stays alive in work_ until the next plan (the copy is pageable, staged now).
+  if (bytes > 0) {
     CASCADE_CUDA_CHECK(
         cudaMemcpyAsync(plan_device_.data, packed.data(), bytes, cudaMemcpyHostToDevice, stream_));
-    plan_host_ = packed;
   }
-  return plan_device_.as<int32_t>();
+  return work_;
 }
 
 // q: [rows, hq, d] bf16 (un-rotated); positions: [rows] i32; cache.k, cache.v:
@@ -57,18 +69,19 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   check_attention_args(q, positions, cache, rope, out, DType::BF16);
   const int64_t rows = q.dim(0), hq = q.dim(1), d = q.dim(2);
   const int64_t page_size = cache.k.dim(1), hkv = cache.k.dim(2);
-  check(cuda::attention_supports_head_dim(static_cast<int>(d)),
-        "attention: the CUDA backend has no kernel for head_dim " + std::to_string(d) +
-            " (16, 32, 64 and 128 are supported)");
+  check(cuda::attention_supports_head_dim(static_cast<int>(d)), [&] {
+    return "attention: the CUDA backend has no kernel for head_dim " + std::to_string(d) +
+           " (16, 32, 64 and 128 are supported)";
+  });
 
   AttentionWorkShape shape;
   shape.group = static_cast<int>(hq / hkv);
   shape.kv_heads = static_cast<int>(hkv);
   shape.target_blocks = 4 * num_sms_;
   shape.large_tile_rows = cuda::attention_large_tile_rows(static_cast<int>(d));
-  const AttentionWork work = build_attention_work(plan, rows, cache.k.dim(0), page_size, shape);
+  const AttentionWork& work = attention_work(plan, rows, cache.k.dim(0), page_size, shape);
   if (rows == 0) return;
-  const int32_t* base = upload_plan(work.packed);
+  const int32_t* base = plan_device_.as<int32_t>();
 
   cuda::AttentionArgs a{};
   a.q = static_cast<const cuda::bf16*>(q.data);

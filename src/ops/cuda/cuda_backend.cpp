@@ -49,7 +49,8 @@ void* CudaBackend::device_alloc(size_t bytes) {
 }
 
 Tensor CudaBackend::allocate(DType dtype, Shape shape) {
-  for (int64_t d : shape) check(d >= 0, "allocate: negative dimension in " + shape_string(shape));
+  for (int64_t d : shape)
+    check(d >= 0, [&] { return "allocate: negative dimension in " + shape_string(shape); });
   Tensor t;
   t.dtype = dtype;
   t.shape = std::move(shape);
@@ -65,8 +66,10 @@ Tensor CudaBackend::allocate(DType dtype, Shape shape) {
 }
 
 Tensor CudaBackend::upload(const void* host, DType host_dtype, Shape shape) {
-  check(host_dtype == DType::F32 || host_dtype == DType::F16 || host_dtype == DType::BF16,
-        "upload: host dtype must be f32, f16 or bf16, got " + std::string(dtype_name(host_dtype)));
+  check(host_dtype == DType::F32 || host_dtype == DType::F16 || host_dtype == DType::BF16, [&] {
+    return "upload: host dtype must be f32, f16 or bf16, got " +
+           std::string(dtype_name(host_dtype));
+  });
   Tensor t = allocate(DType::BF16, std::move(shape));
   const auto count = static_cast<size_t>(t.numel());
   std::vector<uint16_t> converted;
@@ -88,8 +91,9 @@ Tensor CudaBackend::upload(const void* host, DType host_dtype, Shape shape) {
 }
 
 void CudaBackend::download_f32(const Tensor& t, float* host) {
-  check(t.dtype == DType::F32 || t.dtype == DType::BF16,
-        "download_f32: tensor must be f32 or bf16, got " + std::string(dtype_name(t.dtype)));
+  check(t.dtype == DType::F32 || t.dtype == DType::BF16, [&] {
+    return "download_f32: tensor must be f32 or bf16, got " + std::string(dtype_name(t.dtype));
+  });
   if (t.dtype == DType::F32) {
     CASCADE_CUDA_CHECK(cudaMemcpyAsync(host, t.data, t.nbytes(), cudaMemcpyDeviceToHost, stream_));
     CASCADE_CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -158,7 +162,8 @@ std::unique_ptr<Backend> make_cuda_backend(int device) {
 
 DeviceMemory cuda_device_memory(Backend& backend) {
   auto* cuda = dynamic_cast<CudaBackend*>(&backend);
-  check(cuda != nullptr, "device memory: backend '" + backend.name() + "' is not the CUDA one");
+  check(cuda != nullptr,
+        [&] { return "device memory: backend '" + backend.name() + "' is not the CUDA one"; });
   return cuda->memory();
 }
 

@@ -7,10 +7,12 @@
 
 #include <map>
 #include <memory>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "ops/backend.h"
+#include "ops/cuda/cuda_attention_work.h"
 #include "ops/cuda/cuda_device.h"
 
 namespace cascade {
@@ -63,8 +65,10 @@ class CudaBackend final : public Backend {
   // Scratch that grows and is reused across calls.
   void* scratch(Tensor& buffer, size_t bytes);
   const float* rope_inv_freq(const RopeParams& rope);
-  // The current plan's packed work on the device, uploaded when the plan changes.
-  const int32_t* upload_plan(const std::vector<int32_t>& packed);
+  // The plan's kernel work, its packed arrays uploaded to plan_device_; built once per
+  // plan (and shapes), reused by every layer of the step.
+  const AttentionWork& attention_work(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
+                                      int64_t page_size, const AttentionWorkShape& shape);
 
   struct Context;  // device, stream and cuBLASLt handle; outlives every allocation
   std::shared_ptr<Context> context_;
@@ -72,7 +76,9 @@ class CudaBackend final : public Backend {
   int num_sms_ = 0;
   std::unique_ptr<CudaMatmul> matmul_;
   std::map<std::pair<double, int>, Tensor> inv_freq_;
-  std::vector<int32_t> plan_host_;
+  using WorkKey = std::tuple<uint64_t, int64_t, int64_t, int64_t, int, int>;
+  WorkKey work_key_{};
+  AttentionWork work_;
   Tensor plan_device_;
   Tensor part_o_, part_lse_;
   Tensor sample_args_, sample_mass_, sample_out_;

@@ -75,8 +75,10 @@ void CudaBackend::qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tenso
                             const RopeParams& rope, Tensor& q, KvLayer& cache) {
   check_qkv_store_args(qkv, q_norm, k_norm, positions, slots, rope, q, cache, DType::BF16);
   const int64_t rows = qkv.dim(0), hq = q.dim(1), d = q.dim(2), hkv = cache.k.dim(2);
-  check(d % 2 == 0 && d <= 256, "qkv_store: head_dim " + std::to_string(d) +
-                                    " must be even and at most 256 on the CUDA backend");
+  check(d % 2 == 0 && d <= 256, [&] {
+    return "qkv_store: head_dim " + std::to_string(d) +
+           " must be even and at most 256 on the CUDA backend";
+  });
   cuda::qkv_store(bf16_data(qkv), q_norm.defined() ? bf16_data(q_norm) : nullptr,
                   k_norm.defined() ? bf16_data(k_norm) : nullptr, eps, positions.as<int32_t>(),
                   slots.as<int32_t>(), rope_inv_freq(rope), rows, static_cast<int>(hq),

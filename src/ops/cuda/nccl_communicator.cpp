@@ -7,14 +7,14 @@
 #include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_check.h"
 
-#define CASCADE_NCCL_CHECK(call)                                                              \
-  do {                                                                                        \
-    const ncclResult_t cascade_nccl_status_ = (call);                                         \
-    if (cascade_nccl_status_ != ncclSuccess) {                                                \
-      throw ::cascade::Error(std::string("NCCL error: ") + #call + " at " + __FILE__ + ":" +  \
-                             std::to_string(__LINE__) + ": " +                                \
-                             ncclGetErrorString(cascade_nccl_status_));                       \
-    }                                                                                         \
+#define CASCADE_NCCL_CHECK(call)                                                             \
+  do {                                                                                       \
+    const ncclResult_t cascade_nccl_status_ = (call);                                        \
+    if (cascade_nccl_status_ != ncclSuccess) {                                               \
+      throw ::cascade::Error(std::string("NCCL error: ") + #call + " at " + __FILE__ + ":" + \
+                             std::to_string(__LINE__) + ": " +                               \
+                             ncclGetErrorString(cascade_nccl_status_));                      \
+    }                                                                                        \
   } while (0)
 
 namespace cascade {
@@ -63,10 +63,9 @@ class NcclCommunicator final : public Communicator {
                                      ncclFloat32, comm_, stream_));
     const size_t width = static_cast<size_t>(n) * sizeof(float);
     for (int r = 0; r < world_; ++r) {
-      CASCADE_CUDA_CHECK(cudaMemcpy2DAsync(out.as<float>() + r * n, width * world_,
-                                           gathered_.as<float>() + r * rows * n, width, width,
-                                           static_cast<size_t>(rows), cudaMemcpyDeviceToDevice,
-                                           stream_));
+      CASCADE_CUDA_CHECK(cudaMemcpy2DAsync(
+          out.as<float>() + r * n, width * world_, gathered_.as<float>() + r * rows * n, width,
+          width, static_cast<size_t>(rows), cudaMemcpyDeviceToDevice, stream_));
     }
   }
 
@@ -92,8 +91,10 @@ class NcclGroup final : public CommunicatorGroup {
 
   std::unique_ptr<Communicator> join(int rank, Backend& backend) override {
     auto* cuda = dynamic_cast<CudaBackend*>(&backend);
-    check(cuda != nullptr, "NCCL group: rank " + std::to_string(rank) + " joined with backend '" +
-                               backend.name() + "', not 'cuda'");
+    check(cuda != nullptr, [&] {
+      return "NCCL group: rank " + std::to_string(rank) + " joined with backend '" +
+             backend.name() + "', not 'cuda'";
+    });
     ncclComm_t comm = nullptr;
     CASCADE_NCCL_CHECK(ncclCommInitRank(&comm, world_, id_, rank));
     return std::make_unique<NcclCommunicator>(comm, *cuda, rank, world_);
