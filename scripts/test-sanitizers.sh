@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs the tests under sanitizers (CASCADE_SANITIZE, cmake/sanitizers.cmake):
-#   build-asan: AddressSanitizer + UndefinedBehaviorSanitizer, the whole ctest suite except
-#               the Coherence.* tests (too slow instrumented; see docs/RELIABILITY.md);
+#   build-asan: AddressSanitizer + UndefinedBehaviorSanitizer, the whole ctest suite;
 #   build-tsan: ThreadSanitizer, the tests that run more than one thread (thread pool,
 #               CPU backend, sampler, engine, scheduler, the HTTP server).
 # Both leave out CUDA and the Python module and build at -O1 -g. Any report fails the test.
@@ -33,7 +32,7 @@ case "$which" in
 esac
 if [[ "$which" == asan || "$which" == all ]]; then
   build_sanitized build-asan address,undefined
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -E '^Coherence\.' "$@"
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" "$@"
 fi
 if [[ "$which" == tsan || "$which" == all ]]; then
   build_sanitized build-tsan thread cascade_tests cascade  # the examples repeat the engine tests

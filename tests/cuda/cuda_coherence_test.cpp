@@ -5,7 +5,9 @@
 // tensor parallelism over NCCL must give the tokens of one GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
 
 #include "coherence_suite.h"
 #include "ops/backend_factory.h"
@@ -70,31 +72,36 @@ TEST_F(CudaCoherence, CompositionalModeMatchesTheCpu) {
                                .chunk_mode = ChunkMode::Compositional,
                                .cascade = true});
   const auto differ = differing_questions(suite_, on, off);
-  std::printf("[measure] coherence compositional on GPU: cascade on/off tokens differ on %zu / %zu\n",
-              differ.size(), suite_.size());
+  std::printf(
+      "[measure] coherence compositional on GPU: cascade on/off tokens differ on %zu / %zu\n",
+      differ.size(), suite_.size());
 }
 
-// Issue 10: world size 2 (NCCL) gives one GPU's tokens, plain and composed with cascade.
-TEST_F(CudaCoherence, TwoGpusGiveTheTokensOfOne) {
-  if (cuda_device_count(nullptr) < 2) GTEST_SKIP() << "fewer than 2 GPUs";
-  for (const CoherenceMode& base :
-       {CoherenceMode{.name = "plain", .device = "cuda"},
-        CoherenceMode{.name = "compositional, cascade on",
-                      .composed = true,
-                      .chunk_mode = ChunkMode::Compositional,
-                      .cascade = true,
-                      .device = "cuda"}}) {
-    CoherenceMode one = base, two = base;
+// Issue 10: tensor parallelism over NCCL gives one GPU's tokens, plain and composed with
+// cascade: world size 2, and 4 (the model's 2 kv heads replicated) where 4 GPUs exist.
+TEST_F(CudaCoherence, SeveralGpusGiveTheTokensOfOne) {
+  const int gpus = cuda_device_count(nullptr);
+  if (gpus < 2) GTEST_SKIP() << "fewer than 2 GPUs";
+  for (const CoherenceMode& base : {CoherenceMode{.name = "plain", .device = "cuda"},
+                                    CoherenceMode{.name = "compositional, cascade on",
+                                    .composed = true,
+                                    .chunk_mode = ChunkMode::Compositional,
+                                    .cascade = true,
+                                    .device = "cuda"}}) {
+    CoherenceMode one = base;
     one.name += " (1 GPU)";
-    two.name += " (2 GPUs)";
-    two.tensor_parallel_size = 2;
     const auto a = run_coherence_mode(suite_, one);
-    const auto b = run_coherence_mode(suite_, two);
-    const auto differ = differing_questions(suite_, b, a);
-    std::printf("[measure] coherence %s: 2-GPU tokens equal to 1 GPU's on %zu / %zu\n",
-                base.name.c_str(), suite_.size() - differ.size(), suite_.size());
-    for (const auto& id : differ) std::printf("    %s\n", id.c_str());
-    EXPECT_TRUE(differ.empty()) << base.name;
+    for (int world = 2; world <= std::min(gpus, 4); world *= 2) {
+      CoherenceMode many = base;
+      many.name += " (" + std::to_string(world) + " GPUs)";
+      many.tensor_parallel_size = world;
+      const auto b = run_coherence_mode(suite_, many);
+      const auto differ = differing_questions(suite_, b, a);
+      std::printf("[measure] coherence %s: %d-GPU tokens equal to 1 GPU's on %zu / %zu\n",
+                  base.name.c_str(), world, suite_.size() - differ.size(), suite_.size());
+      for (const auto& id : differ) std::printf("    %s\n", id.c_str());
+      EXPECT_TRUE(differ.empty()) << many.name;
+    }
   }
 }
 

@@ -11,10 +11,14 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
 
+#include "base/error.h"
 #include "cascade/llm.h"
 #include "frontend/server/request_stream.h"
 
@@ -43,16 +47,48 @@ class EngineLoop {
   // Aborts every request; their streams end with `message` (the server is stopping).
   void abort_all(const std::string& message);
 
-  // Runs fn(llm) on the loop thread between two steps and returns its result (or rethrows
-  // its exception) to the calling thread.
+  // Runs fn(llm) on the loop thread between two steps and returns its result to the
+  // calling thread; an Error there is thrown here as an Error with its message, any other
+  // exception as std::runtime_error. Errors cross as text, not as an exception_ptr: the
+  // exception object would then be freed on the calling thread through libstdc++'s
+  // uninstrumented reference count, which ThreadSanitizer reports as a race.
   template <class Fn>
   std::invoke_result_t<Fn, LLM&> call(Fn fn) {
     using Result = std::invoke_result_t<Fn, LLM&>;
-    auto task = std::make_shared<std::packaged_task<Result()>>(
-        [this, fn = std::move(fn)]() mutable { return fn(*llm_); });
-    auto result = task->get_future();
-    if (!post([task] { (*task)(); })) throw_shutting_down();
-    return result.get();
+    using Value = std::conditional_t<std::is_void_v<Result>, bool, Result>;
+    struct Outcome {
+      std::optional<Value> value;
+      std::string error;
+      bool bad_input = false;
+    };
+    auto promise = std::make_shared<std::promise<Outcome>>();
+    auto future = promise->get_future();
+    const bool posted = post([this, promise, fn = std::move(fn)]() mutable {
+      Outcome o;
+      try {
+        if constexpr (std::is_void_v<Result>) {
+          fn(*llm_);
+          o.value.emplace(true);
+        } else {
+          o.value.emplace(fn(*llm_));
+        }
+      } catch (const Error& e) {
+        o.error = e.what();
+        o.bad_input = true;
+      } catch (const std::exception& e) {
+        o.error = e.what();
+      } catch (...) {
+        o.error = "unknown error on the engine thread";
+      }
+      promise->set_value(std::move(o));
+    });
+    if (!posted) throw_shutting_down();
+    Outcome o = future.get();
+    if (!o.value) {
+      if (o.bad_input) throw Error(o.error);
+      throw std::runtime_error(o.error);
+    }
+    if constexpr (!std::is_void_v<Result>) return std::move(*o.value);
   }
 
   // As of the last step: the engine's counters, requests with a live stream, and token
