@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "base/error.h"
 #include "cache/cascade_planner.h"
 #include "ops/backend.h"
 
@@ -448,6 +449,25 @@ TEST_F(AttentionTest, RowThatSeesNoKeysOutputsZeros) {
   plan.num_rows = 1;
   plan.add_task({0}, {1}, 4, 4, 0, true);  // query at position 2 sees none of 4..7
   for (float x : run({&s}, {2}, cache, plan)) EXPECT_EQ(x, 0.0f);
+}
+
+TEST_F(AttentionTest, RowsPastThePlanArePaddingWithZeros) {
+  // A step padded to a fixed size (a recorded graph's bucket): q has 4 rows, the plan 2.
+  const Sequence s(8, 2, 1, 8, 750);
+  KvLayer cache = make_cache(2, s.hkv, s.d);
+  store(
+      s, cache, [](int j) { return j; }, [](int j) { return j; });
+  AttentionPlan plan;
+  plan.page_size = kPageSize;
+  plan.num_rows = 2;
+  plan.add_task({0, 1}, {0, 1}, 8, 0, 0, true);
+  const auto got = run({&s, &s, &s, &s}, {5, 7, 6, 6}, cache, plan);
+  const size_t row = static_cast<size_t>(s.hq * s.d);
+  const auto want = naive_attention(s, 7);
+  for (size_t i = 0; i < row; ++i) EXPECT_NEAR(got[row + i], want[i], 2e-5);
+  for (size_t i = 2 * row; i < 4 * row; ++i) EXPECT_EQ(got[i], 0.0f) << "padding";
+  plan.num_rows = 5;  // more plan rows than q rows
+  EXPECT_THROW(run({&s, &s, &s, &s}, {5, 7, 6, 6}, cache, plan), Error);
 }
 
 TEST_F(AttentionTest, ResultsDoNotDependOnThreadCount) {

@@ -34,6 +34,8 @@ struct EngineConfig {
   // Ranks the model is split over (heads, MLP columns, vocabulary), one GPU each; on the
   // CPU several ranks run as threads of one process, for testing the sharding only.
   int tensor_parallel_size = 1;
+  // Every step eager: no recorded decode steps (CUDA graphs), nano-vllm's name.
+  bool enforce_eager = false;
 
   // Compositional context caching (the seed's names).
   bool enable_cascade_attention = false;

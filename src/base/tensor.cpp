@@ -21,16 +21,17 @@ std::string shape_string(const Shape& shape) {
 
 Tensor Tensor::reshaped(Shape new_shape) const {
   check(shape_numel(new_shape) == numel(),
-        "cannot reshape " + shape_string(shape) + " to " + shape_string(new_shape));
+        [&] { return "cannot reshape " + shape_string(shape) + " to " + shape_string(new_shape); });
   Tensor t = *this;
   t.shape = std::move(new_shape);
   return t;
 }
 
 Tensor Tensor::rows(int64_t begin, int64_t end) const {
-  check(rank() >= 1 && 0 <= begin && begin <= end && end <= shape[0],
-        "row range [" + std::to_string(begin) + ", " + std::to_string(end) + ") outside " +
-            shape_string(shape));
+  check(rank() >= 1 && 0 <= begin && begin <= end && end <= shape[0], [&] {
+    return "row range [" + std::to_string(begin) + ", " + std::to_string(end) + ") outside " +
+           shape_string(shape);
+  });
   Tensor t = *this;
   const int64_t row_elems = shape[0] ? numel() / shape[0] : 0;
   t.data = static_cast<char*>(data) + static_cast<size_t>(begin * row_elems) * dtype_size(dtype);

@@ -12,6 +12,9 @@ namespace cascade {
 namespace {
 
 constexpr int64_t kDefaultCpuKvBytes = int64_t{1} << 30;
+// Decode steps of more rows are long enough that launching their kernels one by one costs
+// little (nano-vllm records up to 512 too).
+constexpr int kMaxGraphRows = 512;
 
 }  // namespace
 
@@ -25,7 +28,9 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
   const auto checkpoint = SafetensorsModel::open(model_dir);
   model_ = std::make_unique<TensorParallelModel>(
       model_config, checkpoint,
-      TensorParallelOptions{config.device, config.tensor_parallel_size, config.num_threads});
+      TensorParallelOptions{
+          config.device, config.tensor_parallel_size, config.num_threads,
+          config.enforce_eager ? 0 : std::min(config.max_num_seqs, kMaxGraphRows)});
   device_ = model_->backend().name();
 
   max_model_len_ = std::min(config.max_model_len, model_config.max_position_embeddings);

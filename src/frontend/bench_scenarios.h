@@ -24,6 +24,7 @@ struct ScenarioOptions {
   int threads = 0;               // CPU threads; 0 = all cores
   int tensor_parallel_size = 1;  // GPUs per model (CUDA)
   int cascade_min_shared_tokens = EngineConfig{}.cascade_min_shared_tokens;
+  bool enforce_eager = false;
   BenchDevice device;
 
   // `fallback` unless --geometry overrides it.

@@ -103,6 +103,7 @@ EngineConfig ScenarioOptions::engine() const {
   c.num_threads = threads;
   c.tensor_parallel_size = tensor_parallel_size;
   c.cascade_min_shared_tokens = cascade_min_shared_tokens;
+  c.enforce_eager = enforce_eager;
   return c;
 }
 
@@ -143,6 +144,7 @@ void add_scenarios_command(CLI::App& bench) {
                   "shorter shared levels are read per sequence (EngineConfig)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_flag("--enforce-eager", o.enforce_eager, "no CUDA graphs for decode steps");
   cmd->add_option("--repeats", o.repeats)->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--scale", o.scale, "shrink lengths and batches (smoke runs)")
       ->check(CLI::Range(1e-4, 1.0))

@@ -25,6 +25,7 @@ void add_engine_flags(CLI::App& cmd, EngineConfig& c) {
   cmd.add_option("--gpu-memory-utilization", c.gpu_memory_utilization,
                  "share of GPU memory to use (CUDA)")
       ->capture_default_str();
+  cmd.add_flag("--enforce-eager", c.enforce_eager, "no CUDA graphs for decode steps");
   // Compositional context caching (the seed's names).
   cmd.add_option_function<std::string>(
          "--cascade", [&c](const std::string& v) { c.enable_cascade_attention = v == "on"; },

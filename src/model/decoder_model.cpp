@@ -1,5 +1,6 @@
 #include "model/decoder_model.h"
 
+#include <algorithm>
 #include <string>
 
 #include "base/error.h"
@@ -59,21 +60,45 @@ std::vector<KvLayer> DecoderModel::allocate_kv_cache(int num_pages, int page_siz
   return kv;
 }
 
-void DecoderModel::reserve(int64_t rows) {
-  if (rows <= ws_.capacity) return;
+namespace {
+
+// Rounds a workspace size up to a power of two, so that steps growing a little at a time
+// reallocate (and drop recorded graphs) only a few times.
+int64_t grown(int64_t needed) {
+  int64_t size = 16;
+  while (size < needed) size *= 2;
+  return size;
+}
+
+}  // namespace
+
+void DecoderModel::reserve(int64_t rows, int64_t logits_rows) {
   const DType t = backend_.compute_dtype();
-  const int64_t hidden = config_.hidden_size, inter = shard_.inter_size;
-  const int64_t heads = shard_.num_q_heads, d = config_.head_dim;
-  const int64_t qkv = (heads + 2 * shard_.num_kv_heads) * d;
-  ws_.hidden = backend_.allocate(t, {rows, hidden});
-  ws_.normed = backend_.allocate(t, {rows, hidden});
-  ws_.qkv = backend_.allocate(t, {rows, qkv});
-  ws_.q = backend_.allocate(t, {rows, heads, d});
-  ws_.attn = backend_.allocate(t, {rows, heads, d});
-  ws_.proj = backend_.allocate(t, {rows, hidden});
-  ws_.gate_up = backend_.allocate(t, {rows, 2 * inter});
-  ws_.act = backend_.allocate(t, {rows, inter});
-  ws_.capacity = rows;
+  if (rows > ws_.capacity) {
+    rows = grown(rows);
+    const int64_t hidden = config_.hidden_size, inter = shard_.inter_size;
+    const int64_t heads = shard_.num_q_heads, d = config_.head_dim;
+    const int64_t qkv = (heads + 2 * shard_.num_kv_heads) * d;
+    ws_.hidden = backend_.allocate(t, {rows, hidden});
+    ws_.normed = backend_.allocate(t, {rows, hidden});
+    ws_.qkv = backend_.allocate(t, {rows, qkv});
+    ws_.q = backend_.allocate(t, {rows, heads, d});
+    ws_.attn = backend_.allocate(t, {rows, heads, d});
+    ws_.proj = backend_.allocate(t, {rows, hidden});
+    ws_.gate_up = backend_.allocate(t, {rows, 2 * inter});
+    ws_.act = backend_.allocate(t, {rows, inter});
+    ws_.inputs = backend_.allocate(DType::I32, {4 * rows});
+    ws_.capacity = rows;
+  }
+  if (logits_rows > ws_.logits_capacity) {
+    logits_rows = grown(logits_rows);
+    // f32 logits on every backend: bf16 would round away greedy near-ties.
+    ws_.logits = backend_.allocate(DType::F32, {logits_rows, config_.vocab_size});
+    if (shard_.sharded()) {
+      ws_.local_logits = backend_.allocate(DType::F32, {logits_rows, shard_.vocab_size});
+    }
+    ws_.logits_capacity = logits_rows;
+  }
 }
 
 void DecoderModel::validate(const ForwardBatch& batch, const std::vector<KvLayer>& kv) const {
@@ -108,19 +133,93 @@ void DecoderModel::validate(const ForwardBatch& batch, const std::vector<KvLayer
   });
 }
 
+void DecoderModel::set_graph_max_rows(int max_rows) {
+  check(max_rows >= 0, "decoder model: graph max rows must be >= 0");
+  graph_max_rows_ = backend_.can_capture() ? max_rows : 0;
+  graphs_.clear();
+}
+
+// Buckets 1, 2, 4, 8, then multiples of 16: little padding, few graphs.
+int64_t DecoderModel::graph_rows(int64_t rows) const {
+  if (rows <= 0 || rows > graph_max_rows_) return 0;
+  if (rows <= 8) {
+    int64_t bucket = 1;
+    while (bucket < rows) bucket *= 2;
+    return bucket;
+  }
+  return std::min<int64_t>((rows + 15) / 16 * 16, graph_max_rows_);
+}
+
+void DecoderModel::write_inputs(const ForwardBatch& batch, int64_t rows, int64_t logits_rows) {
+  const std::vector<int32_t>& ids = local_ids(batch.token_ids);
+  const size_t n = ids.size(), r = static_cast<size_t>(rows);
+  inputs_.assign(3 * r + static_cast<size_t>(logits_rows), 0);
+  std::copy(ids.begin(), ids.end(), inputs_.begin());
+  std::copy(batch.positions.begin(), batch.positions.end(), inputs_.begin() + r);
+  std::copy(batch.slots.begin(), batch.slots.end(), inputs_.begin() + 2 * r);
+  std::fill(inputs_.begin() + 2 * r + n, inputs_.begin() + 3 * r, -1);  // padding: no slot
+  std::copy(batch.logits_rows.begin(), batch.logits_rows.end(), inputs_.begin() + 3 * r);
+  for (size_t i = batch.logits_rows.size(); i < static_cast<size_t>(logits_rows); ++i) {
+    inputs_[3 * r + i] = static_cast<int32_t>(i);
+  }
+  backend_.write_i32(inputs_, ws_.inputs);
+}
+
 Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv) {
   validate(batch, kv);
   const auto rows = static_cast<int64_t>(batch.token_ids.size());
-  reserve(rows);
+  const auto out_rows = static_cast<int64_t>(batch.logits_rows.size());
+  // Decode steps (every row samples) replay a recorded graph of their bucket.
+  const int64_t bucket = out_rows == rows ? graph_rows(rows) : 0;
+  const int64_t step_rows = bucket > 0 ? bucket : rows;
+  const int64_t step_out = bucket > 0 ? bucket : out_rows;
+  reserve(step_rows, std::max<int64_t>(step_out, 1));
+  write_inputs(batch, step_rows, step_out);
+  if (!kv.empty()) backend_.prepare_attention(batch.plan, step_rows, shard_.num_q_heads, kv[0]);
+  if (bucket > 0) {
+    run_graph(batch.plan, kv, bucket);
+  } else {
+    enqueue_step(batch.plan, kv, rows, out_rows);
+  }
+  return ws_.logits.rows(0, out_rows);
+}
+
+void DecoderModel::run_graph(const AttentionPlan& plan, std::vector<KvLayer>& kv, int64_t rows) {
+  const auto key = [&] {
+    return std::make_tuple(ws_.capacity, ws_.logits_capacity, backend_.graph_epoch());
+  };
+  if (key() != graphs_key_) {  // a buffer the graphs use was replaced
+    graphs_.clear();
+    graphs_key_ = key();
+  }
+  if (const auto it = graphs_.find(rows); it != graphs_.end()) {
+    it->second->replay();
+    return;
+  }
+  // The eager run computes this step and sets up what kernels create lazily (tables,
+  // scratch, library plans), so that recording allocates nothing.
+  enqueue_step(plan, kv, rows, rows);
+  std::unique_ptr<StepGraph> graph = backend_.capture([&] { enqueue_step(plan, kv, rows, rows); });
+  if (!graph) {  // the backend cannot record: every step eager from now on
+    graph_max_rows_ = 0;
+    return;
+  }
+  check(key() == graphs_key_, "decoder model: recording a step replaced a buffer it uses");
+  graphs_.emplace(rows, std::move(graph));
+  ++graphs_recorded_;
+}
+
+void DecoderModel::enqueue_step(const AttentionPlan& plan, std::vector<KvLayer>& kv, int64_t rows,
+                                int64_t out_rows) {
   Tensor hidden = ws_.hidden.rows(0, rows), normed = ws_.normed.rows(0, rows);
   Tensor qkv = ws_.qkv.rows(0, rows), q = ws_.q.rows(0, rows), attn = ws_.attn.rows(0, rows);
   Tensor proj = ws_.proj.rows(0, rows), gate_up = ws_.gate_up.rows(0, rows);
   Tensor act = ws_.act.rows(0, rows);
   const Tensor attn_flat = attn.reshaped({rows, int64_t{shard_.num_q_heads} * config_.head_dim});
-
-  const Tensor ids = backend_.upload_i32(local_ids(batch.token_ids).data(), {rows});
-  const Tensor positions = backend_.upload_i32(batch.positions.data(), {rows});
-  const Tensor slots = backend_.upload_i32(batch.slots.data(), {rows});
+  const Tensor ids = ws_.inputs.rows(0, rows);
+  const Tensor positions = ws_.inputs.rows(rows, 2 * rows);
+  const Tensor slots = ws_.inputs.rows(2 * rows, 3 * rows);
+  const Tensor picked_ids = ws_.inputs.rows(3 * rows, 3 * rows + out_rows);
   const float eps = config_.rms_norm_eps;
 
   backend_.embedding(ids, weights_.embed, hidden);
@@ -136,7 +235,7 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
     }
     backend_.linear(normed, w.qkv, w.qkv_bias, qkv);
     backend_.qkv_store(qkv, w.q_norm, w.k_norm, eps, positions, slots, rope_, q, kv[l]);
-    backend_.attention(q, positions, kv[l], batch.plan, rope_, attn);
+    backend_.attention(q, positions, kv[l], plan, rope_, attn);
     backend_.linear(attn_flat, w.o_proj, Tensor{}, proj);
     comm_.all_reduce_sum(proj);  // row-parallel: each rank's heads add a part
     backend_.add_rms_norm(hidden, proj, w.post_norm, eps, normed);
@@ -149,20 +248,15 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
 
   // Only the requested rows go through the final norm and lm_head; a row gather is an
   // embedding lookup with the step's hidden states as the table.
-  const auto out_rows = static_cast<int64_t>(batch.logits_rows.size());
-  // f32 logits on every backend: bf16 would round away greedy near-ties.
-  Tensor logits = backend_.allocate(DType::F32, {out_rows, config_.vocab_size});
-  if (out_rows == 0) return logits;
-  const Tensor picked_ids = backend_.upload_i32(batch.logits_rows.data(), {out_rows});
+  if (out_rows == 0) return;
+  Tensor logits = ws_.logits.rows(0, out_rows);
   Tensor picked = proj.rows(0, out_rows), picked_normed = normed.rows(0, out_rows);
   backend_.embedding(picked_ids, hidden, picked);
   backend_.rms_norm(picked, weights_.final_norm, eps, picked_normed);
   // Vocabulary-parallel: each rank computes its rows of lm_head, then all gather.
-  Tensor local =
-      shard_.sharded() ? backend_.allocate(DType::F32, {out_rows, shard_.vocab_size}) : logits;
+  Tensor local = shard_.sharded() ? ws_.local_logits.rows(0, out_rows) : logits;
   backend_.linear(picked_normed, weights_.lm_head, Tensor{}, local);
   comm_.all_gather_columns(local, logits);
-  return logits;
 }
 
 const std::vector<int32_t>& DecoderModel::local_ids(const std::vector<int32_t>& ids) {

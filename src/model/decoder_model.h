@@ -9,14 +9,16 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include "base/tensor.h"
 #include "model/model_config.h"
 #include "model/model_weights.h"
-#include "ops/attention_plan.h"
 #include "model/shard_plan.h"
+#include "ops/attention_plan.h"
 #include "ops/backend.h"
 #include "ops/communicator.h"
 
@@ -43,8 +45,17 @@ class DecoderModel {
   std::vector<KvLayer> allocate_kv_cache(int num_pages, int page_size);
 
   // Writes the step's K/V into `kv` and returns the logits of batch.logits_rows:
-  // [logits_rows, vocab] f32 on the backend (a fresh tensor, valid after the next call).
+  // [logits_rows, vocab] f32 on the backend (valid until the next call).
   Tensor forward(const ForwardBatch& batch, std::vector<KvLayer>& kv);
+
+  // Decode steps (every row samples) of up to `max_rows` rows run as recorded graphs
+  // (Backend::capture), padded to the next bucket size; 0 runs every step eagerly (the
+  // default, and always where the backend cannot record). Padding rows write no KV.
+  void set_graph_max_rows(int max_rows);
+  // The bucket a decode step of `rows` rows is padded to, or 0 when it runs eagerly.
+  int64_t graph_rows(int64_t rows) const;
+  int num_graphs() const { return static_cast<int>(graphs_.size()); }
+  int graphs_recorded() const { return graphs_recorded_; }
 
   const ModelConfig& config() const { return config_; }
   const ShardPlan& shard() const { return shard_; }
@@ -52,9 +63,13 @@ class DecoderModel {
 
  private:
   // Activations of one step, reused across layers and, while rows fit, across steps.
+  // inputs: i32 [4 · capacity], a step of R rows holds ids at [0, R), positions at
+  // [R, 2R), slots at [2R, 3R) and its logits rows from 3R.
   struct Workspace {
-    int64_t capacity = 0;  // rows
-    Tensor hidden, normed, qkv, q, attn, proj, gate_up, act;
+    int64_t capacity = 0;         // rows
+    int64_t logits_capacity = 0;  // logits rows
+    Tensor hidden, normed, qkv, q, attn, proj, gate_up, act, inputs;
+    Tensor logits, local_logits;  // [logits_capacity, vocab] and this rank's columns
   };
 
   // The step's ids as rows of this rank's embedding shard (others -> its zero row).
@@ -62,7 +77,15 @@ class DecoderModel {
   void check_shard_shapes() const;
 
   void validate(const ForwardBatch& batch, const std::vector<KvLayer>& kv) const;
-  void reserve(int64_t rows);
+  void reserve(int64_t rows, int64_t logits_rows);
+  // Uploads the step's inputs for `rows` rows and `logits_rows` logits rows; rows past the
+  // batch's are padding (id 0, position 0, no KV slot, their own logits row).
+  void write_inputs(const ForwardBatch& batch, int64_t rows, int64_t logits_rows);
+  // Queues the whole step on the backend for the inputs of write_inputs.
+  void enqueue_step(const AttentionPlan& plan, std::vector<KvLayer>& kv, int64_t rows,
+                    int64_t logits_rows);
+  // Replays the graph of `rows` rows, recording it (after one eager run) the first time.
+  void run_graph(const AttentionPlan& plan, std::vector<KvLayer>& kv, int64_t rows);
 
   ModelConfig config_;
   ModelWeights weights_;
@@ -73,6 +96,12 @@ class DecoderModel {
   RopeParams rope_;
   Workspace ws_;
   std::vector<int32_t> local_ids_;
+  std::vector<int32_t> inputs_;  // host side of ws_.inputs
+  int graph_max_rows_ = 0;
+  int graphs_recorded_ = 0;
+  // Graphs by rows; they hold the workspace's and the backend's buffers of `graphs_key_`.
+  std::map<int64_t, std::unique_ptr<StepGraph>> graphs_;
+  std::tuple<int64_t, int64_t, uint64_t> graphs_key_{};
 };
 
 }  // namespace cascade

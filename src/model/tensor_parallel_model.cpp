@@ -32,6 +32,7 @@ TensorParallelModel::TensorParallelModel(const ModelConfig& config,
     rank.backend = make_backend(options.device, options.cpu_threads);
     rank.model = std::make_unique<DecoderModel>(
         config, load_model_weights(config, checkpoint, *rank.backend), *rank.backend);
+    rank.model->set_graph_max_rows(options.graph_max_rows);
     return;
   }
   threads_ = std::make_unique<ThreadPool>(world);
@@ -50,6 +51,7 @@ TensorParallelModel::TensorParallelModel(const ModelConfig& config,
         load_model_weights(config, checkpoint, *rank.backend, make_shard_plan(config, r, world));
     rank.model =
         std::make_unique<DecoderModel>(config, std::move(weights), *rank.backend, rank.comm.get());
+    rank.model->set_graph_max_rows(options.graph_max_rows);
   });
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -24,6 +25,13 @@ struct RopeParams {
 struct KvLayer {
   Tensor k;
   Tensor v;
+};
+
+// A recorded step of one backend (Backend::capture).
+class StepGraph {
+ public:
+  virtual ~StepGraph() = default;
+  virtual void replay() = 0;
 };
 
 class Backend {
@@ -64,14 +72,20 @@ class Backend {
   // (rotated at `positions`) and v into the cache at `slots` (page·page_size + offset).
   // q_norm / k_norm: [d] per-head RMSNorm weights, or undefined to skip (Qwen2).
   // positions, slots: [rows] i32.
-  virtual void qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm,
-                         float eps, const Tensor& positions, const Tensor& slots,
-                         const RopeParams& rope, Tensor& q, KvLayer& cache) = 0;
+  virtual void qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm, float eps,
+                         const Tensor& positions, const Tensor& slots, const RopeParams& rope,
+                         Tensor& q, KvLayer& cache) = 0;
 
   // Attention of q [rows, hq, d] (un-rotated, at `positions` [rows] i32) over the cache
-  // as the plan's tasks, merged per row; out: [rows, hq, d].
+  // as the plan's tasks, merged per row; out: [rows, hq, d]. Rows past plan.num_rows are
+  // padding (of a step recorded as a graph) and get zeros.
   virtual void attention(const Tensor& q, const Tensor& positions, const KvLayer& cache,
                          const AttentionPlan& plan, const RopeParams& rope, Tensor& out) = 0;
+  // Derives the plan's kernel work for q rows of `rows` × `hq` heads over caches shaped
+  // like `cache` ahead of the step's attention calls, so that a recorded step (capture)
+  // replays with this plan. No-op where attention needs no preparation (the CPU).
+  virtual void prepare_attention(const AttentionPlan& /*plan*/, int64_t /*rows*/, int64_t /*hq*/,
+                                 const KvLayer& /*cache*/) {}
 
   // Samples the rows of logits [rows, vocab] f32 where they are, with the host sampler's
   // arithmetic (src/engine/sampler.h), over the ids [0, usable_vocab) (the others count as
@@ -81,13 +95,29 @@ class Backend {
   // fault). Returns false, doing nothing, where sampling is left to the host (the CPU
   // backend: its logits are already there).
   virtual bool sample(const Tensor& /*logits*/, int64_t /*usable_vocab*/,
-                      std::span<const float> /*temperature*/,
-                      std::span<const double> /*uniform*/, std::span<int32_t> /*out*/) {
+                      std::span<const float> /*temperature*/, std::span<const double> /*uniform*/,
+                      std::span<int32_t> /*out*/) {
     return false;
   }
 
   // Waits until all queued work is done (no-op on the CPU).
   virtual void synchronize() {}
+
+  // host [n] i32 -> dst's first n elements (an i32 tensor of this backend), in order with
+  // the queued work.
+  virtual void write_i32(std::span<const int32_t> host, Tensor& dst) = 0;
+
+  // Steps recorded once and replayed (CUDA graphs). capture() records the work `enqueue`
+  // queues, without running it; null where the backend cannot record (can_capture() is
+  // false: the CPU). A replay
+  // reads the same buffers; what they hold then (inputs written with write_i32, the plan
+  // of prepare_attention) is what it computes with. graph_epoch() changes whenever the
+  // backend replaces a buffer that recorded work may use: older graphs must be dropped.
+  virtual bool can_capture() const { return false; }
+  virtual std::unique_ptr<StepGraph> capture(const std::function<void()>& /*enqueue*/) {
+    return nullptr;
+  }
+  virtual uint64_t graph_epoch() const { return 0; }
 };
 
 // The CPU reference backend; `threads` <= 0 picks the machine's core count.

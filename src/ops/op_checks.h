@@ -155,10 +155,19 @@ inline void check_attention_args(const Tensor& q, const Tensor& positions, const
   check_rope_head_dim(rope, d, "attention");
 }
 
+// dst is an i32 tensor with room for `count` elements.
+inline void check_write_i32(size_t count, const Tensor& dst) {
+  check(dst.defined() && dst.dtype == DType::I32, "write_i32: destination must be an i32 tensor");
+  check(static_cast<int64_t>(count) <= dst.numel(), [&] {
+    return "write_i32: " + std::to_string(count) + " values do not fit " + shape_string(dst.shape);
+  });
+}
+
 // The plan fits q's rows and the cache's pages, and is finalized.
 inline void check_attention_plan(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
                                  int64_t page_size) {
-  check(plan.num_rows == rows, [&] {
+  // q may have more rows than the plan: padding of a fixed-size step (CUDA graphs).
+  check(0 <= plan.num_rows && plan.num_rows <= rows, [&] {
     return "attention: plan has " + std::to_string(plan.num_rows) + " query rows, q has " +
            std::to_string(rows);
   });
@@ -166,7 +175,7 @@ inline void check_attention_plan(const AttentionPlan& plan, int64_t rows, int64_
     return "attention: plan page_size " + std::to_string(plan.page_size) +
            " differs from the cache's " + std::to_string(page_size);
   });
-  check(plan.merge_begin.size() == static_cast<size_t>(rows) + 1 &&
+  check(plan.merge_begin.size() == static_cast<size_t>(plan.num_rows) + 1 &&
             plan.merge_slots.size() == plan.task_rows.size() &&
             plan.row_begin.size() == static_cast<size_t>(plan.num_tasks()) + 1 &&
             plan.page_begin.size() == static_cast<size_t>(plan.num_tasks()) + 1,
@@ -184,7 +193,7 @@ inline void check_attention_plan(const AttentionPlan& plan, int64_t rows, int64_
     });
   }
   for (int32_t row : plan.task_rows) {
-    check(0 <= row && row < rows,
+    check(0 <= row && row < plan.num_rows,
           [&] { return "attention: task row " + std::to_string(row) + " out of range"; });
   }
 }

@@ -28,15 +28,15 @@ struct Item {
   int task, flat_row0, kv_begin, kv_end, part_base, tile_rows;
 };
 
-std::vector<Item> items_of(const AttentionWork& w, int large_tile_rows) {
+std::vector<Item> items_of(const AttentionWork& w, const AttentionWorkShape& shape) {
   std::vector<Item> out;
   for (int i = 0; i < w.num_small; ++i) {
     const int32_t* p = w.packed.data() + w.small_items + 5 * i;
-    out.push_back({p[0], p[1], p[2], p[3], p[4], kSmallTileRows});
+    out.push_back({p[0], p[1], p[2], p[3], p[4], shape.small_tile_rows});
   }
   for (int i = 0; i < w.num_large; ++i) {
     const int32_t* p = w.packed.data() + w.large_items + 5 * i;
-    out.push_back({p[0], p[1], p[2], p[3], p[4], large_tile_rows});
+    out.push_back({p[0], p[1], p[2], p[3], p[4], shape.large_tile_rows});
   }
   return out;
 }
@@ -48,13 +48,14 @@ TEST(CudaAttentionWorkTest, CoversEverySlotAndTokenOnceAndMergesAllParts) {
       AttentionWorkShape shape;
       shape.large_tile_rows = group == 2 ? 64 : 16;
       shape.group = group;
+      shape.small_tile_rows = small_tile_rows_for(group);  // 8 for group 7
       shape.kv_heads = 2;
       shape.target_blocks = target;
       const AttentionWork w = build_attention_work(plan, 6, 300, 16, shape);
       // (task, flat row) -> list of token ranges, and the part each (slot, chunk) writes.
       std::map<std::pair<int, int>, std::vector<std::pair<int, int>>> ranges;
       std::set<int> parts_written;
-      for (const Item& it : items_of(w, shape.large_tile_rows)) {
+      for (const Item& it : items_of(w, shape)) {
         const int slots = plan.row_begin[it.task + 1] - plan.row_begin[it.task];
         for (int f = it.flat_row0; f < std::min(it.flat_row0 + it.tile_rows, slots * group); ++f) {
           ranges[{it.task, f}].push_back({it.kv_begin, it.kv_end});
@@ -91,6 +92,35 @@ TEST(CudaAttentionWorkTest, CoversEverySlotAndTokenOnceAndMergesAllParts) {
       }
     }
   }
+}
+
+TEST(CudaAttentionWorkTest, HeaderLocatesTheArraysAndPaddingRowsMergeNothing) {
+  const AttentionPlan plan = make_plan();
+  AttentionWorkShape shape;
+  const AttentionWork w = build_attention_work(plan, 9, 300, 16, shape);  // 3 padding rows
+  const auto& p = w.packed;
+  EXPECT_EQ(p[kWorkNumSmall], w.num_small);
+  EXPECT_EQ(p[kWorkNumLarge], w.num_large);
+  EXPECT_EQ(p[kWorkRowBegin], w.row_begin);
+  EXPECT_EQ(p[kWorkTaskRows], w.task_rows);
+  EXPECT_EQ(p[kWorkPageBegin], w.page_begin);
+  EXPECT_EQ(p[kWorkTaskPages], w.task_pages);
+  EXPECT_EQ(p[kWorkKvLen], w.kv_len);
+  EXPECT_EQ(p[kWorkKvPos0], w.kv_pos0);
+  EXPECT_EQ(p[kWorkRopeDelta], w.rope_delta);
+  EXPECT_EQ(p[kWorkCausal], w.causal);
+  EXPECT_EQ(p[kWorkSmallItems], w.small_items);
+  EXPECT_EQ(p[kWorkLargeItems], w.large_items);
+  EXPECT_EQ(p[kWorkMergeBegin], w.merge_begin);
+  EXPECT_EQ(p[kWorkMergeParts], w.merge_parts);
+  EXPECT_GE(w.row_begin, kWorkHeaderInts);
+  EXPECT_EQ(p[static_cast<size_t>(w.kv_len)], plan.kv_len[0]);
+  for (int r = 6; r < 9; ++r) {
+    EXPECT_EQ(p[static_cast<size_t>(w.merge_begin + r)],
+              p[static_cast<size_t>(w.merge_begin + r + 1)])
+        << "padding row " << r;
+  }
+  EXPECT_GT(p[static_cast<size_t>(w.merge_begin + 6)], 0);
 }
 
 TEST(CudaAttentionWorkTest, RejectsPagesOutsideTheCache) {

@@ -58,6 +58,17 @@ def test_stop_string_ends_the_text(random_llm):
     assert cut["text"] == out["text"][: out["text"].index(stop)]
 
 
+def test_enforce_eager_gives_the_same_tokens(random_llm):
+    # Eager steps are what the CPU always runs; on a GPU it turns off recorded decode steps.
+    eager = LLM(RANDOM_MODEL, enforce_eager=True)
+    prompts = ["Hello", "The capital of"]
+    assert [o["token_ids"] for o in eager.generate(prompts, GREEDY)] == [
+        o["token_ids"] for o in random_llm.generate(prompts, GREEDY)
+    ]
+    with pytest.raises(TypeError, match="'enforce_eager' must be a bool"):
+        LLM(RANDOM_MODEL, enforce_eager="yes")
+
+
 def test_unknown_keywords_are_errors():
     with pytest.raises(TypeError, match="unexpected keyword argument 'enforce_eagr'"):
         LLM(RANDOM_MODEL, enforce_eagr=True)

@@ -150,7 +150,10 @@ void CpuBackend::attention(const Tensor& q, const Tensor& positions, const KvLay
     std::vector<double> acc(static_cast<size_t>(d));
     for (int64_t unit = begin; unit < end; ++unit) {
       const int64_t r = unit / hq, h = unit % hq;
-      const int32_t m0 = plan.merge_begin[r], m1 = plan.merge_begin[r + 1];
+      // Rows past the plan's are padding: nothing to merge, zeros.
+      const bool planned = r < plan.num_rows;
+      const int32_t m0 = planned ? plan.merge_begin[r] : 0;
+      const int32_t m1 = planned ? plan.merge_begin[r + 1] : 0;
       float max_lse = kMinusInf;
       for (int32_t m = m0; m < m1; ++m) {
         max_lse = std::max(max_lse, partial_lse_[state(plan.merge_slots[m], h)]);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "ops/op_checks.h"
 
 namespace cascade {
 
@@ -53,6 +54,11 @@ Tensor CpuBackend::upload_i32(const int32_t* host, Shape shape) {
   Tensor t = allocate(DType::I32, std::move(shape));
   if (t.nbytes() > 0) std::memcpy(t.data, host, t.nbytes());
   return t;
+}
+
+void CpuBackend::write_i32(std::span<const int32_t> host, Tensor& dst) {
+  check_write_i32(host.size(), dst);
+  if (!host.empty()) std::memcpy(dst.data, host.data(), host.size_bytes());
 }
 
 std::unique_ptr<Backend> make_cpu_backend(int threads) {

@@ -22,6 +22,7 @@ class CpuBackend final : public Backend {
   Tensor upload(const void* host, DType host_dtype, Shape shape) override;
   void download_f32(const Tensor& t, float* host) override;
   Tensor upload_i32(const int32_t* host, Shape shape) override;
+  void write_i32(std::span<const int32_t> host, Tensor& dst) override;
 
   void embedding(const Tensor& ids, const Tensor& table, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;

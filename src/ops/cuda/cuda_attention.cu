@@ -48,15 +48,14 @@ struct TaskShared {
   int limit[ROWS];  // KV tokens row r may see in this item: [kv_begin, limit)
 };
 
-// q: [rows, hq, D] bf16 (args.q); k_cache, v_cache: [pages, page_size, hkv, D] bf16;
-// writes part_o: [parts, hq, D] f32 and part_lse: [parts, hq] f32 for the item's rows.
+// One work item: q: [rows, hq, D] bf16 (args.q); k_cache, v_cache:
+// [pages, page_size, hkv, D] bf16; writes part_o: [parts, hq, D] f32 and part_lse:
+// [parts, hq] f32 for the item's rows.
 template <int D, int ROWS>
-__global__ void __launch_bounds__(kThreads)
-    attention_task_kernel(const AttentionArgs args, const int32_t* __restrict__ items) {
+__device__ __forceinline__ void run_task_item(const AttentionArgs& args, const TaskItem& t,
+                                              TaskShared<D, ROWS>& sh) {
   constexpr int kDimsPerLane = TaskShared<D, ROWS>::kDimsPerLane;
-  __shared__ TaskShared<D, ROWS> sh;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const TaskItem t = load_task_item(args, items);
   const int kv_begin = t.kv_begin;
 
   // Query tile: rotate each rotate-half pair (i, i + D/2) at position - rope_delta.
@@ -214,17 +213,33 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// The small (large == false) or large work items, block x taking items x, x + grid, ...
+template <int D, int ROWS>
+__global__ void __launch_bounds__(kThreads)
+    attention_task_kernel(const AttentionArgs args, const bool large) {
+  __shared__ TaskShared<D, ROWS> sh;
+  const WorkView w{args.work};
+  const int count = w.count(large ? kWorkNumLarge : kWorkNumSmall);
+  const int32_t* items = w[large ? kWorkLargeItems : kWorkSmallItems];
+  for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
+    run_task_item<D, ROWS>(args, load_task_item(args, w, items, i), sh);
+    __syncthreads();  // the next item reuses shared memory
+  }
+}
+
 // part_o: [parts, hq, d] f32; part_lse: [parts, hq] f32; out: [rows, hq, d] bf16.
 // Row r's parts are merge_parts[merge_begin[r] .. merge_begin[r + 1]).
 __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const AttentionArgs args) {
   const int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   if (unit >= static_cast<int64_t>(args.rows) * args.hq) return;
+  const WorkView w{args.work};
+  const int32_t* merge_parts = w[kWorkMergeParts];
   const int row = static_cast<int>(unit / args.hq), head = static_cast<int>(unit % args.hq);
-  const int begin = args.merge_begin[row], end = args.merge_begin[row + 1];
+  const int begin = w[kWorkMergeBegin][row], end = w[kWorkMergeBegin][row + 1];
   float m_all = kMinusInf;
   for (int i = begin; i < end; ++i) {
-    m_all = fmaxf(m_all, args.part_lse[static_cast<int64_t>(args.merge_parts[i]) * args.hq + head]);
+    m_all = fmaxf(m_all, args.part_lse[static_cast<int64_t>(merge_parts[i]) * args.hq + head]);
   }
   bf16* dst = args.out + unit * args.d;
   if (m_all == kMinusInf) {  // nothing visible: zero, as on the CPU
@@ -233,14 +248,13 @@ __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const Attenti
   }
   float total = 0.0f;
   for (int i = begin; i < end; ++i) {
-    total +=
-        exp2f(args.part_lse[static_cast<int64_t>(args.merge_parts[i]) * args.hq + head] - m_all);
+    total += exp2f(args.part_lse[static_cast<int64_t>(merge_parts[i]) * args.hq + head] - m_all);
   }
   const float lse = m_all + log2f(total);
   for (int dim = lane; dim < args.d; dim += 32) {
     float acc = 0.0f;
     for (int i = begin; i < end; ++i) {
-      const int64_t state = static_cast<int64_t>(args.merge_parts[i]) * args.hq + head;
+      const int64_t state = static_cast<int64_t>(merge_parts[i]) * args.hq + head;
       acc += exp2f(args.part_lse[state] - lse) * args.part_o[state * args.d + dim];
     }
     dst[dim] = __float2bfloat16(acc);
@@ -248,18 +262,22 @@ __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const Attenti
 }
 
 template <int D>
-void launch_tasks(const AttentionArgs& args, cudaStream_t stream) {
-  if (args.num_small > 0) {
-    const dim3 grid(static_cast<unsigned>(args.num_small), static_cast<unsigned>(args.hkv));
-    attention_task_kernel<D, kSmallTileRows><<<grid, kThreads, 0, stream>>>(args, args.small_items);
+void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid, cudaStream_t stream) {
+  const auto hkv = static_cast<unsigned>(args.hkv);
+  if (grid.small_blocks > 0) {
+    const dim3 blocks(static_cast<unsigned>(grid.small_blocks), hkv);
+    if (grid.small_tile_rows == kSmallTileRows) {
+      attention_task_kernel<D, kSmallTileRows><<<blocks, kThreads, 0, stream>>>(args, false);
+    } else {
+      attention_task_kernel<D, 2 * kSmallTileRows><<<blocks, kThreads, 0, stream>>>(args, false);
+    }
     CASCADE_CUDA_CHECK_LAUNCH("attention_task_kernel (small tiles)");
   }
   if constexpr (mma_head_dim(D)) {
-    attention_mma_tasks(args, args.large_items, args.num_large, stream);
-  } else if (args.num_large > 0) {
-    const dim3 grid(static_cast<unsigned>(args.num_large), static_cast<unsigned>(args.hkv));
+    attention_mma_tasks(args, grid.large_blocks, stream);
+  } else if (grid.large_blocks > 0) {
     attention_task_kernel<D, kCoreLargeTileRows>
-        <<<grid, kThreads, 0, stream>>>(args, args.large_items);
+        <<<dim3(static_cast<unsigned>(grid.large_blocks), hkv), kThreads, 0, stream>>>(args, true);
     CASCADE_CUDA_CHECK_LAUNCH("attention_task_kernel (large tiles)");
   }
 }
@@ -274,19 +292,19 @@ int attention_large_tile_rows(int d) {
   return attention_mma_supports_head_dim(d) ? kMmaTileRows : kCoreLargeTileRows;
 }
 
-void attention(const AttentionArgs& args, cudaStream_t stream) {
+void attention(const AttentionArgs& args, const AttentionGrid& grid, cudaStream_t stream) {
   switch (args.d) {
     case 16:
-      launch_tasks<16>(args, stream);
+      launch_tasks<16>(args, grid, stream);
       break;
     case 32:
-      launch_tasks<32>(args, stream);
+      launch_tasks<32>(args, grid, stream);
       break;
     case 64:
-      launch_tasks<64>(args, stream);
+      launch_tasks<64>(args, grid, stream);
       break;
     case 128:
-      launch_tasks<128>(args, stream);
+      launch_tasks<128>(args, grid, stream);
       break;
     default:
       throw Error("attention: no CUDA kernel for head_dim " + std::to_string(args.d));

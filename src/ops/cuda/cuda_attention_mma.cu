@@ -59,16 +59,14 @@ struct MmaShared {
   int limit[kMmaTileRows];                // KV tokens row r may see: [kv_begin, limit)
 };
 
-// q: [rows, hq, D] bf16; k_cache, v_cache: [pages, page_size, hkv, D] bf16; writes
-// part_o: [parts, hq, D] f32 and part_lse: [parts, hq] f32 for the item's rows.
+// One work item: q: [rows, hq, D] bf16; k_cache, v_cache: [pages, page_size, hkv, D]
+// bf16; writes part_o: [parts, hq, D] f32 and part_lse: [parts, hq] f32 for its rows.
 template <int D>
-__global__ void __launch_bounds__(kThreads)
-    attention_mma_kernel(const AttentionArgs args, const int32_t* __restrict__ items) {
+__device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const TaskItem& t,
+                                             MmaShared<D>& sh) {
   static_assert(kMmaTileRows == kWarps * 16 && kTokens == kMmaTileRows, "tile shapes");
   constexpr int kStride = MmaShared<D>::kStride;
-  __shared__ MmaShared<D> sh;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const TaskItem t = load_task_item(args, items);
   const int kv_begin = t.kv_begin;
 
   // Query tile, rotated and scaled, staged as bf16 in sh.v.
@@ -209,22 +207,33 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// The large work items, block x taking items x, x + grid, ...
+template <int D>
+__global__ void __launch_bounds__(kThreads) attention_mma_kernel(const AttentionArgs args) {
+  __shared__ MmaShared<D> sh;
+  const WorkView w{args.work};
+  const int count = w.count(kWorkNumLarge);
+  for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
+    run_mma_item<D>(args, load_task_item(args, w, w[kWorkLargeItems], i), sh);
+    __syncthreads();  // the next item reuses shared memory
+  }
+}
+
 }  // namespace
 
 bool attention_mma_supports_head_dim(int d) {
   return mma_head_dim(d);
 }
 
-void attention_mma_tasks(const AttentionArgs& args, const int32_t* items, int num_items,
-                         cudaStream_t stream) {
-  if (num_items == 0) return;
-  const dim3 grid(static_cast<unsigned>(num_items), static_cast<unsigned>(args.hkv));
+void attention_mma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {
+  if (blocks == 0) return;
+  const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv));
   switch (args.d) {
     case 64:
-      attention_mma_kernel<64><<<grid, kThreads, 0, stream>>>(args, items);
+      attention_mma_kernel<64><<<grid, kThreads, 0, stream>>>(args);
       break;
     case 128:
-      attention_mma_kernel<128><<<grid, kThreads, 0, stream>>>(args, items);
+      attention_mma_kernel<128><<<grid, kThreads, 0, stream>>>(args);
       break;
     default:
       throw Error("attention: no tensor-core kernel for head_dim " + std::to_string(args.d));

@@ -13,8 +13,8 @@ constexpr bool mma_head_dim(int d) {
 }
 bool attention_mma_supports_head_dim(int d);
 
-// Runs `num_items` work items (AttentionWorkItem as 5 × i32, tiles of kMmaTileRows rows).
-void attention_mma_tasks(const AttentionArgs& args, const int32_t* items, int num_items,
-                         cudaStream_t stream);
+// Runs the work's large items (tiles of kMmaTileRows rows) on `blocks` thread blocks per
+// kv head (AttentionGrid::large_blocks; 0: not launched).
+void attention_mma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream);
 
 }  // namespace cascade::cuda

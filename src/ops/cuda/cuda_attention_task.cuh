@@ -2,24 +2,36 @@
 // the task's rows, pages and masking, each flat row's rotated query and visible KV range.
 #pragma once
 
+#include "ops/cuda/cuda_attention_work.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
 
 namespace cascade::cuda {
+
+// The step's work as the kernels read it: w[kWorkRowBegin] is the row_begin array, and so
+// on (AttentionWorkHeader); count(kWorkNumSmall) an item count.
+struct WorkView {
+  const int32_t* packed;
+  __device__ __forceinline__ const int32_t* operator[](AttentionWorkHeader array) const {
+    return packed + packed[array];
+  }
+  __device__ __forceinline__ int count(AttentionWorkHeader what) const { return packed[what]; }
+};
 
 struct TaskItem {
   int kv_head, group;
   int flat_row0, kv_begin, kv_end, part_base;  // the AttentionWorkItem
   int slot0, flat_rows, kv_len, kv_pos0, rope_delta;
   bool causal;
+  const int32_t* rows;   // the task's query rows, by slot
   const int32_t* pages;  // the task's pages
 };
 
-// The work item of this block (blockIdx.x) for kv head blockIdx.y.
-__device__ __forceinline__ TaskItem load_task_item(const AttentionArgs& args,
-                                                   const int32_t* items) {
+// Work item `index` of `items` for kv head blockIdx.y.
+__device__ __forceinline__ TaskItem load_task_item(const AttentionArgs& args, const WorkView& w,
+                                                   const int32_t* items, int index) {
   TaskItem t;
-  const int32_t* item = items + 5 * blockIdx.x;
+  const int32_t* item = items + 5 * index;
   const int task = item[0];
   t.kv_head = static_cast<int>(blockIdx.y);
   t.group = args.hq / args.hkv;
@@ -27,13 +39,14 @@ __device__ __forceinline__ TaskItem load_task_item(const AttentionArgs& args,
   t.kv_begin = item[2];
   t.kv_end = item[3];
   t.part_base = item[4];
-  t.slot0 = args.row_begin[task];
-  t.flat_rows = (args.row_begin[task + 1] - t.slot0) * t.group;
-  t.kv_len = args.kv_len[task];
-  t.kv_pos0 = args.kv_pos0[task];
-  t.rope_delta = args.rope_delta[task];
-  t.causal = args.causal[task] != 0;
-  t.pages = args.task_pages + args.page_begin[task];
+  t.slot0 = w[kWorkRowBegin][task];
+  t.flat_rows = (w[kWorkRowBegin][task + 1] - t.slot0) * t.group;
+  t.kv_len = w[kWorkKvLen][task];
+  t.kv_pos0 = w[kWorkKvPos0][task];
+  t.rope_delta = w[kWorkRopeDelta][task];
+  t.causal = w[kWorkCausal][task] != 0;
+  t.rows = w[kWorkTaskRows];
+  t.pages = w[kWorkTaskPages] + w[kWorkPageBegin][task];
   return t;
 }
 
@@ -42,7 +55,7 @@ __device__ __forceinline__ TaskItem load_task_item(const AttentionArgs& args,
 __device__ __forceinline__ float2 task_query_pair(const AttentionArgs& args, const TaskItem& t,
                                                   int flat, int i, int d) {
   if (flat >= t.flat_rows) return make_float2(0.0f, 0.0f);
-  const int row = args.task_rows[t.slot0 + flat / t.group];
+  const int row = t.rows[t.slot0 + flat / t.group];
   const int head = t.kv_head * t.group + flat % t.group;
   const bf16* src = args.q + (static_cast<int64_t>(row) * args.hq + head) * d;
   const float a = __bfloat162float(src[i]), b = __bfloat162float(src[i + d / 2]);
@@ -58,7 +71,7 @@ __device__ __forceinline__ int task_row_limit(const AttentionArgs& args, const T
   if (flat >= t.flat_rows) return 0;
   int visible = t.kv_len;
   if (t.causal) {
-    const int row = args.task_rows[t.slot0 + flat / t.group];
+    const int row = t.rows[t.slot0 + flat / t.group];
     visible = min(max(args.positions[row] - t.kv_pos0 + 1, 0), t.kv_len);
   }
   return min(visible, t.kv_end);

@@ -13,9 +13,14 @@ int64_t ceil_div(int64_t a, int64_t b) {
   return (a + b - 1) / b;
 }
 
-// Appends `values` to `packed` and returns where they start.
-int64_t append(std::vector<int32_t>& packed, const std::vector<int32_t>& values) {
+// Appends `values` to `packed`, records where they start in the header slot `array`, and
+// returns that offset.
+int64_t append(std::vector<int32_t>& packed, AttentionWorkHeader array,
+               const std::vector<int32_t>& values) {
   const auto offset = static_cast<int64_t>(packed.size());
+  check(offset + static_cast<int64_t>(values.size()) < (int64_t{1} << 31),
+        "attention: plan too large");
+  packed[array] = static_cast<int32_t>(offset);
   packed.insert(packed.end(), values.begin(), values.end());
   return offset;
 }
@@ -42,7 +47,7 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
   int64_t blocks = 0;
   for (int t = 0; t < tasks; ++t) {
     const int64_t flat = int64_t{plan.row_begin[t + 1] - plan.row_begin[t]} * group;
-    tile_rows[t] = flat <= kSmallTileRows ? kSmallTileRows : shape.large_tile_rows;
+    tile_rows[t] = flat <= shape.small_tile_rows ? shape.small_tile_rows : shape.large_tile_rows;
     tiles[t] = ceil_div(flat, tile_rows[t]);
     blocks += tiles[t] * shape.kv_heads;
   }
@@ -71,7 +76,7 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
                                      static_cast<int32_t>(c * chunk_len),
                                      static_cast<int32_t>(std::min(len, (c + 1) * chunk_len)),
                                      static_cast<int32_t>(parts + c * slots)};
-        (tile_rows[t] == kSmallTileRows ? small : large).push_back(item);
+        (tile_rows[t] == shape.small_tile_rows ? small : large).push_back(item);
       }
     }
     parts += count * slots;
@@ -88,6 +93,10 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
   }
   std::vector<int32_t> merge_begin{0}, merge_parts;
   for (int64_t r = 0; r < rows; ++r) {
+    if (r >= plan.num_rows) {  // padding
+      merge_begin.push_back(static_cast<int32_t>(merge_parts.size()));
+      continue;
+    }
     for (int32_t m = plan.merge_begin[r]; m < plan.merge_begin[r + 1]; ++m) {
       const int32_t slot = plan.merge_slots[m], t = slot_task[slot];
       const int32_t local = slot - plan.row_begin[t];
@@ -101,18 +110,21 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
 
   std::vector<int32_t> causal(plan.causal.begin(), plan.causal.end());
   auto& p = work.packed;
-  work.row_begin = append(p, plan.row_begin);
-  work.task_rows = append(p, plan.task_rows);
-  work.page_begin = append(p, plan.page_begin);
-  work.task_pages = append(p, plan.task_pages);
-  work.kv_len = append(p, plan.kv_len);
-  work.kv_pos0 = append(p, plan.kv_pos0);
-  work.rope_delta = append(p, plan.rope_delta);
-  work.causal = append(p, causal);
-  work.small_items = append(p, flatten(small));
-  work.large_items = append(p, flatten(large));
-  work.merge_begin = append(p, merge_begin);
-  work.merge_parts = append(p, merge_parts);
+  p.assign(kWorkHeaderInts, 0);
+  work.row_begin = append(p, kWorkRowBegin, plan.row_begin);
+  work.task_rows = append(p, kWorkTaskRows, plan.task_rows);
+  work.page_begin = append(p, kWorkPageBegin, plan.page_begin);
+  work.task_pages = append(p, kWorkTaskPages, plan.task_pages);
+  work.kv_len = append(p, kWorkKvLen, plan.kv_len);
+  work.kv_pos0 = append(p, kWorkKvPos0, plan.kv_pos0);
+  work.rope_delta = append(p, kWorkRopeDelta, plan.rope_delta);
+  work.causal = append(p, kWorkCausal, causal);
+  work.small_items = append(p, kWorkSmallItems, flatten(small));
+  work.large_items = append(p, kWorkLargeItems, flatten(large));
+  work.merge_begin = append(p, kWorkMergeBegin, merge_begin);
+  work.merge_parts = append(p, kWorkMergeParts, merge_parts);
+  p[kWorkNumSmall] = work.num_small;
+  p[kWorkNumLarge] = work.num_large;
   return work;
 }
 

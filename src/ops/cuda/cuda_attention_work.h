@@ -32,10 +32,37 @@ struct AttentionWorkShape {
   int min_chunk_tokens = 256;
   int chunk_multiple = 128;  // chunk lengths are multiples of this (tokens per block step)
   int large_tile_rows = 16;  // 64 where the tensor-core kernel runs the large tiles
+  int small_tile_rows = 4;   // small_tile_rows_for(group)
 };
 
 // Tasks whose flat rows fit a small tile use it; the others tiles of large_tile_rows.
 inline constexpr int kSmallTileRows = 4;
+// Small tiles of 8 rows where a group has 5 to 8 query heads, so that one decode row of
+// such a model (Qwen2.5-0.5B: 7) stays on the small-tile kernel.
+inline constexpr int small_tile_rows_for(int group) {
+  return group <= kSmallTileRows ? kSmallTileRows : 2 * kSmallTileRows;
+}
+
+// `packed` starts with this header: the item counts and the offsets below, so the kernels
+// find a step's work from one fixed address (a recorded step replays with the work last
+// uploaded there, whatever its size).
+enum AttentionWorkHeader : int {
+  kWorkNumSmall,
+  kWorkNumLarge,
+  kWorkRowBegin,
+  kWorkTaskRows,
+  kWorkPageBegin,
+  kWorkTaskPages,
+  kWorkKvLen,
+  kWorkKvPos0,
+  kWorkRopeDelta,
+  kWorkCausal,
+  kWorkSmallItems,
+  kWorkLargeItems,
+  kWorkMergeBegin,
+  kWorkMergeParts,
+  kWorkHeaderInts
+};
 
 // Everything the kernels read, packed into one i32 array (one upload per plan). The
 // offsets are element offsets into `packed`.
@@ -49,7 +76,7 @@ struct AttentionWork {
   int64_t kv_pos0 = 0;      // [tasks]
   int64_t rope_delta = 0;   // [tasks]
   int64_t causal = 0;       // [tasks]       0 or 1
-  int64_t small_items = 0;  // [num_small]   AttentionWorkItem, tiles of kSmallTileRows
+  int64_t small_items = 0;  // [num_small]   AttentionWorkItem, tiles of small_tile_rows
   int64_t large_items = 0;  // [num_large]   AttentionWorkItem, tiles of large_tile_rows
   int64_t merge_begin = 0;  // [rows + 1]    parts of row r: merge_parts[merge_begin[r] ..]
   int64_t merge_parts = 0;  // [parts]
@@ -60,7 +87,8 @@ struct AttentionWork {
 };
 
 // Validates the plan against the cache (Error naming the problem, as the CPU backend
-// does) and divides it. rows: q's rows; num_pages, page_size: the cache's.
+// does) and divides it. rows: q's rows (rows past plan.num_rows are padding with no
+// parts); num_pages, page_size: the cache's.
 AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
                                    int64_t page_size, const AttentionWorkShape& shape);
 

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_matmul.h"
+#include "ops/op_checks.h"
 
 namespace cascade {
 
@@ -128,6 +129,19 @@ void* CudaBackend::scratch(Tensor& buffer, size_t bytes) {
     buffer = allocate(DType::F32, {static_cast<int64_t>((bytes + 3) / 4)});
   }
   return buffer.data;
+}
+
+void* CudaBackend::recorded_scratch(Tensor& buffer, size_t bytes) {
+  if (buffer.defined() && buffer.nbytes() >= bytes) return buffer.data;
+  ++graph_epoch_;
+  return scratch(buffer, 2 * bytes);
+}
+
+void CudaBackend::write_i32(std::span<const int32_t> host, Tensor& dst) {
+  check_write_i32(host.size(), dst);
+  if (host.empty()) return;
+  CASCADE_CUDA_CHECK(
+      cudaMemcpyAsync(dst.data, host.data(), host.size_bytes(), cudaMemcpyHostToDevice, stream_));
 }
 
 void CudaBackend::synchronize() {

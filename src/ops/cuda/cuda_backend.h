@@ -48,11 +48,21 @@ class CudaBackend final : public Backend {
                  KvLayer& cache) override;
   void attention(const Tensor& q, const Tensor& positions, const KvLayer& cache,
                  const AttentionPlan& plan, const RopeParams& rope, Tensor& out) override;
+  void prepare_attention(const AttentionPlan& plan, int64_t rows, int64_t hq,
+                         const KvLayer& cache) override;
 
   bool sample(const Tensor& logits, int64_t usable_vocab, std::span<const float> temperature,
               std::span<const double> uniform, std::span<int32_t> out) override;
 
   void synchronize() override;
+  void write_i32(std::span<const int32_t> host, Tensor& dst) override;
+
+  // CUDA graphs: the enqueued work is recorded from this backend's stream; attention
+  // launches fixed grids while recording (AttentionGrid), reading the step's work from
+  // the plan buffer that prepare_attention fills.
+  bool can_capture() const override { return true; }
+  std::unique_ptr<StepGraph> capture(const std::function<void()>& enqueue) override;
+  uint64_t graph_epoch() const override { return graph_epoch_; }
 
   // Free and total device memory after the pool's cached blocks are returned.
   DeviceMemory memory();
@@ -64,11 +74,17 @@ class CudaBackend final : public Backend {
   void* device_alloc(size_t bytes);
   // Scratch that grows and is reused across calls.
   void* scratch(Tensor& buffer, size_t bytes);
+  // Scratch that recorded steps use: grows with headroom, and a new buffer ends the
+  // graph epoch.
+  void* recorded_scratch(Tensor& buffer, size_t bytes);
   const float* rope_inv_freq(const RopeParams& rope);
   // The plan's kernel work, its packed arrays uploaded to plan_device_; built once per
   // plan (and shapes), reused by every layer of the step.
   const AttentionWork& attention_work(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
                                       int64_t page_size, const AttentionWorkShape& shape);
+  AttentionWorkShape attention_shape(int64_t hq, int64_t hkv, int64_t d) const;
+  // part_o / part_lse for the work's parts.
+  void reserve_parts(const AttentionWork& work, int64_t hq, int64_t d);
 
   struct Context;  // device, stream and cuBLASLt handle; outlives every allocation
   std::shared_ptr<Context> context_;
@@ -82,6 +98,8 @@ class CudaBackend final : public Backend {
   Tensor plan_device_;
   Tensor part_o_, part_lse_;
   Tensor sample_args_, sample_mass_, sample_out_;
+  bool capturing_ = false;
+  uint64_t graph_epoch_ = 1;
 };
 
 }  // namespace cascade

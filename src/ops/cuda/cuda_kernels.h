@@ -51,25 +51,32 @@ void qkv_store(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float ep
 // ids, -1 for a row with a NaN or +inf logit or only -inf.
 int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab);
 void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t vocab,
-                 const float* temperature, const double* uniform, double* block_mass,
-                 int32_t* out, cudaStream_t stream);
+                 const float* temperature, const double* uniform, double* block_mass, int32_t* out,
+                 cudaStream_t stream);
 
-// Device view of an AttentionWork (cuda_attention_work.h) and the tensors of one call.
+// The tensors of one attention call and, read by the kernels themselves, the step's work:
+// an AttentionWork's packed array (header first, cuda_attention_work.h) in device memory.
 struct AttentionArgs {
   const bf16* q;             // [rows, hq, d], un-rotated
   const int32_t* positions;  // [rows]
   const bf16* k_cache;       // [pages, page_size, hkv, d], rotated at canonical positions
   const bf16* v_cache;       // [pages, page_size, hkv, d]
   const float* inv_freq;     // [d / 2]
-  const int32_t *row_begin, *task_rows, *page_begin, *task_pages;
-  const int32_t *kv_len, *kv_pos0, *rope_delta, *causal;
-  const int32_t *small_items, *large_items;  // AttentionWorkItem as 5 × i32
-  const int32_t *merge_begin, *merge_parts;
-  float* part_o;    // [parts, hq, d] f32
-  float* part_lse;  // [parts, hq] f32, base 2
-  bf16* out;        // [rows, hq, d]
-  int num_small, num_large, rows, hq, hkv, d, page_size;
+  const int32_t* work;       // AttentionWork::packed
+  float* part_o;             // [parts, hq, d] f32
+  float* part_lse;           // [parts, hq] f32, base 2
+  bf16* out;                 // [rows, hq, d]
+  int rows, hq, hkv, d, page_size;
   float score_scale;  // log2(e) / sqrt(d)
+};
+
+// Thread blocks (per kv head) of the two task kernels; a block runs items i, i + grid, ...
+// of its kind, so any grid covers the work (0: not launched). A recorded step launches a
+// fixed grid; eager calls the item counts.
+struct AttentionGrid {
+  int small_blocks = 0;
+  int large_blocks = 0;
+  int small_tile_rows = 4;  // AttentionWorkShape::small_tile_rows: 4 or 8
 };
 
 // Whether attention kernels exist for head size d, and the flat rows of its large tiles
@@ -78,6 +85,6 @@ bool attention_supports_head_dim(int d);
 int attention_large_tile_rows(int d);
 
 // The task kernels (partial o, lse per part and head) then the merge into out.
-void attention(const AttentionArgs& args, cudaStream_t stream);
+void attention(const AttentionArgs& args, const AttentionGrid& grid, cudaStream_t stream);
 
 }  // namespace cascade::cuda

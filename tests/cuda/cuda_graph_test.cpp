@@ -1,0 +1,229 @@
+// Decode steps replayed as CUDA graphs (DecoderModel::set_graph_max_rows) against the same
+// steps run eagerly, on one GPU: a shared prefix read by every sequence as one task (the
+// cascade case) plus each sequence's own pages, decode steps whose plans change every step
+// (lengths cross page boundaries), and a larger eager prefill in between that replaces the
+// workspace (the graphs must be recorded again).
+//
+// Where the batch fills its bucket the graph runs the very kernels of the eager step on
+// the same inputs: the logits must be bitwise equal. Where it is padded (3 rows in a bucket
+// of 4, 13 in 16) cuBLASLt may pick another algorithm for the padded row count, so the
+// bound is the bf16 one of cuda_model_test (3e-2 of the row's largest logit) and the
+// greedy tokens must be equal.
+#include <filesystem>
+
+#include "cuda_test_util.h"
+#include "model/decoder_model.h"
+#include "model/model_config.h"
+#include "model/model_weights.h"
+#include "model/random_checkpoint.h"
+#include "model/safetensors.h"
+#include "test_paths.h"
+
+namespace cascade::test {
+namespace {
+
+constexpr int kPageSize = 16;
+constexpr int kSharedTokens = 40;  // the prefix every sequence reads
+constexpr int kPagesPerSequence = 8;
+
+int pages_for(int tokens) {
+  return (tokens + kPageSize - 1) / kPageSize;
+}
+
+// One model and its KV cache; steps built over a shared prefix and per-sequence pages.
+class Stepper {
+ public:
+  Stepper(const std::string& model_dir, Backend& backend, int num_seqs, int graph_max_rows)
+      : num_seqs_(num_seqs) {
+    const ModelConfig config = load_model_config(model_dir);
+    const auto checkpoint = SafetensorsModel::open(model_dir);
+    model_ = std::make_unique<DecoderModel>(config, load_model_weights(config, checkpoint, backend),
+                                            backend);
+    model_->set_graph_max_rows(graph_max_rows);
+    kv_ = model_->allocate_kv_cache(pages_for(kSharedTokens) + num_seqs * kPagesPerSequence,
+                                    kPageSize);
+    lengths_.assign(static_cast<size_t>(num_seqs), 0);
+  }
+
+  DecoderModel& model() { return *model_; }
+  int vocab() const { return model_->config().vocab_size; }
+
+  // The shared prefix at positions [0, kSharedTokens).
+  std::vector<float> prefill_shared(const std::vector<int32_t>& tokens) {
+    ForwardBatch b = empty_batch();
+    std::vector<int32_t> rows, pages;
+    for (int i = 0; i < kSharedTokens; ++i) {
+      rows.push_back(i);
+      b.token_ids.push_back(tokens[static_cast<size_t>(i)]);
+      b.positions.push_back(i);
+      b.slots.push_back(i);  // the shared pages come first in the cache
+    }
+    for (int p = 0; p < pages_for(kSharedTokens); ++p) pages.push_back(p);
+    b.plan.num_rows = kSharedTokens;
+    b.plan.add_task(rows, pages, kSharedTokens, 0, 0, true);
+    b.logits_rows.push_back(kSharedTokens - 1);
+    return run(b);
+  }
+
+  // `count[s]` new tokens of every sequence; all rows sample when every count is 1.
+  std::vector<float> step(const std::vector<std::vector<int32_t>>& tokens) {
+    ForwardBatch b = empty_batch();
+    std::vector<int32_t> all_rows;
+    std::vector<std::vector<int32_t>> own_rows(static_cast<size_t>(num_seqs_));
+    for (int s = 0; s < num_seqs_; ++s) {
+      for (int32_t id : tokens[static_cast<size_t>(s)]) {
+        const int own = lengths_[static_cast<size_t>(s)]++;
+        const auto row = static_cast<int32_t>(b.token_ids.size());
+        all_rows.push_back(row);
+        own_rows[static_cast<size_t>(s)].push_back(row);
+        b.token_ids.push_back(id);
+        b.positions.push_back(kSharedTokens + own);
+        b.slots.push_back(first_page(s) * kPageSize + own);
+      }
+      b.logits_rows.push_back(static_cast<int32_t>(b.token_ids.size()) - 1);
+    }
+    b.plan.num_rows = static_cast<int>(b.token_ids.size());
+    std::vector<int32_t> shared_pages;
+    for (int p = 0; p < pages_for(kSharedTokens); ++p) shared_pages.push_back(p);
+    b.plan.add_task(all_rows, shared_pages, kSharedTokens, 0, 0, false);  // read once for all
+    for (int s = 0; s < num_seqs_; ++s) {
+      const int len = lengths_[static_cast<size_t>(s)];
+      std::vector<int32_t> pages;
+      for (int p = 0; p < pages_for(len); ++p) pages.push_back(first_page(s) + p);
+      b.plan.add_task(own_rows[static_cast<size_t>(s)], pages, len, kSharedTokens, 0, true);
+    }
+    return run(b);
+  }
+
+ private:
+  ForwardBatch empty_batch() const {
+    ForwardBatch b;
+    b.plan.page_size = kPageSize;
+    return b;
+  }
+  int first_page(int s) const { return pages_for(kSharedTokens) + s * kPagesPerSequence; }
+  std::vector<float> run(ForwardBatch& b) {
+    b.plan.finalize();
+    const Tensor t = model_->forward(b, kv_);
+    std::vector<float> v(static_cast<size_t>(t.numel()));
+    model_->backend().download_f32(t, v.data());
+    return v;
+  }
+
+  int num_seqs_;
+  std::unique_ptr<DecoderModel> model_;
+  std::vector<KvLayer> kv_;
+  std::vector<int> lengths_;  // own tokens per sequence
+};
+
+std::vector<int32_t> argmax_rows(const std::vector<float>& logits, int vocab) {
+  std::vector<int32_t> ids;
+  for (size_t r = 0; r * vocab < logits.size(); ++r) {
+    const auto begin = logits.begin() + static_cast<ptrdiff_t>(r * vocab);
+    ids.push_back(static_cast<int32_t>(std::max_element(begin, begin + vocab) - begin));
+  }
+  return ids;
+}
+
+double worst_row_error(const std::vector<float>& got, const std::vector<float>& ref, int vocab) {
+  double worst = 0;
+  for (size_t r = 0; r * vocab < ref.size(); ++r) {
+    const auto at = [&](const std::vector<float>& v, size_t i) {
+      return v.begin() + static_cast<ptrdiff_t>(i);
+    };
+    worst = std::max(worst, relative_error({at(got, r * vocab), at(got, (r + 1) * vocab)},
+                                           {at(ref, r * vocab), at(ref, (r + 1) * vocab)}));
+  }
+  return worst;
+}
+
+// Eager and graph models side by side through prefill, 20 decode steps, a larger prefill
+// step (eager; it grows the workspace) and 10 more decode steps.
+void expect_graphs_match_eager(Backend& gpu, const std::string& dir, int num_seqs,
+                               const std::string& label) {
+  Stepper eager(dir, gpu, num_seqs, 0), graphed(dir, gpu, num_seqs, 64);
+  const int vocab = eager.vocab();
+  const bool padded = graphed.model().graph_rows(num_seqs) != num_seqs;
+  std::mt19937 rng(static_cast<uint32_t>(num_seqs * 131 + 7));
+  const auto random_tokens = [&](int per_seq) {
+    std::vector<std::vector<int32_t>> t(static_cast<size_t>(num_seqs));
+    for (auto& seq : t) {
+      for (int i = 0; i < per_seq; ++i) seq.push_back(static_cast<int32_t>(rng() % vocab));
+    }
+    return t;
+  };
+  std::vector<int32_t> shared(kSharedTokens);
+  for (auto& id : shared) id = static_cast<int32_t>(rng() % vocab);
+  EXPECT_EQ(graphed.prefill_shared(shared), eager.prefill_shared(shared)) << label;
+  const auto first = random_tokens(9);
+  EXPECT_EQ(graphed.step(first), eager.step(first)) << label;
+
+  double worst = 0;
+  int replays = 0;
+  for (int phase = 0; phase < 2; ++phase) {
+    for (int i = 0; i < (phase == 0 ? 20 : 10); ++i) {
+      const auto tokens = random_tokens(1);
+      const std::vector<float> want = eager.step(tokens), got = graphed.step(tokens);
+      ASSERT_EQ(got.size(), want.size()) << label;
+      EXPECT_EQ(argmax_rows(got, vocab), argmax_rows(want, vocab)) << label << " step " << i;
+      if (padded) {
+        worst = std::max(worst, worst_row_error(got, want, vocab));
+      } else {
+        EXPECT_EQ(got, want) << label << " decode step " << i << " (phase " << phase << ")";
+      }
+      ++replays;
+    }
+    EXPECT_EQ(graphed.model().num_graphs(), 1) << label;
+    EXPECT_EQ(graphed.model().graphs_recorded(), phase + 1) << label;
+    if (phase == 0) {
+      // More rows than twice the largest step so far: the workspace grows (its sizes are
+      // powers of two), so the next decode step records its graph again.
+      const auto more = random_tokens(2 * std::max(kSharedTokens, 9 * num_seqs) / num_seqs + 1);
+      EXPECT_EQ(graphed.step(more), eager.step(more)) << label;
+    }
+  }
+  report("graph vs eager decode logits, " + label + " (worst row)", worst);
+  EXPECT_LE(worst, 3e-2) << label;
+  EXPECT_EQ(replays, 30);
+}
+
+using CudaGraphTest = CudaBackendTest;
+
+TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerOnTheTinyModel) {
+  const std::string dir = fixture("models/qwen3-tiny");  // head_dim 32: CUDA-core kernels
+  for (int seqs : {1, 4, 3, 13}) {
+    expect_graphs_match_eager(*gpu, dir, seqs, "qwen3-tiny, " + std::to_string(seqs) + " seqs");
+  }
+}
+
+TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerWithTensorCoreTiles) {
+  // Qwen3-0.6B's heads (head_dim 128, group 2) in 2 layers: the shared task of 16 or more
+  // sequences runs on the tensor-core kernel.
+  ModelConfig config = geometry_preset("qwen3-0.6b");
+  config.num_hidden_layers = 2;
+  config.vocab_size = 2048;
+  const std::string dir = temp_dir("graph-geometry");
+  write_random_checkpoint(config, dir, "", 99);
+  for (int seqs : {32, 13}) {
+    expect_graphs_match_eager(*gpu, dir, seqs,
+                              "qwen3-0.6b heads, " + std::to_string(seqs) + " seqs");
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(CudaGraphTest, BucketsPadDecodeSteps) {
+  const std::string dir = fixture("models/qwen3-tiny");
+  Stepper s(dir, *gpu, 1, 64);
+  const DecoderModel& m = s.model();
+  EXPECT_EQ(m.graph_rows(1), 1);
+  EXPECT_EQ(m.graph_rows(3), 4);
+  EXPECT_EQ(m.graph_rows(8), 8);
+  EXPECT_EQ(m.graph_rows(9), 16);
+  EXPECT_EQ(m.graph_rows(33), 48);
+  EXPECT_EQ(m.graph_rows(64), 64);
+  EXPECT_EQ(m.graph_rows(65), 0) << "past graph_max_rows: eager";
+  EXPECT_EQ(m.graph_rows(0), 0);
+}
+
+}  // namespace
+}  // namespace cascade::test
