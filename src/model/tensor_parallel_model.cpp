@@ -51,7 +51,8 @@ TensorParallelModel::TensorParallelModel(const ModelConfig& config,
         load_model_weights(config, checkpoint, *rank.backend, make_shard_plan(config, r, world));
     rank.model =
         std::make_unique<DecoderModel>(config, std::move(weights), *rank.backend, rank.comm.get());
-    rank.model->set_graph_max_rows(options.graph_max_rows);
+    // Recorded steps with NCCL collectives inside have not been run on several GPUs yet:
+    // every rank steps eagerly until they have.
   });
 }
 
