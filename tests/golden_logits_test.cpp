@@ -6,14 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <vector>
 
-#include "base/mapped_file.h"
+#include "golden_fixture.h"
 #include "model/contiguous_runner.h"
 #include "model/decoder_model.h"
 #include "model/model_config.h"
@@ -28,44 +25,9 @@ namespace {
 // 1e-4 relative to the row's largest logit leaves room for that, not for a wrong op.
 constexpr double kTolerance = 1e-4;
 
-struct Golden {
-  std::vector<std::vector<int32_t>> prompts;
-  std::vector<std::vector<int32_t>> greedy;
-  std::vector<std::vector<float>> logits;  // [len(prompt i) · vocab]
-};
-
-Golden load_golden(const std::string& name, int vocab) {
-  Golden g;
-  const auto json =
-      nlohmann::json::parse(read_text_file(test::fixture("golden/" + name + ".json")));
-  g.prompts = json.at("prompts").get<std::vector<std::vector<int32_t>>>();
-  g.greedy = json.at("greedy").get<std::vector<std::vector<int32_t>>>();
-  const auto file =
-      SafetensorsModel::open_file(test::fixture("golden/" + name + "-logits.safetensors"));
-  for (size_t i = 0; i < g.prompts.size(); ++i) {
-    const TensorRecord& r = file.get("logits." + std::to_string(i));
-    EXPECT_EQ(r.dtype, DType::F32);
-    EXPECT_EQ(r.shape, (Shape{static_cast<int64_t>(g.prompts[i].size()), vocab}));
-    std::vector<float> logits(r.nbytes / sizeof(float));
-    std::memcpy(logits.data(), r.data, r.nbytes);
-    g.logits.push_back(std::move(logits));
-  }
-  return g;
-}
-
-// max over positions of (max over vocab |ours - hf| / max over vocab |hf|).
-double max_relative_error(const std::vector<float>& ours, const std::vector<float>& hf, int vocab) {
-  double worst = 0;
-  for (size_t row = 0; row * vocab < hf.size(); ++row) {
-    double diff = 0, scale = 0;
-    for (size_t k = row * vocab; k < (row + 1) * vocab; ++k) {
-      diff = std::max(diff, std::fabs(double(ours[k]) - hf[k]));
-      scale = std::max(scale, std::fabs(double(hf[k])));
-    }
-    worst = std::max(worst, diff / scale);
-  }
-  return worst;
-}
+using test::Golden;
+using test::load_golden;
+using test::max_relative_error;
 
 class GoldenLogitsTest : public ::testing::TestWithParam<std::string> {
  protected:
