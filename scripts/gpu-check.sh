@@ -60,6 +60,11 @@ nvidia-smi >>"$out/build.log" 2>&1
 
 # Every GPU test; [measure] lines carry the errors each test measured.
 if wants tests; then
+  # transformers in bf16 on this GPU: references for CudaGoldenTest (1.2 GB a model, so
+  # under /tmp rather than OUTDIR).
+  step bf16_refs "tail -1" -- python3 tools/make_bf16_references.py --fixtures tests/fixtures \
+    --out /tmp/bf16-references
+  export CASCADE_BF16_REFERENCES=/tmp/bf16-references
   step ctest "grep -E 'tests passed|tests failed'" -- \
     ctest --test-dir build-gpu -L cuda --output-on-failure -V
   step timing "grep -c '\[timing\]'" -- env CASCADE_CUDA_TIMING=1 \

@@ -192,7 +192,8 @@ void DecoderModel::run_graph(const AttentionPlan& plan, std::vector<KvLayer>& kv
     graphs_.clear();
     graphs_key_ = key();
   }
-  if (const auto it = graphs_.find(rows); it != graphs_.end()) {
+  const std::pair<int64_t, uint32_t> which{rows, backend_.graph_variant()};
+  if (const auto it = graphs_.find(which); it != graphs_.end()) {
     it->second->replay();
     return;
   }
@@ -205,7 +206,7 @@ void DecoderModel::run_graph(const AttentionPlan& plan, std::vector<KvLayer>& kv
     return;
   }
   check(key() == graphs_key_, "decoder model: recording a step replaced a buffer it uses");
-  graphs_.emplace(rows, std::move(graph));
+  graphs_.emplace(which, std::move(graph));
   ++graphs_recorded_;
 }
 

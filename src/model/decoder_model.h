@@ -99,8 +99,9 @@ class DecoderModel {
   std::vector<int32_t> inputs_;  // host side of ws_.inputs
   int graph_max_rows_ = 0;
   int graphs_recorded_ = 0;
-  // Graphs by rows; they hold the workspace's and the backend's buffers of `graphs_key_`.
-  std::map<int64_t, std::unique_ptr<StepGraph>> graphs_;
+  // Graphs by rows and Backend::graph_variant; they hold the workspace's and the
+  // backend's buffers of `graphs_key_`.
+  std::map<std::pair<int64_t, uint32_t>, std::unique_ptr<StepGraph>> graphs_;
   std::tuple<int64_t, int64_t, uint64_t> graphs_key_{};
 };
 

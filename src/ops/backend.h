@@ -118,6 +118,10 @@ class Backend {
     return nullptr;
   }
   virtual uint64_t graph_epoch() const { return 0; }
+  // Which optional kernels the step prepared last (prepare_attention) launches: a step
+  // recorded under one variant replays only for steps of the same variant, so that a
+  // recording launches no kernel with nothing to do.
+  virtual uint32_t graph_variant() const { return 0; }
 };
 
 // The CPU reference backend; `threads` <= 0 picks the machine's core count.

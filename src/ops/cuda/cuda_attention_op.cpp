@@ -125,8 +125,12 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   cuda::AttentionGrid grid{work.num_small, work.num_large, shape.small_tile_rows};
   if (capturing_) {
     const int64_t base = std::max<int64_t>(2 * ((shape.target_blocks + hkv - 1) / hkv), 2 * rows);
-    grid.small_blocks = static_cast<int>(std::max<int64_t>(base, 2 * int64_t{work.num_small}));
-    grid.large_blocks = static_cast<int>(std::max<int64_t>(base, 2 * int64_t{work.num_large}));
+    // A kind with no items is not launched: steps of another variant have another graph.
+    const auto blocks = [&](int items) {
+      return items == 0 ? 0 : static_cast<int>(std::max<int64_t>(base, 2 * int64_t{items}));
+    };
+    grid.small_blocks = blocks(work.num_small);
+    grid.large_blocks = blocks(work.num_large);
   }
   cuda::attention(a, grid, stream_);
 }
