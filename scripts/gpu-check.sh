@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# On the GPU machine: builds cascade with CUDA into build-gpu, runs the GPU tests
+# On the GPU machine: builds cascade with CUDA into build-gpu, makes the transformers bf16
+# references (tools/make_bf16_references.py, under /tmp), runs the GPU tests
 # (ctest -L cuda), the kernel timings, the benchmark scenarios B1-B7 (scenarios.log,
 # scenarios.json and b2.svg in OUTDIR), and compute-sanitizer memcheck and racecheck on the
 # kernel tests. Full logs go to OUTDIR; a short table is printed last.
