@@ -36,6 +36,11 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, T
                     out.dtype == DType::F32 ? DType::F32 : DType::BF16);
   const int64_t rows = x.dim(0), in = x.dim(1), n_out = w.dim(0);
   const bool out_f32 = out.dtype == DType::F32;
+  if (cuda::gemv_fits(rows, in, x.data, w.data)) {  // decode: read the weight once, fast
+    cuda::gemv(bf16_data(x), bf16_data(w), bias.defined() ? bf16_data(bias) : nullptr, out.data,
+               out_f32, rows, n_out, in, stream_);
+    return;
+  }
   // f32 outputs take the bias in a kernel of their own (the epilogue's bias type follows D).
   matmul_->run(x.data, w.data, bias.defined() && !out_f32 ? bias.data : nullptr, out.data, out_f32,
                rows, n_out, in, stream_);
