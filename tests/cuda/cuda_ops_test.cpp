@@ -82,11 +82,12 @@ struct LinearCase {
 };
 
 TEST_F(CudaOpsTest, LinearMatchesCpuRelativeToLargestOutput) {
-  const std::vector<LinearCase> cases = {{1, 64, 96, false},       {2, 1024, 4096, true},
-                                         {7, 896, 1152, true},     {33, 1024, 6144, false},
-                                         {130, 3072, 1024, false}, {5, 37, 53, true},
-                                         {300, 64, 512, false},    {8, 4864, 896, false},
-                                         {3, 896, 9728, false},    {4, 64, 13, true}};
+  const std::vector<LinearCase> cases = {
+      {1, 64, 96, false},      {2, 1024, 4096, true},    {7, 896, 1152, true},
+      {33, 1024, 6144, false}, {130, 3072, 1024, false}, {5, 37, 53, true},
+      {300, 64, 512, false},   {8, 4864, 896, false},    {3, 896, 9728, false},
+      {4, 64, 13, true},       {1, 3072, 1024, true},    {6, 8192, 64, false},
+      {2, 8200, 40, false}};
   for (const LinearCase& c : cases) {
     const auto x = both(random_bf16_values(size_t(c.rows) * c.in, 51 + c.in), {c.rows, c.in});
     const auto w = both(

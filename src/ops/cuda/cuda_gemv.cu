@@ -1,9 +1,12 @@
 // Matrix products of steps with few rows (decode): out[r, n] = x[r, :] · w[n, :] (+ bias[n]).
 // cuBLASLt's kernels take 5-8 µs on such shapes whatever their size (one split-K GEMV of
 // Qwen2.5-0.5B's down projection adds a reduce kernel), while reading the weight once at
-// the copy bandwidth takes 0.5-4 µs. One warp per output column streams its weight row in
-// 16-byte loads and dots it with every row of x (held in L1, read by every warp of the
-// block); fp32 accumulation, a warp reduction, then bias and rounding.
+// the copy bandwidth takes 0.5-4 µs: what counts is how many loads every SM keeps in
+// flight. A block of 8 warps takes 8 / S columns; each column's k is cut into S slices of
+// at most 1,024 elements (S = 1, 2, 4 or 8), one warp a slice, and each lane issues all its
+// 16-byte weight loads (up to 4) before it uses any. x (a few rows) is read through L1 by
+// every warp. fp32 accumulation; the S partial sums of a column are added in slice order
+// through shared memory (the same order every run), then the bias and the rounding.
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
@@ -13,6 +16,9 @@ namespace {
 
 constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
+constexpr int kLoadsPerLane = 4;
+constexpr int kSliceElements = 32 * 8 * kLoadsPerLane;  // one warp's share of a column
+constexpr int kMaxSlices = kWarps;
 
 __device__ __forceinline__ float dot8(const uint4& a, const uint4& b) {
   const auto* pa = reinterpret_cast<const __nv_bfloat162*>(&a);
@@ -33,49 +39,77 @@ __device__ __forceinline__ uint4 load_streaming(const bf16* p) {
 }
 
 // x: [ROWS, k] bf16; w: [n, k] bf16; bias: [n] bf16 or null; out: [ROWS, n] f32 or bf16.
-// k % 8 == 0; x and w 16-byte aligned.
-template <int ROWS, bool OUT_F32>
+// k % 8 == 0, k <= SLICES * kSliceElements; x and w 16-byte aligned.
+template <int ROWS, int SLICES, bool OUT_F32>
 __global__ void __launch_bounds__(kThreads)
     gemv_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
                 const bf16* __restrict__ bias, void* __restrict__ out, int64_t n, int64_t k) {
-  const int64_t col = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (col >= n) return;
-  const bf16* wrow = w + col * k;
+  constexpr int kColumns = kWarps / SLICES;
+  __shared__ float partial[kWarps][ROWS];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int slice = warp % SLICES;
+  const int64_t col = static_cast<int64_t>(blockIdx.x) * kColumns + warp / SLICES;
   float acc[ROWS];
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) acc[r] = 0.0f;
-#pragma unroll 4
-  for (int64_t c = lane * 8; c < k; c += 32 * 8) {
-    const uint4 wv = load_streaming(wrow + c);
+  if (col < n) {
+    const int64_t begin = slice * int64_t{kSliceElements};
+    const bf16* wrow = w + col * k;
+    uint4 wv[kLoadsPerLane];
 #pragma unroll
-    for (int r = 0; r < ROWS; ++r) {
-      acc[r] += dot8(wv, *reinterpret_cast<const uint4*>(x + r * k + c));
+    for (int i = 0; i < kLoadsPerLane; ++i) {  // every load in flight before any use
+      const int64_t c = begin + (i * 32 + lane) * 8;
+      wv[i] = c < k ? load_streaming(wrow + c) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int i = 0; i < kLoadsPerLane; ++i) {
+      const int64_t c = begin + (i * 32 + lane) * 8;
+      if (c >= k) break;
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) {
+        acc[r] += dot8(wv[i], *reinterpret_cast<const uint4*>(x + r * k + c));
+      }
     }
   }
-  const float b = bias ? __bfloat162float(bias[col]) : 0.0f;
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) {
-    const float v = warp_sum(acc[r]) + b;
-    if (lane != 0) continue;
-    if constexpr (OUT_F32) {
-      static_cast<float*>(out)[r * n + col] = v;
-    } else {
-      static_cast<bf16*>(out)[r * n + col] = __float2bfloat16(v);
-    }
+    const float v = warp_sum(acc[r]);
+    if (lane == 0) partial[warp][r] = v;
   }
+  __syncthreads();
+  // Lane r of a column's first warp finishes row r.
+  if (slice != 0 || lane >= ROWS || col >= n) return;
+  float v = 0.0f;
+  for (int s = 0; s < SLICES; ++s) v += partial[warp + s][lane];
+  if (bias) v += __bfloat162float(bias[col]);
+  if constexpr (OUT_F32) {
+    static_cast<float*>(out)[lane * n + col] = v;
+  } else {
+    static_cast<bf16*>(out)[lane * n + col] = __float2bfloat16(v);
+  }
+}
+
+template <int ROWS, int SLICES>
+void launch_sliced(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32,
+                   int64_t n, int64_t k, cudaStream_t stream) {
+  constexpr int kColumns = kWarps / SLICES;
+  const auto blocks = static_cast<unsigned>((n + kColumns - 1) / kColumns);
+  if (out_f32) {
+    gemv_kernel<ROWS, SLICES, true><<<blocks, kThreads, 0, stream>>>(x, w, bias, out, n, k);
+  } else {
+    gemv_kernel<ROWS, SLICES, false><<<blocks, kThreads, 0, stream>>>(x, w, bias, out, n, k);
+  }
+  CASCADE_CUDA_CHECK_LAUNCH("gemv_kernel");
 }
 
 template <int ROWS>
 void launch(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t n,
             int64_t k, cudaStream_t stream) {
-  const auto blocks = static_cast<unsigned>((n + kWarps - 1) / kWarps);
-  if (out_f32) {
-    gemv_kernel<ROWS, true><<<blocks, kThreads, 0, stream>>>(x, w, bias, out, n, k);
-  } else {
-    gemv_kernel<ROWS, false><<<blocks, kThreads, 0, stream>>>(x, w, bias, out, n, k);
-  }
-  CASCADE_CUDA_CHECK_LAUNCH("gemv_kernel");
+  const int64_t slices = (k + kSliceElements - 1) / kSliceElements;
+  if (slices <= 1) return launch_sliced<ROWS, 1>(x, w, bias, out, out_f32, n, k, stream);
+  if (slices <= 2) return launch_sliced<ROWS, 2>(x, w, bias, out, out_f32, n, k, stream);
+  if (slices <= 4) return launch_sliced<ROWS, 4>(x, w, bias, out, out_f32, n, k, stream);
+  launch_sliced<ROWS, kMaxSlices>(x, w, bias, out, out_f32, n, k, stream);
 }
 
 bool aligned_16(const void* p) {
@@ -85,7 +119,8 @@ bool aligned_16(const void* p) {
 }  // namespace
 
 bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w) {
-  return rows >= 1 && rows <= kGemvMaxRows && k % 8 == 0 && aligned_16(x) && aligned_16(w);
+  return rows >= 1 && rows <= kGemvMaxRows && k % 8 == 0 && k <= kMaxSlices * kSliceElements &&
+         aligned_16(x) && aligned_16(w);
 }
 
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,

@@ -35,7 +35,7 @@ void silu_mul(const bf16* gate_up, int64_t rows, int64_t n, bf16* out, cudaStrea
 // out[r, c] = x[r, :] · w[c, :] (+ bias[c]) for steps of at most kGemvMaxRows rows
 // (cuda_gemv.cu). x: [rows, k] bf16; w: [n, k] bf16; bias: [n] bf16 or null; out:
 // [rows, n] f32 when out_f32, else bf16. gemv_fits says whether rows, k and the pointers
-// suit it (k % 8 == 0, 16-byte aligned x and w).
+// suit it (k % 8 == 0, k <= 8,192, 16-byte aligned x and w).
 inline constexpr int kGemvMaxRows = 8;
 bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w);
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
