@@ -63,10 +63,9 @@ class CudaBackend final : public Backend {
   bool can_capture() const override { return true; }
   std::unique_ptr<StepGraph> capture(const std::function<void()>& enqueue) override;
   uint64_t graph_epoch() const override { return graph_epoch_; }
-  // Bit 0: the work has small-tile items; bit 1: large-tile items.
-  uint32_t graph_variant() const override {
-    return (work_.num_small > 0 ? 1u : 0u) | (work_.num_large > 0 ? 2u : 0u);
-  }
+  // Which task kernels the prepared work launches and on how many blocks (the powers of
+  // two at or above its small- and large-tile item counts).
+  uint32_t graph_variant() const override;
 
   // Free and total device memory after the pool's cached blocks are returned.
   DeviceMemory memory();
