@@ -43,6 +43,8 @@ class CudaBackend final : public Backend {
   void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
                     Tensor& out) override;
   void silu_mul(const Tensor& gate_up, Tensor& out) override;
+  void linear_silu_mul(const Tensor& x, const Tensor& w_gate_up, Tensor& gate_up,
+                       Tensor& out) override;
   void qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm, float eps,
                  const Tensor& positions, const Tensor& slots, const RopeParams& rope, Tensor& q,
                  KvLayer& cache) override;

@@ -40,6 +40,11 @@ inline constexpr int kGemvMaxRows = 8;
 bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w);
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
           int64_t n, int64_t k, cudaStream_t stream);
+// out[r, c] = silu(g) · u with g, u = (x · w_gate_upᵀ)[r, c] and [r, n + c] rounded to
+// bf16, as gemv then silu_mul compute it. x: [rows, k]; w_gate_up: [2n, k]; out: [rows, n]
+// bf16; gemv_fits(rows, k, x, w_gate_up).
+void gemv_silu_mul(const bf16* x, const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n,
+                   int64_t k, cudaStream_t stream);
 
 // out[r, i] += bias[i]. out: [rows, n] f32; bias: [n] bf16.
 void add_bias_f32(float* out, const bf16* bias, int64_t rows, int64_t n, cudaStream_t stream);
