@@ -240,8 +240,7 @@ void DecoderModel::enqueue_step(const AttentionPlan& plan, std::vector<KvLayer>&
     backend_.linear(attn_flat, w.o_proj, Tensor{}, proj);
     comm_.all_reduce_sum(proj);  // row-parallel: each rank's heads add a part
     backend_.add_rms_norm(hidden, proj, w.post_norm, eps, normed);
-    backend_.linear(normed, w.gate_up, Tensor{}, gate_up);
-    backend_.silu_mul(gate_up, act);
+    backend_.linear_silu_mul(normed, w.gate_up, gate_up, act);
     backend_.linear(act, w.down, Tensor{}, proj);
     comm_.all_reduce_sum(proj);  // row-parallel: each rank's MLP columns add a part
   }

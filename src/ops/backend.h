@@ -67,6 +67,14 @@ class Backend {
   }
   // out = silu(gate) * up where gate_up = [gate | up]. gate_up: [rows, 2n]; out: [rows, n].
   virtual void silu_mul(const Tensor& gate_up, Tensor& out) = 0;
+  // out = silu_mul(x · w_gate_upᵀ): an MLP's up projection and activation, which a backend
+  // may fuse (gate_up: [rows, 2n] scratch for the product, left unwritten when fused).
+  // x: [rows, in]; w_gate_up: [2n, in]; out: [rows, n].
+  virtual void linear_silu_mul(const Tensor& x, const Tensor& w_gate_up, Tensor& gate_up,
+                               Tensor& out) {
+    linear(x, w_gate_up, Tensor{}, gate_up);
+    silu_mul(gate_up, out);
+  }
 
   // Splits qkv [rows, (hq + 2·hkv)·d] into q [rows, hq, d] (un-rotated), and writes k
   // (rotated at `positions`) and v into the cache at `slots` (page·page_size + offset).

@@ -7,6 +7,7 @@
 // bf16 rounding of the output (2^-8 of it at most) plus fp32 accumulation in another order
 // (far smaller at these lengths): max |diff| / max |ref| <= 2^-8 · 1.5.
 #include <numeric>
+#include <tuple>
 
 #include "cuda_test_util.h"
 
@@ -81,11 +82,38 @@ struct LinearCase {
   bool bias;
 };
 
+// The fused MLP up projection + activation (one GEMV kernel for decode rows) gives the bits
+// of linear then silu_mul on the GPU, and the CPU's result within the bf16 bound.
+TEST_F(CudaOpsTest, LinearSiluMulEqualsTheTwoOpsAndTheCpu) {
+  for (const auto& [rows, in, inter] : std::vector<std::tuple<int, int, int>>{
+           {1, 896, 4864}, {3, 1024, 3072}, {8, 64, 40}, {1, 4096, 24}, {9, 896, 256}}) {
+    const auto x = both(random_bf16_values(size_t(rows) * in, 61 + in), {rows, in});
+    const auto w = both(
+        random_bf16_values(size_t(2 * inter) * in, 62 + inter, 0.0f, 1.0f / std::sqrt(float(in))),
+        {2 * inter, in});
+    auto gate_up = outputs({rows, 2 * inter});
+    auto fused = outputs({rows, inter});
+    auto split = outputs({rows, inter});
+    gpu->linear_silu_mul(x.gpu, w.gpu, gate_up.gpu, fused.gpu);
+    gpu->linear(x.gpu, w.gpu, Tensor{}, gate_up.gpu);
+    gpu->silu_mul(gate_up.gpu, split.gpu);
+    cpu->linear_silu_mul(x.cpu, w.cpu, gate_up.cpu, fused.cpu);
+    const std::string shape =
+        "[" + std::to_string(rows) + ", " + std::to_string(in) + "] -> " + std::to_string(inter);
+    EXPECT_EQ(host(*gpu, fused.gpu), host(*gpu, split.gpu)) << shape;
+    const double err = relative_error(host(*gpu, fused.gpu), host(*cpu, fused.cpu));
+    report("linear_silu_mul " + shape, err);
+    EXPECT_LE(err, 3.0 / 256) << shape;  // the linear's bound, then silu·u's rounding
+  }
+}
+
 TEST_F(CudaOpsTest, LinearMatchesCpuRelativeToLargestOutput) {
-  const std::vector<LinearCase> cases = {{1, 64, 96, false},       {2, 1024, 4096, true},
-                                         {7, 896, 1152, true},     {33, 1024, 6144, false},
-                                         {130, 3072, 1024, false}, {5, 37, 53, true},
-                                         {300, 64, 512, false}};
+  const std::vector<LinearCase> cases = {
+      {1, 64, 96, false},      {2, 1024, 4096, true},    {7, 896, 1152, true},
+      {33, 1024, 6144, false}, {130, 3072, 1024, false}, {5, 37, 53, true},
+      {300, 64, 512, false},   {8, 4864, 896, false},    {3, 896, 9728, false},
+      {4, 64, 13, true},       {1, 3072, 1024, true},    {6, 8192, 64, false},
+      {2, 8200, 40, false}};
   for (const LinearCase& c : cases) {
     const auto x = both(random_bf16_values(size_t(c.rows) * c.in, 51 + c.in), {c.rows, c.in});
     const auto w = both(

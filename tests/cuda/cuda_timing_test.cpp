@@ -146,9 +146,17 @@ TEST_F(CudaTiming, AttentionDecodePrefillAndSharedLevel) {
   }
 }
 
+// Qwen3-0.6B's fused QKV at decode, mixed and prefill sizes and its LM head; then
+// Qwen2.5-0.5B's four projections at batch 1 (B6; the weights stay in L2 between calls).
 TEST_F(CudaTiming, LinearQwen3Shapes) {
-  for (const auto& [rows, in, out] : std::vector<std::tuple<int, int, int>>{
-           {1, 1024, 6144}, {64, 1024, 6144}, {4096, 1024, 6144}, {64, 1024, 151936}}) {
+  for (const auto& [rows, in, out] : std::vector<std::tuple<int, int, int>>{{1, 1024, 6144},
+                                                                            {64, 1024, 6144},
+                                                                            {4096, 1024, 6144},
+                                                                            {64, 1024, 151936},
+                                                                            {1, 896, 1152},
+                                                                            {1, 896, 896},
+                                                                            {1, 896, 9728},
+                                                                            {1, 4864, 896}}) {
     const auto x_host = random_bf16_values(size_t(rows) * in, 8);
     const auto w_host = random_bf16_values(size_t(out) * in, 9, 0.0f, 0.03f);
     const Tensor x = gpu->upload(x_host.data(), DType::F32, {rows, in});

@@ -1,6 +1,7 @@
 // CudaBackend::attention: checks, the plan's work uploaded once per plan, the RoPE
 // frequency table, then the task and merge kernels.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string>
 
@@ -118,21 +119,30 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   a.d = static_cast<int>(d);
   a.page_size = static_cast<int>(page_size);
   a.score_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(d)));
-  // Eager: one block per item. Recorded: a fixed grid that any later plan's items fit
-  // (blocks loop over items past it), sized for split-KV across the GPU, a task per row,
-  // or twice the recorded step's items: a step with many more items than blocks would
-  // run them unevenly (B2 with cascade off ran 9 % slower at one block per 4.5 items).
+  // Eager: one block per item. Recorded: the power of two at or above the items (blocks
+  // loop over items past it), which graph_variant() keys the recording by, so a replayed
+  // step has at most one item per block (B2 with cascade off ran 9 % slower at one block
+  // per 4.5 items) and at most half the blocks idle (a fixed grid sized for the largest
+  // split left B6's decode step with ~500 idle blocks per kv head); a kind with no items
+  // is not launched.
   cuda::AttentionGrid grid{work.num_small, work.num_large, shape.small_tile_rows};
   if (capturing_) {
-    const int64_t base = std::max<int64_t>(2 * ((shape.target_blocks + hkv - 1) / hkv), 2 * rows);
-    // A kind with no items is not launched: steps of another variant have another graph.
-    const auto blocks = [&](int items) {
-      return items == 0 ? 0 : static_cast<int>(std::max<int64_t>(base, 2 * int64_t{items}));
-    };
-    grid.small_blocks = blocks(work.num_small);
-    grid.large_blocks = blocks(work.num_large);
+    grid.small_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(work.num_small)));
+    grid.large_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(work.num_large)));
+    if (work.num_small == 0) grid.small_blocks = 0;
+    if (work.num_large == 0) grid.large_blocks = 0;
   }
   cuda::attention(a, grid, stream_);
+}
+
+uint32_t CudaBackend::graph_variant() const {
+  // 0 for no items, else 1 + log2 of the launched blocks: 6 bits per kind.
+  const auto grid_class = [](int items) {
+    return items == 0 ? 0u
+                      : 1u + static_cast<uint32_t>(
+                                 std::countr_zero(std::bit_ceil(static_cast<uint32_t>(items))));
+  };
+  return grid_class(work_.num_small) | (grid_class(work_.num_large) << 6);
 }
 
 }  // namespace cascade

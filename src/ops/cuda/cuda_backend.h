@@ -43,6 +43,8 @@ class CudaBackend final : public Backend {
   void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
                     Tensor& out) override;
   void silu_mul(const Tensor& gate_up, Tensor& out) override;
+  void linear_silu_mul(const Tensor& x, const Tensor& w_gate_up, Tensor& gate_up,
+                       Tensor& out) override;
   void qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm, float eps,
                  const Tensor& positions, const Tensor& slots, const RopeParams& rope, Tensor& q,
                  KvLayer& cache) override;
@@ -63,10 +65,9 @@ class CudaBackend final : public Backend {
   bool can_capture() const override { return true; }
   std::unique_ptr<StepGraph> capture(const std::function<void()>& enqueue) override;
   uint64_t graph_epoch() const override { return graph_epoch_; }
-  // Bit 0: the work has small-tile items; bit 1: large-tile items.
-  uint32_t graph_variant() const override {
-    return (work_.num_small > 0 ? 1u : 0u) | (work_.num_large > 0 ? 2u : 0u);
-  }
+  // Which task kernels the prepared work launches and on how many blocks (the powers of
+  // two at or above its small- and large-tile item counts).
+  uint32_t graph_variant() const override;
 
   // Free and total device memory after the pool's cached blocks are returned.
   DeviceMemory memory();

@@ -32,6 +32,20 @@ void add_inplace(bf16* acc, const bf16* x, int64_t n, cudaStream_t stream);
 // out = silu(gate) · up. gate_up: [rows, 2n] (gate | up); out: [rows, n].
 void silu_mul(const bf16* gate_up, int64_t rows, int64_t n, bf16* out, cudaStream_t stream);
 
+// out[r, c] = x[r, :] · w[c, :] (+ bias[c]) for steps of at most kGemvMaxRows rows
+// (cuda_gemv.cu). x: [rows, k] bf16; w: [n, k] bf16; bias: [n] bf16 or null; out:
+// [rows, n] f32 when out_f32, else bf16. gemv_fits says whether rows, k and the pointers
+// suit it (k % 8 == 0, k <= 8,192, 16-byte aligned x and w).
+inline constexpr int kGemvMaxRows = 8;
+bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w);
+void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
+          int64_t n, int64_t k, cudaStream_t stream);
+// out[r, c] = silu(g) · u with g, u = (x · w_gate_upᵀ)[r, c] and [r, n + c] rounded to
+// bf16, as gemv then silu_mul compute it. x: [rows, k]; w_gate_up: [2n, k]; out: [rows, n]
+// bf16; gemv_fits(rows, k, x, w_gate_up).
+void gemv_silu_mul(const bf16* x, const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n,
+                   int64_t k, cudaStream_t stream);
+
 // out[r, i] += bias[i]. out: [rows, n] f32; bias: [n] bf16.
 void add_bias_f32(float* out, const bf16* bias, int64_t rows, int64_t n, cudaStream_t stream);
 

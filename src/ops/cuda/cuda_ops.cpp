@@ -36,6 +36,11 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, T
                     out.dtype == DType::F32 ? DType::F32 : DType::BF16);
   const int64_t rows = x.dim(0), in = x.dim(1), n_out = w.dim(0);
   const bool out_f32 = out.dtype == DType::F32;
+  if (cuda::gemv_fits(rows, in, x.data, w.data)) {  // decode: read the weight once, fast
+    cuda::gemv(bf16_data(x), bf16_data(w), bias.defined() ? bf16_data(bias) : nullptr, out.data,
+               out_f32, rows, n_out, in, stream_);
+    return;
+  }
   // f32 outputs take the bias in a kernel of their own (the epilogue's bias type follows D).
   matmul_->run(x.data, w.data, bias.defined() && !out_f32 ? bias.data : nullptr, out.data, out_f32,
                rows, n_out, in, stream_);
@@ -61,6 +66,18 @@ void CudaBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& 
 }
 
 // gate_up: [rows, 2n] bf16 (gate | up); out: [rows, n] bf16.
+void CudaBackend::linear_silu_mul(const Tensor& x, const Tensor& w_gate_up, Tensor& gate_up,
+                                  Tensor& out) {
+  check_linear_args(x, w_gate_up, Tensor{}, gate_up, DType::BF16, DType::BF16);
+  check_silu_mul_args(gate_up, out, DType::BF16);
+  const int64_t rows = x.dim(0), in = x.dim(1), n = out.dim(1);
+  if (!cuda::gemv_fits(rows, in, x.data, w_gate_up.data)) {  // not a decode step: two kernels
+    Backend::linear_silu_mul(x, w_gate_up, gate_up, out);
+    return;
+  }
+  cuda::gemv_silu_mul(bf16_data(x), bf16_data(w_gate_up), bf16_data(out), rows, n, in, stream_);
+}
+
 void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
   check_silu_mul_args(gate_up, out, DType::BF16);
   cuda::silu_mul(bf16_data(gate_up), gate_up.dim(0), out.dim(1), bf16_data(out), stream_);
