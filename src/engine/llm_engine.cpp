@@ -276,27 +276,29 @@ std::vector<int32_t> LLMEngine::run_and_sample(const SchedulerOutput& scheduled,
                                                const std::vector<Request*>& sampling) {
   const int vocab = runner_.model_config().vocab_size;
   const int usable = std::min(vocab, tokenizer_.vocab_size());
-  // Greedy rows and temperature rows over the whole vocabulary can be sampled where the
-  // logits are, with the host sampler's arithmetic. Their draws come from copies of the
-  // request generators, kept only when the device did sample, so each request draws once.
-  bool on_device = true;
-  std::vector<float> temperature;
+  // Rows are sampled where the logits are, with the host sampler's arithmetic, unless the
+  // backend leaves a row to the host (Backend::sample says which). The draws come from
+  // copies of the request generators, kept only when the device did sample, so each
+  // request draws once.
+  std::vector<float> temperature, top_p;
+  std::vector<int32_t> top_k;
   std::vector<double> uniform;
   std::vector<RequestRng> drawn;
   for (const Request* r : sampling) {
     const SamplingParams& p = r->seq.params;
     drawn.push_back(r->rng);
     const bool greedy = is_greedy(p);
-    on_device = on_device && (greedy || ((p.top_k <= 0 || p.top_k >= vocab) && !(p.top_p < 1)));
     temperature.push_back(greedy ? 0.0f : p.temperature);
     uniform.push_back(greedy ? 0.0 : drawn.back().next_uniform());
+    top_k.push_back(p.top_k);
+    top_p.push_back(p.top_p);
   }
-  if (on_device && runner_.run_and_sample(scheduled, {temperature, uniform, usable})) {
+  if (runner_.run_and_sample(scheduled, {{temperature, uniform, top_k, top_p}, usable})) {
     for (size_t i = 0; i < sampling.size(); ++i) sampling[i]->rng = drawn[i];
     return runner_.tokens();
   }
-  // The host sampler: logits [sampling sequences, vocab].
-  std::vector<float>& rows = on_device ? runner_.logits() : runner_.run(scheduled);
+  // The host sampler: logits [sampling sequences, vocab], left by run_and_sample.
+  std::vector<float>& rows = runner_.logits();
   // Ids past the tokenizer (padding rows of the embedding) can never be produced.
   for (size_t r = 0; r < sampling.size() && usable < vocab; ++r) {
     std::fill(rows.begin() + static_cast<ptrdiff_t>(r * vocab + usable),

@@ -104,8 +104,7 @@ bool TensorParallelModel::forward_and_sample(const ForwardBatch& batch,
     }
     PhaseTimer timer(StepPhase::SampleWait);
     tokens.assign(static_cast<size_t>(t.dim(0)), -1);
-    sampled = rank.backend->sample(t, sampling.usable_vocab, sampling.temperature, sampling.uniform,
-                                   tokens) &&
+    sampled = rank.backend->sample(t, sampling.usable_vocab, sampling.rows, tokens) &&
               std::find(tokens.begin(), tokens.end(), -1) == tokens.end();
     if (!sampled) {
       logits.resize(static_cast<size_t>(t.numel()));

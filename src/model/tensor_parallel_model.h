@@ -51,11 +51,9 @@ class TensorParallelModel {
   // [rows, vocab] f32 (rank 0's, which every rank has after the gather).
   void forward(const ForwardBatch& batch, std::vector<float>& logits);
 
-  // Rows to sample on the device (Backend::sample): per logits row a temperature (<= 0:
-  // greedy) and a draw, over the ids [0, usable_vocab).
+  // Rows to sample on the device (Backend::sample) over the ids [0, usable_vocab).
   struct DeviceSampling {
-    std::span<const float> temperature;
-    std::span<const double> uniform;
+    SampleRows rows;
     int64_t usable_vocab = 0;
   };
   // One step, then rank 0 samples where its logits are: true with `tokens` filled, or

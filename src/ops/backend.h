@@ -27,6 +27,20 @@ struct KvLayer {
   Tensor v;
 };
 
+// What Backend::sample draws for each logits row (every span has one entry per row, or
+// top_k / top_p are empty: off for every row). As the host sampler: temperature <= 0 takes
+// the argmax (lowest id on ties); otherwise uniform draws from softmax(logits /
+// temperature), restricted to the top_k best ids where 0 < top_k < the logits' width, then
+// to the shortest best-first prefix of those whose mass reaches top_p where top_p < 1.
+// The CUDA backend samples top-k rows with top_k <= 1024, and top_p < 1 only within a
+// top-k: other rows are left to the host.
+struct SampleRows {
+  std::span<const float> temperature;
+  std::span<const double> uniform;
+  std::span<const int32_t> top_k;
+  std::span<const float> top_p;
+};
+
 // A recorded step of one backend (Backend::capture).
 class StepGraph {
  public:
@@ -97,14 +111,12 @@ class Backend {
 
   // Samples the rows of logits [rows, vocab] f32 where they are, with the host sampler's
   // arithmetic (src/engine/sampler.h), over the ids [0, usable_vocab) (the others count as
-  // -inf): temperature[r] <= 0 takes the argmax (lowest id on ties); otherwise uniform[r]
-  // draws from softmax(logits / temperature) over those ids. out[r] = the token id, or -1
-  // for a row with a NaN or +inf logit or only -inf ones (the host sampler then names the
-  // fault). Returns false, doing nothing, where sampling is left to the host (the CPU
-  // backend: its logits are already there).
+  // -inf), as SampleRows says. out[r] = the token id, or -1 for a row with a NaN or +inf
+  // logit or only -inf ones (the host sampler then names the fault). Returns false, doing
+  // nothing, where sampling is left to the host: the CPU backend (its logits are already
+  // there), or a row the device does not sample (see SampleRows).
   virtual bool sample(const Tensor& /*logits*/, int64_t /*usable_vocab*/,
-                      std::span<const float> /*temperature*/, std::span<const double> /*uniform*/,
-                      std::span<int32_t> /*out*/) {
+                      const SampleRows& /*rows*/, std::span<int32_t> /*out*/) {
     return false;
   }
 

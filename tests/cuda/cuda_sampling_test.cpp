@@ -1,7 +1,7 @@
 // Device sampling (Backend::sample) against the host sampler (src/engine/sampler.h) on
-// the same logits and the same draws: greedy and plain-temperature rows must give the
-// host's token. The two share every step of the arithmetic except expf, which may differ
-// by an ulp on the device; a token could then differ only when a draw lands within about
+// the same logits and the same draws: greedy, plain-temperature and top-k (+ top-p) rows
+// must give the host's token. The two share every step of the arithmetic except expf, which may
+// differ by an ulp on the device; a token could then differ only when a draw lands within about
 // 1e-7 of a boundary of the inverse CDF, which these few thousand draws do not hit.
 // Faulty rows (NaN, +inf, all -inf) come back as -1.
 #include <cuda_runtime_api.h>
@@ -50,9 +50,9 @@ std::vector<float> random_logits(int rows, int vocab, uint32_t seed, float scale
 }
 
 // The device samples ids [0, usable) of each row; the host gets the row with the rest
-// masked to -inf, as the engine masks the ids past the tokenizer.
+// masked to -inf, as the engine masks the ids past the tokenizer. top_k 0 and top_p 1: off.
 void expect_same_tokens(Backend& gpu, int rows, int vocab, int usable, float temperature,
-                        float scale, uint32_t seed) {
+                        float scale, uint32_t seed, int top_k = 0, float top_p = 1.0f) {
   auto logits = random_logits(rows, vocab, seed, scale);
   const Tensor device = device_f32(gpu, logits, {rows, vocab});
   for (int r = 0; r < rows; ++r) {
@@ -64,6 +64,8 @@ void expect_same_tokens(Backend& gpu, int rows, int vocab, int usable, float tem
   std::vector<int32_t> expected(n), got(n, -7);
   SamplingParams params;
   params.temperature = temperature;
+  params.top_k = top_k;
+  params.top_p = top_p;
   SamplerScratch scratch;
   for (int r = 0; r < rows; ++r) {
     RequestRng device_rng(seed * 1000 + uint64_t(r)), host_rng(seed * 1000 + uint64_t(r));
@@ -72,9 +74,12 @@ void expect_same_tokens(Backend& gpu, int rows, int vocab, int usable, float tem
     expected[size_t(r)] = sample_token(row, params, host_rng, scratch);
   }
   if (is_greedy(params)) std::fill(temps.begin(), temps.end(), 0.0f);
-  ASSERT_TRUE(gpu.sample(device, usable, temps, draws, got));
+  const std::vector<int32_t> ks(n, top_k);
+  const std::vector<float> ps(n, top_p);
+  ASSERT_TRUE(gpu.sample(device, usable, {temps, draws, ks, ps}, got));
   EXPECT_EQ(got, expected) << rows << " rows x " << vocab << " (" << usable
-                           << " usable), temperature " << temperature;
+                           << " usable), temperature " << temperature << ", top_k " << top_k
+                           << ", top_p " << top_p;
 }
 
 TEST_F(CudaSamplingTest, GreedyIsTheHostArgmaxWithTiesToTheLowestId) {
@@ -99,6 +104,56 @@ TEST_F(CudaSamplingTest, TemperatureDrawsAreTheHostDraws) {
   }
 }
 
+// Top-k over radix-selected candidates, ties at the k-th logit to the lowest ids (rows with
+// duplicated maxima and -inf shares), k past the usable ids, and top-p within the top-k.
+TEST_F(CudaSamplingTest, TopKAndTopPDrawsAreTheHostDraws) {
+  for (const auto& [rows, vocab] :
+       std::vector<std::pair<int, int>>{{5, 129}, {33, 1000}, {64, 3072}, {9, 151936}}) {
+    for (const int k : {2, 5, 50, 129, 800, 1000, 1024}) {
+      if (k >= vocab) continue;
+      for (const float top_p : {1.0f, 0.9f, 0.3f}) {
+        const auto seed = uint32_t(vocab * 7 + k) + uint32_t(top_p * 10);
+        expect_same_tokens(*gpu, rows, vocab, vocab, 0.8f, 2.0f, seed, k, top_p);
+        expect_same_tokens(*gpu, rows, vocab, vocab - vocab / 3, 1.3f, 0.5f, seed + 1, k, top_p);
+      }
+    }
+  }
+  // Many equal logits: the k-th key is shared by thousands of tokens.
+  std::vector<float> flat(size_t(3) * 5000, 0.25f);
+  flat[17] = 1.0f;
+  flat[5000 + 4999] = 2.0f;
+  const Tensor device = device_f32(*gpu, flat, {3, 5000});
+  SamplingParams params;
+  params.temperature = 0.7f;
+  params.top_k = 700;
+  params.top_p = 0.95f;
+  SamplerScratch scratch;
+  std::vector<double> draws;
+  std::vector<int32_t> expected;
+  for (int r = 0; r < 3; ++r) {
+    RequestRng a(900 + uint64_t(r)), b(900 + uint64_t(r));
+    draws.push_back(a.next_uniform());
+    expected.push_back(sample_token({flat.data() + size_t(r) * 5000, 5000}, params, b, scratch));
+  }
+  std::vector<int32_t> got(3, -7);
+  ASSERT_TRUE(gpu->sample(device, 5000,
+                          {std::vector<float>(3, 0.7f), draws, std::vector<int32_t>(3, 700),
+                           std::vector<float>(3, 0.95f)},
+                          got));
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(CudaSamplingTest, RowsTheDeviceDoesNotSampleAreLeftToTheHost) {
+  const Tensor logits = gpu->allocate(DType::F32, {2, 3000});
+  std::vector<int32_t> out(2, -7);
+  const std::vector<float> temps{0.0f, 0.8f};
+  const std::vector<double> draws{0.0, 0.5};
+  // top-p without top-k (row 1), and a top-k past the device's 1,024 candidates.
+  EXPECT_FALSE(gpu->sample(logits, 3000, {temps, draws, {}, std::vector<float>{1.0f, 0.9f}}, out));
+  EXPECT_FALSE(gpu->sample(logits, 3000, {temps, draws, std::vector<int32_t>{0, 1025}, {}}, out));
+  EXPECT_EQ(out, std::vector<int32_t>(2, -7));
+}
+
 TEST_F(CudaSamplingTest, FaultyRowsComeBackAsMinusOneAndOthersAreUntouched) {
   const int vocab = 500;
   std::vector<float> logits = random_logits(4, vocab, 5, 1.0f);
@@ -109,7 +164,7 @@ TEST_F(CudaSamplingTest, FaultyRowsComeBackAsMinusOneAndOthersAreUntouched) {
   for (const float t : {0.0f, 0.8f}) {
     std::vector<int32_t> got(4, -7);
     ASSERT_TRUE(
-        gpu->sample(device, vocab, std::vector<float>(4, t), std::vector<double>(4, 0.5), got));
+        gpu->sample(device, vocab, {std::vector<float>(4, t), std::vector<double>(4, 0.5)}, got));
     EXPECT_EQ(got[0], -1);
     EXPECT_EQ(got[1], -1);
     EXPECT_EQ(got[2], -1);
@@ -122,13 +177,13 @@ TEST_F(CudaSamplingTest, TheCpuBackendLeavesSamplingToTheHost) {
   const Tensor logits = cpu->allocate(DType::F32, {2, 8});
   std::vector<int32_t> out(2, -7);
   EXPECT_FALSE(
-      cpu->sample(logits, 8, std::vector<float>(2, 0.0f), std::vector<double>(2, 0.0), out));
+      cpu->sample(logits, 8, {std::vector<float>(2, 0.0f), std::vector<double>(2, 0.0)}, out));
   EXPECT_EQ(out, std::vector<int32_t>(2, -7));
 }
 
 TEST_F(CudaSamplingTest, AddRmsNormEqualsTheTwoOpsAndTheCpu) {
-  for (const auto& [rows, dim] : std::vector<std::pair<int, int>>{
-           {1, 64}, {5, 37}, {17, 896}, {64, 1024}, {3, 5000}}) {
+  for (const auto& [rows, dim] :
+       std::vector<std::pair<int, int>>{{1, 64}, {5, 37}, {17, 896}, {64, 1024}, {3, 5000}}) {
     const auto r = random_bf16_values(size_t(rows) * dim, 31 + dim, 0.2f, 2.0f);
     const auto x = both(random_bf16_values(size_t(rows) * dim, 32 + dim), {rows, dim});
     const auto w = both(random_bf16_values(size_t(dim), 33 + dim, 1.0f, 0.2f), {dim});

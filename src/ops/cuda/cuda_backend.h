@@ -53,8 +53,8 @@ class CudaBackend final : public Backend {
   void prepare_attention(const AttentionPlan& plan, int64_t rows, int64_t hq,
                          const KvLayer& cache) override;
 
-  bool sample(const Tensor& logits, int64_t usable_vocab, std::span<const float> temperature,
-              std::span<const double> uniform, std::span<int32_t> out) override;
+  bool sample(const Tensor& logits, int64_t usable_vocab, const SampleRows& rows,
+              std::span<int32_t> out) override;
 
   void synchronize() override;
   void write_i32(std::span<const int32_t> host, Tensor& dst) override;

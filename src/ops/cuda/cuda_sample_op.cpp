@@ -1,4 +1,4 @@
-// CudaBackend::sample: the rows' temperatures and draws go up in one copy, the token ids
+// CudaBackend::sample: the rows' parameters and draws go up in one copy, the token ids
 // come back in one; the logits never leave the device.
 #include <cstring>
 #include <string>
@@ -11,9 +11,18 @@
 
 namespace cascade {
 
-// logits: [rows, vocab] f32; temperature, uniform, out: [rows].
-bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab,
-                         std::span<const float> temperature, std::span<const double> uniform,
+namespace {
+
+// Whether the device samples a row with these parameters (SampleRows).
+bool device_samples(int32_t top_k, float top_p, int64_t vocab) {
+  const bool top_k_on = top_k > 0 && top_k < vocab;
+  return top_k_on ? top_k <= cuda::kMaxDeviceTopK : !(top_p < 1.0f);
+}
+
+}  // namespace
+
+// logits: [rows, vocab] f32; every span of `rows`: [rows] (top_k, top_p may be empty).
+bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab, const SampleRows& rows_in,
                          std::span<int32_t> out) {
   check(logits.dtype == DType::F32 && logits.rank() == 2, [&] {
     return "sample: logits must be [rows, vocab] f32, got " + shape_string(logits.shape) + " " +
@@ -21,22 +30,43 @@ bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab,
   });
   const int64_t rows = logits.dim(0), vocab = logits.dim(1);
   const auto n = static_cast<size_t>(rows);
-  check(temperature.size() == n && uniform.size() == n && out.size() == n, [&] {
-    return "sample: " + std::to_string(rows) + " logits rows but " +
-           std::to_string(temperature.size()) + " temperatures, " + std::to_string(uniform.size()) +
-           " draws, " + std::to_string(out.size()) + " outputs";
-  });
+  const auto fits = [&](size_t size, bool may_be_empty) {
+    return size == n || (may_be_empty && size == 0);
+  };
+  check(fits(rows_in.temperature.size(), false) && fits(rows_in.uniform.size(), false) &&
+            fits(rows_in.top_k.size(), true) && fits(rows_in.top_p.size(), true) && out.size() == n,
+        [&] {
+          return "sample: " + std::to_string(rows) + " logits rows but " +
+                 std::to_string(rows_in.temperature.size()) + " temperatures, " +
+                 std::to_string(rows_in.uniform.size()) + " draws, " +
+                 std::to_string(rows_in.top_k.size()) + " top_k, " +
+                 std::to_string(rows_in.top_p.size()) + " top_p, " + std::to_string(out.size()) +
+                 " outputs";
+        });
   check(vocab > 0 && vocab <= INT32_MAX,
         [&] { return "sample: vocabulary of " + std::to_string(vocab) + " must be in [1, 2^31)"; });
   check(usable_vocab > 0 && usable_vocab <= vocab, [&] {
     return "sample: usable_vocab " + std::to_string(usable_vocab) + " must be in [1, " +
            std::to_string(vocab) + "]";
   });
+  std::vector<int32_t> top_k(n, 0);
+  std::vector<float> top_p(n, 1.0f);
+  if (!rows_in.top_k.empty()) top_k.assign(rows_in.top_k.begin(), rows_in.top_k.end());
+  if (!rows_in.top_p.empty()) top_p.assign(rows_in.top_p.begin(), rows_in.top_p.end());
+  for (size_t r = 0; r < n; ++r) {
+    if (rows_in.temperature[r] > 0 && !device_samples(top_k[r], top_p[r], vocab)) {
+      return false;
+    }
+  }
   if (rows == 0) return true;
-  // [uniform f64 × rows][temperature f32 × rows]: the f64s first keep both aligned.
-  std::vector<std::byte> args(n * (sizeof(double) + sizeof(float)));
-  std::memcpy(args.data(), uniform.data(), n * sizeof(double));
-  std::memcpy(args.data() + n * sizeof(double), temperature.data(), n * sizeof(float));
+  // [uniform f64 × rows][temperature f32 × rows][top_p f32 × rows][top_k i32 × rows]: the
+  // f64s first keep every array aligned.
+  const size_t f64_bytes = n * sizeof(double), f32_bytes = n * sizeof(float);
+  std::vector<std::byte> args(f64_bytes + 3 * f32_bytes);
+  std::memcpy(args.data(), rows_in.uniform.data(), f64_bytes);
+  std::memcpy(args.data() + f64_bytes, rows_in.temperature.data(), f32_bytes);
+  std::memcpy(args.data() + f64_bytes + f32_bytes, top_p.data(), f32_bytes);
+  std::memcpy(args.data() + f64_bytes + 2 * f32_bytes, top_k.data(), f32_bytes);
   auto* args_device = static_cast<std::byte*>(scratch(sample_args_, args.size()));
   CASCADE_CUDA_CHECK(
       cudaMemcpyAsync(args_device, args.data(), args.size(), cudaMemcpyHostToDevice, stream_));
@@ -44,8 +74,11 @@ bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab,
       sample_mass_, static_cast<size_t>(cuda::sample_rows_scratch_bytes(rows, usable_vocab))));
   auto* ids = static_cast<int32_t*>(scratch(sample_out_, n * sizeof(int32_t)));
   cuda::sample_rows(logits.as<float>(), rows, vocab, usable_vocab,
-                    reinterpret_cast<const float*>(args_device + n * sizeof(double)),
-                    reinterpret_cast<const double*>(args_device), mass, ids, stream_);
+                    reinterpret_cast<const float*>(args_device + f64_bytes),
+                    reinterpret_cast<const double*>(args_device),
+                    reinterpret_cast<const int32_t*>(args_device + f64_bytes + 2 * f32_bytes),
+                    reinterpret_cast<const float*>(args_device + f64_bytes + f32_bytes), mass, ids,
+                    stream_);
   CASCADE_CUDA_CHECK(
       cudaMemcpyAsync(out.data(), ids, n * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_));
   CASCADE_CUDA_CHECK(cudaStreamSynchronize(stream_));
