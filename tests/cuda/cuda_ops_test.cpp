@@ -14,7 +14,73 @@
 namespace cascade::test {
 namespace {
 
-using CudaOpsTest = CudaBackendTest;
+struct LinearCase {
+  int rows, in, out;
+  bool bias;
+};
+
+class CudaOpsTest : public CudaBackendTest {
+ protected:
+  // The fused MLP up projection + activation gives the bits of linear then silu_mul on the
+  // GPU, and the CPU's result within the bf16 bound. Decode rows (<= 8, k <= 8,192) run it as
+  // one GEMV kernel, other steps as the two ops.
+  void check_linear_silu_mul(const std::vector<std::tuple<int, int, int>>& shapes) {
+    for (const auto& [rows, in, inter] : shapes) {
+      const auto x = both(random_bf16_values(size_t(rows) * in, 61 + in), {rows, in});
+      const auto w = both(
+          random_bf16_values(size_t(2 * inter) * in, 62 + inter, 0.0f, 1.0f / std::sqrt(float(in))),
+          {2 * inter, in});
+      auto gate_up = outputs({rows, 2 * inter});
+      auto fused = outputs({rows, inter});
+      auto split = outputs({rows, inter});
+      gpu->linear_silu_mul(x.gpu, w.gpu, gate_up.gpu, fused.gpu);
+      gpu->linear(x.gpu, w.gpu, Tensor{}, gate_up.gpu);
+      gpu->silu_mul(gate_up.gpu, split.gpu);
+      cpu->linear_silu_mul(x.cpu, w.cpu, gate_up.cpu, fused.cpu);
+      const std::string shape =
+          "[" + std::to_string(rows) + ", " + std::to_string(in) + "] -> " + std::to_string(inter);
+      EXPECT_EQ(host(*gpu, fused.gpu), host(*gpu, split.gpu)) << shape;
+      const double err = relative_error(host(*gpu, fused.gpu), host(*cpu, fused.cpu));
+      report("linear_silu_mul " + shape, err);
+      EXPECT_LE(err, 3.0 / 256) << shape;  // the linear's bound, then silu·u's rounding
+    }
+  }
+
+  void check_linear(const std::vector<LinearCase>& cases) {
+    for (const LinearCase& c : cases) {
+      const auto x = both(random_bf16_values(size_t(c.rows) * c.in, 51 + c.in), {c.rows, c.in});
+      const auto w = both(
+          random_bf16_values(size_t(c.out) * c.in, 52 + c.out, 0.0f, 1.0f / std::sqrt(float(c.in))),
+          {c.out, c.in});
+      Pair bias;
+      if (c.bias) bias = both(random_bf16_values(size_t(c.out), 53 + c.out), {c.out});
+      auto out = outputs({c.rows, c.out});
+      cpu->linear(x.cpu, w.cpu, bias.cpu, out.cpu);
+      gpu->linear(x.gpu, w.gpu, bias.gpu, out.gpu);
+      const auto ref = host(*cpu, out.cpu);
+      const double err = relative_error(host(*gpu, out.gpu), ref);
+      const std::string shape = "[" + std::to_string(c.rows) + ", " + std::to_string(c.in) +
+                                "] -> " + std::to_string(c.out) + (c.bias ? " +bias" : "");
+      report("linear " + shape, err);
+      EXPECT_LE(err, 1.5 / 256) << shape;
+
+      // An f32 output (logits) keeps the fp32 accumulation: only summation order differs.
+      Tensor out_f32 = gpu->allocate(DType::F32, {c.rows, c.out});
+      gpu->linear(x.gpu, w.gpu, bias.gpu, out_f32);
+      const double err_f32 = relative_error(host(*gpu, out_f32), ref);
+      report("linear f32-out " + shape, err_f32);
+      EXPECT_LE(err_f32, 1e-5) << "f32 out " << shape;
+    }
+  }
+};
+
+TEST_F(CudaOpsTest, GemvSiluMulEqualsTheTwoOpsAndTheCpu) {
+  check_linear_silu_mul({{1, 896, 4864}, {3, 1024, 3072}, {8, 64, 40}, {1, 4096, 24}});
+}
+
+TEST_F(CudaOpsTest, LinearSiluMulEqualsTheTwoOpsAndTheCpu) {  // cuBLASLt, then silu_mul
+  check_linear_silu_mul({{9, 896, 256}, {2, 8200, 40}});
+}
 
 TEST_F(CudaOpsTest, EmbeddingCopiesRowsExactly) {
   for (const auto& [vocab, hidden, rows] :
@@ -77,67 +143,26 @@ TEST_F(CudaOpsTest, SiluMulWithinOneUlp) {
   }
 }
 
-struct LinearCase {
-  int rows, in, out;
-  bool bias;
-};
-
-// The fused MLP up projection + activation (one GEMV kernel for decode rows) gives the bits
-// of linear then silu_mul on the GPU, and the CPU's result within the bf16 bound.
-TEST_F(CudaOpsTest, LinearSiluMulEqualsTheTwoOpsAndTheCpu) {
-  for (const auto& [rows, in, inter] : std::vector<std::tuple<int, int, int>>{
-           {1, 896, 4864}, {3, 1024, 3072}, {8, 64, 40}, {1, 4096, 24}, {9, 896, 256}}) {
-    const auto x = both(random_bf16_values(size_t(rows) * in, 61 + in), {rows, in});
-    const auto w = both(
-        random_bf16_values(size_t(2 * inter) * in, 62 + inter, 0.0f, 1.0f / std::sqrt(float(in))),
-        {2 * inter, in});
-    auto gate_up = outputs({rows, 2 * inter});
-    auto fused = outputs({rows, inter});
-    auto split = outputs({rows, inter});
-    gpu->linear_silu_mul(x.gpu, w.gpu, gate_up.gpu, fused.gpu);
-    gpu->linear(x.gpu, w.gpu, Tensor{}, gate_up.gpu);
-    gpu->silu_mul(gate_up.gpu, split.gpu);
-    cpu->linear_silu_mul(x.cpu, w.cpu, gate_up.cpu, fused.cpu);
-    const std::string shape =
-        "[" + std::to_string(rows) + ", " + std::to_string(in) + "] -> " + std::to_string(inter);
-    EXPECT_EQ(host(*gpu, fused.gpu), host(*gpu, split.gpu)) << shape;
-    const double err = relative_error(host(*gpu, fused.gpu), host(*cpu, fused.cpu));
-    report("linear_silu_mul " + shape, err);
-    EXPECT_LE(err, 3.0 / 256) << shape;  // the linear's bound, then silu·u's rounding
-  }
+// Decode rows (<= 8, k <= 8,192): our GEMV kernel.
+TEST_F(CudaOpsTest, GemvLinearMatchesCpuRelativeToLargestOutput) {
+  check_linear({{1, 64, 96, false},
+                {2, 1024, 4096, true},
+                {7, 896, 1152, true},
+                {5, 37, 53, true},
+                {8, 4864, 896, false},
+                {3, 896, 9728, false},
+                {4, 64, 13, true},
+                {1, 3072, 1024, true},
+                {6, 8192, 64, false}});
 }
 
+// Larger steps and longer rows: cuBLASLt.
 TEST_F(CudaOpsTest, LinearMatchesCpuRelativeToLargestOutput) {
-  const std::vector<LinearCase> cases = {
-      {1, 64, 96, false},      {2, 1024, 4096, true},    {7, 896, 1152, true},
-      {33, 1024, 6144, false}, {130, 3072, 1024, false}, {5, 37, 53, true},
-      {300, 64, 512, false},   {8, 4864, 896, false},    {3, 896, 9728, false},
-      {4, 64, 13, true},       {1, 3072, 1024, true},    {6, 8192, 64, false},
-      {2, 8200, 40, false}};
-  for (const LinearCase& c : cases) {
-    const auto x = both(random_bf16_values(size_t(c.rows) * c.in, 51 + c.in), {c.rows, c.in});
-    const auto w = both(
-        random_bf16_values(size_t(c.out) * c.in, 52 + c.out, 0.0f, 1.0f / std::sqrt(float(c.in))),
-        {c.out, c.in});
-    Pair bias;
-    if (c.bias) bias = both(random_bf16_values(size_t(c.out), 53 + c.out), {c.out});
-    auto out = outputs({c.rows, c.out});
-    cpu->linear(x.cpu, w.cpu, bias.cpu, out.cpu);
-    gpu->linear(x.gpu, w.gpu, bias.gpu, out.gpu);
-    const auto ref = host(*cpu, out.cpu);
-    const double err = relative_error(host(*gpu, out.gpu), ref);
-    const std::string shape = "[" + std::to_string(c.rows) + ", " + std::to_string(c.in) + "] -> " +
-                              std::to_string(c.out) + (c.bias ? " +bias" : "");
-    report("linear " + shape, err);
-    EXPECT_LE(err, 1.5 / 256) << shape;
-
-    // An f32 output (logits) keeps the fp32 accumulation: only summation order differs.
-    Tensor out_f32 = gpu->allocate(DType::F32, {c.rows, c.out});
-    gpu->linear(x.gpu, w.gpu, bias.gpu, out_f32);
-    const double err_f32 = relative_error(host(*gpu, out_f32), ref);
-    report("linear f32-out " + shape, err_f32);
-    EXPECT_LE(err_f32, 1e-5) << "f32 out " << shape;
-  }
+  check_linear({{33, 1024, 6144, false},
+                {130, 3072, 1024, false},
+                {300, 64, 512, false},
+                {2, 8200, 40, false},
+                {9, 896, 1152, true}});
 }
 
 // qkv_store: q (normed, un-rotated) and the cache's K (normed, rotated) and V at scrambled
