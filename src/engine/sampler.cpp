@@ -118,38 +118,61 @@ float select_all(std::span<const float> logits, std::vector<SamplingCandidate>& 
   return max_logit;
 }
 
-// Candidates already best first: the shortest prefix whose weight reaches `need` (>= 1).
-size_t nucleus_of_sorted(std::span<const SamplingCandidate> c, double need) {
-  double mass = 0;
-  for (size_t i = 0; i < c.size(); ++i) {
-    mass += c[i].weight;
-    if (mass >= need) return i + 1;
-  }
-  return c.size();  // rounding left the total a hair short of need: keep all
+constexpr size_t kMaxSampledVocab = size_t{1} << 23;
+
+// Masses are integers: weight · 2^40 truncated (the best token's is 2^40). Sums of them are
+// exact in any order, so the nucleus and the draw are the same whichever way the sums are
+// taken: here one at a time, on the device in parallel (src/ops/cuda/cuda_sampling.cu). A
+// token whose weight is below 2^-40 of the best one's is never drawn. Vocabularies up to
+// 2^23 tokens keep every sum below 2^63.
+uint64_t mass_of(float weight) {
+  return static_cast<uint64_t>(weight * 0x1p40f);
 }
 
-// Candidates in any order: moves the shortest best-first set whose weight reaches `need` to
+// The mass `need` of top_p of `total`, at least 1 (so the nucleus is never empty).
+uint64_t nucleus_need(float top_p, uint64_t total) {
+  const auto need = static_cast<uint64_t>(static_cast<double>(top_p) * static_cast<double>(total));
+  return std::max<uint64_t>(need, 1);
+}
+
+uint64_t total_mass(std::span<const SamplingCandidate> c) {
+  uint64_t total = 0;
+  for (const auto& x : c) total += mass_of(x.weight);
+  return total;
+}
+
+// Candidates already best first: the shortest prefix whose mass reaches `need` (>= 1).
+size_t nucleus_of_sorted(std::span<const SamplingCandidate> c, uint64_t need) {
+  uint64_t mass = 0;
+  for (size_t i = 0; i < c.size(); ++i) {
+    mass += mass_of(c[i].weight);
+    if (mass >= need) return i + 1;
+  }
+  return c.size();
+}
+
+// Candidates in any order: moves the shortest best-first set whose mass reaches `need` to
 // the front and returns its size (>= 1). Quickselect on mass: each round splits the undecided
 // range [lo, hi) at its middle rank and keeps the side holding the boundary, so the cost is
 // linear in expectation.
-size_t nucleus_by_selection(std::span<SamplingCandidate> c, double need) {
+size_t nucleus_by_selection(std::span<SamplingCandidate> c, uint64_t need) {
   size_t lo = 0;         // [0, lo): kept, rank ahead of [lo, n)
-  size_t hi = c.size();  // [hi, n): dropped; `need` is the weight still missing from [lo, hi)
+  size_t hi = c.size();  // [hi, n): dropped; `need` is the mass still missing from [lo, hi)
   while (hi - lo > 1) {
     const size_t mid = lo + (hi - lo) / 2;
     std::nth_element(c.begin() + lo, c.begin() + mid, c.begin() + hi, ranks_ahead);
-    double ahead = 0;
-    for (size_t i = lo; i < mid; ++i) ahead += c[i].weight;
+    uint64_t ahead = 0;
+    for (size_t i = lo; i < mid; ++i) ahead += mass_of(c[i].weight);
     if (ahead >= need) {
       hi = mid;
       continue;
     }
-    const double through_mid = ahead + c[mid].weight;
+    const uint64_t through_mid = ahead + mass_of(c[mid].weight);
     if (through_mid >= need) return mid + 1;
     need -= through_mid;
     lo = mid + 1;
   }
-  return hi;  // [lo, hi) is one token still needed, or empty after a rounding shortfall
+  return hi;  // [lo, hi) is the one token still needed
 }
 
 // Buckets of (max logit - logit) / temperature, kBucketsPerNat to a nat. The bucket index is a
@@ -162,20 +185,19 @@ constexpr int kBuckets = 64 * kBucketsPerNat;  // the last also holds everything
 // whole. A 151,936-token vocabulary then costs two linear passes and a selection
 // over a few thousand tokens instead of a selection over all of them.
 size_t nucleus_by_buckets(std::vector<SamplingCandidate>& c, float max_logit, float temperature,
-                          double need) {
+                          uint64_t need) {
   const float scale = static_cast<float>(kBucketsPerNat) / temperature;
   auto bucket_of = [&](float logit) {
     const float b = (max_logit - logit) * scale;  // >= 0; +inf for masked tokens
     return b < static_cast<float>(kBuckets - 1) ? static_cast<int>(b) : kBuckets - 1;
   };
-  std::array<double, kBuckets> mass{};
-  for (const auto& x : c) mass[static_cast<size_t>(bucket_of(x.logit))] += x.weight;
+  std::array<uint64_t, kBuckets> mass{};
+  for (const auto& x : c) mass[static_cast<size_t>(bucket_of(x.logit))] += mass_of(x.weight);
   int boundary = 0;
-  double above = 0;  // mass of the buckets before `boundary`
-  while (boundary < kBuckets && above + mass[static_cast<size_t>(boundary)] < need) {
-    above += mass[static_cast<size_t>(boundary++)];
+  uint64_t above = 0;  // mass of the buckets before `boundary`
+  while (above + mass[static_cast<size_t>(boundary)] < need) {
+    above += mass[static_cast<size_t>(boundary++)];  // need <= total: stops inside the range
   }
-  if (boundary == kBuckets) return c.size();  // rounding left the total short of need: keep all
 
   // Compact the kept buckets and the boundary bucket to the front, then put the boundary
   // bucket last and select within it. (Orders are deterministic; no allocation.)
@@ -191,58 +213,40 @@ size_t nucleus_by_buckets(std::vector<SamplingCandidate>& c, float max_logit, fl
   return whole + nucleus_by_selection(boundary_bucket, need - above);
 }
 
-// Sum of weights[begin, end) in kLanes independent accumulators: a fixed association (so the
-// same input always gives the same sum) without a chain of dependent additions.
-double sum_weights(std::span<const SamplingCandidate> c, size_t begin, size_t end) {
-  double lane[kLanes] = {};
-  size_t i = begin;
-  for (; i + kLanes <= end; i += kLanes) {
-    for (size_t j = 0; j < kLanes; ++j) lane[j] += c[i + j].weight;
+// The last-ranked of the first `kept` candidates (any order).
+SamplingCandidate last_ranked(std::span<const SamplingCandidate> c, size_t kept) {
+  SamplingCandidate last = c[0];
+  for (size_t i = 1; i < kept; ++i) {
+    if (ranks_ahead(last, c[i])) last = c[i];
   }
-  double sum = 0;
-  for (; i < end; ++i) sum += c[i].weight;
-  for (size_t j = 0; j < kLanes; ++j) sum += lane[j];
-  return sum;
+  return last;
 }
 
-// The first drawable (weight > 0) candidate of [begin, end) whose running weight, starting at
-// `running`, exceeds `target`; the last drawable one if rounding keeps it from getting there.
-int32_t walk(std::span<const SamplingCandidate> c, size_t begin, size_t end, double running,
-             double target) {
-  int32_t last_drawable = c[begin].id;  // stays only if the range has no weight (NaN weights)
-  for (size_t i = begin; i < end; ++i) {
-    if (!(c[i].weight > 0)) continue;
-    running += c[i].weight;
-    last_drawable = c[i].id;
-    if (running > target) break;
-  }
-  return last_drawable;
-}
-
-// Inverse CDF over the candidates in their order: the first whose running weight exceeds
-// u · total. Zero-weight candidates (underflowed exp) are never returned. The running sum is
-// kept per block of kBlock candidates (block masses summed in lanes), so only the block where
-// it crosses u · total is walked one candidate at a time.
-int32_t draw(std::span<const SamplingCandidate> c, double u, std::vector<double>& block_mass) {
-  const size_t blocks = (c.size() + kBlock - 1) / kBlock;
-  block_mass.resize(blocks);
-  double total = 0;
-  for (size_t b = 0; b < blocks; ++b) {
-    block_mass[b] = sum_weights(c, b * kBlock, std::min((b + 1) * kBlock, c.size()));
-    total += block_mass[b];
-  }
-  const double target = u * total;
-  double running = 0;
-  size_t last_massive = 0;  // the last block with weight, for a target rounded up to total
-  for (size_t b = 0; b < blocks; ++b) {
-    if (!(block_mass[b] > 0)) continue;
-    last_massive = b;
-    if (running + block_mass[b] > target) {
-      return walk(c, b * kBlock, std::min((b + 1) * kBlock, c.size()), running, target);
+// Every token that ranks ahead of `boundary`, and the boundary itself, into c in id order,
+// with its weight.
+void keep_through(std::span<const float> logits, SamplingCandidate boundary, float max_logit,
+                  float temperature, std::vector<SamplingCandidate>& c) {
+  c.clear();
+  for (size_t i = 0; i < logits.size(); ++i) {
+    const SamplingCandidate x{logits[i], 0.0f, static_cast<int32_t>(i)};
+    if (x.logit > boundary.logit || (x.logit == boundary.logit && x.id <= boundary.id)) {
+      c.push_back({x.logit, std::exp((x.logit - max_logit) / temperature), x.id});
     }
-    running += block_mass[b];
   }
-  return walk(c, last_massive * kBlock, std::min((last_massive + 1) * kBlock, c.size()), 0, kInf);
+}
+
+// Inverse CDF over the candidates in their (id) order: the first whose running mass exceeds
+// u · total (rounded down, and below total). Zero-mass candidates are never returned.
+int32_t draw(std::span<const SamplingCandidate> c, double u) {
+  const uint64_t total = total_mass(c);
+  const uint64_t target =
+      std::min(static_cast<uint64_t>(u * static_cast<double>(total)), total - 1);
+  uint64_t running = 0;
+  for (const auto& x : c) {
+    running += mass_of(x.weight);
+    if (running > target) return x.id;
+  }
+  return c.back().id;  // not reached: the running mass ends at total > target
 }
 
 }  // namespace
@@ -255,8 +259,10 @@ std::span<const SamplingCandidate> select_candidates(std::span<const float> logi
                                                      const SamplingParams& params,
                                                      SamplerScratch& scratch) {
   check(!logits.empty(), "sampler: logits row is empty");
-  check(logits.size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max()),
-        "sampler: vocabulary of " + std::to_string(logits.size()) + " exceeds int32 token ids");
+  check(logits.size() <= kMaxSampledVocab, [&] {
+    return "sampler: vocabulary of " + std::to_string(logits.size()) + " exceeds " +
+           std::to_string(kMaxSampledVocab) + " tokens";
+  });
   auto& c = scratch.candidates;
   if (is_greedy(params)) {
     const int32_t best = argmax(logits);
@@ -274,12 +280,20 @@ std::span<const SamplingCandidate> select_candidates(std::span<const float> logi
   check_not_all_masked(max_logit);
 
   for (auto& x : c) x.weight = std::exp((x.logit - max_logit) / params.temperature);
-  if (!(params.top_p < 1.0f)) return c;
-  const double total = sum_weights(c, 0, c.size());
-  const double need = static_cast<double>(params.top_p) * total;
-  const size_t kept = top_k_on ? nucleus_of_sorted(c, need)
-                               : nucleus_by_buckets(c, max_logit, params.temperature, need);
-  return std::span<const SamplingCandidate>(c.data(), kept);
+  if (!top_k_on && !(params.top_p < 1.0f)) return c;  // every token, in id order
+  size_t kept = c.size();
+  if (params.top_p < 1.0f) {
+    const uint64_t need = nucleus_need(params.top_p, total_mass(c));
+    kept = top_k_on ? nucleus_of_sorted(c, need)
+                    : nucleus_by_buckets(c, max_logit, params.temperature, need);
+  }
+  if (top_k_on) {  // a few candidates: put them in id order
+    c.resize(kept);
+    std::sort(c.begin(), c.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  } else {  // up to the whole vocabulary, in some order: take it again from the logits
+    keep_through(logits, last_ranked(c, kept), max_logit, params.temperature, c);
+  }
+  return c;
 }
 
 int32_t sample_token(std::span<const float> logits, const SamplingParams& params, RequestRng& rng,
@@ -288,7 +302,7 @@ int32_t sample_token(std::span<const float> logits, const SamplingParams& params
     check(!logits.empty(), "sampler: logits row is empty");
     return argmax(logits);
   }
-  return draw(select_candidates(logits, params, scratch), rng.next_uniform(), scratch.block_mass);
+  return draw(select_candidates(logits, params, scratch), rng.next_uniform());
 }
 
 void sample_tokens(const float* logits, int rows, int vocab,

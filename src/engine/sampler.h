@@ -2,7 +2,9 @@
 //   greedy (temperature < 1e-5 or top_k == 1): argmax, lowest id on ties, no random draw;
 //   otherwise: softmax(logits / temperature) restricted to the top_k most likely tokens, then
 //   to the smallest most-likely set whose mass is >= top_p (never empty), renormalised; one
-//   uniform from the request's RequestRng picks a token by inverse CDF.
+//   uniform from the request's RequestRng picks a token by inverse CDF over that set in id
+//   order. Masses are integers (weight · 2^40), so every sum is exact in any order and the
+//   CUDA backend's sampling kernel gives the same tokens.
 // "Most likely" ranks by logit descending, then token id ascending. That order is strict, so
 // top-k keeps exactly k tokens (ties at the boundary go to the lower ids) and every token is a
 // pure function of (logits, params, seed, step): never of the batch or the thread count.
@@ -29,13 +31,12 @@ struct SamplingCandidate {
 // Buffers reused across calls (keep one per thread) so that sampling allocates nothing per token.
 struct SamplerScratch {
   std::vector<SamplingCandidate> candidates;
-  std::vector<double> block_mass;
 };
 
 bool is_greedy(const SamplingParams& params);
 
-// The support of the draw after top-k and top-p, in the fixed order the inverse CDF walks it
-// (greedy: the argmax alone). Points into scratch; valid until its next use.
+// The support of the draw after top-k and top-p, in id order, the order the inverse CDF walks
+// it (greedy: the argmax alone). Points into scratch; valid until its next use.
 // logits: [vocab] f32; each finite or -inf, not all -inf (else Error). params: validated.
 std::span<const SamplingCandidate> select_candidates(std::span<const float> logits,
                                                      const SamplingParams& params,

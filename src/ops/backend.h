@@ -32,8 +32,6 @@ struct KvLayer {
 // the argmax (lowest id on ties); otherwise uniform draws from softmax(logits /
 // temperature), restricted to the top_k best ids where 0 < top_k < the logits' width, then
 // to the shortest best-first prefix of those whose mass reaches top_p where top_p < 1.
-// The CUDA backend samples top-k rows with top_k <= 1024, and top_p < 1 only within a
-// top-k: other rows are left to the host.
 struct SampleRows {
   std::span<const float> temperature;
   std::span<const double> uniform;
@@ -114,7 +112,7 @@ class Backend {
   // -inf), as SampleRows says. out[r] = the token id, or -1 for a row with a NaN or +inf
   // logit or only -inf ones (the host sampler then names the fault). Returns false, doing
   // nothing, where sampling is left to the host: the CPU backend (its logits are already
-  // there), or a row the device does not sample (see SampleRows).
+  // there).
   virtual bool sample(const Tensor& /*logits*/, int64_t /*usable_vocab*/,
                       const SampleRows& /*rows*/, std::span<int32_t> /*out*/) {
     return false;

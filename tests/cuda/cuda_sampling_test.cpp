@@ -1,8 +1,9 @@
 // Device sampling (Backend::sample) against the host sampler (src/engine/sampler.h) on
-// the same logits and the same draws: greedy, plain-temperature and top-k (+ top-p) rows
-// must give the host's token. The two share every step of the arithmetic except expf, which may
-// differ by an ulp on the device; a token could then differ only when a draw lands within about
-// 1e-7 of a boundary of the inverse CDF, which these few thousand draws do not hit.
+// the same logits and the same draws: greedy, plain-temperature, top-k and top-p rows must
+// give the host's token. The two share the definition and its integer arithmetic except
+// expf, which may differ by an ulp on the device; a token could then differ only when a draw
+// lands within about 1e-7 of a boundary of the inverse CDF, which these few thousand draws
+// do not hit.
 // Faulty rows (NaN, +inf, all -inf) come back as -1.
 #include <cuda_runtime_api.h>
 
@@ -104,54 +105,66 @@ TEST_F(CudaSamplingTest, TemperatureDrawsAreTheHostDraws) {
   }
 }
 
-// Top-k over radix-selected candidates, ties at the k-th logit to the lowest ids (rows with
-// duplicated maxima and -inf shares), k past the usable ids, and top-p within the top-k.
+// Top-k and top-p cut by radix selects, ties at a cut to the lowest ids (rows with
+// duplicated maxima and -inf shares), k past the usable ids, top-p alone and within a top-k.
 TEST_F(CudaSamplingTest, TopKAndTopPDrawsAreTheHostDraws) {
   for (const auto& [rows, vocab] :
        std::vector<std::pair<int, int>>{{5, 129}, {33, 1000}, {64, 3072}, {9, 151936}}) {
-    for (const int k : {2, 5, 50, 129, 800, 1000, 1024}) {
+    for (const int k : {0, 2, 5, 50, 129, 800, 1000, 1024, 5000}) {
       if (k >= vocab) continue;
-      for (const float top_p : {1.0f, 0.9f, 0.3f}) {
+      for (const float top_p : {1.0f, 0.95f, 0.9f, 0.3f, 1e-3f}) {
         const auto seed = uint32_t(vocab * 7 + k) + uint32_t(top_p * 10);
         expect_same_tokens(*gpu, rows, vocab, vocab, 0.8f, 2.0f, seed, k, top_p);
         expect_same_tokens(*gpu, rows, vocab, vocab - vocab / 3, 1.3f, 0.5f, seed + 1, k, top_p);
       }
     }
   }
-  // Many equal logits: the k-th key is shared by thousands of tokens.
-  std::vector<float> flat(size_t(3) * 5000, 0.25f);
-  flat[17] = 1.0f;
-  flat[5000 + 4999] = 2.0f;
-  const Tensor device = device_f32(*gpu, flat, {3, 5000});
-  SamplingParams params;
-  params.temperature = 0.7f;
-  params.top_k = 700;
-  params.top_p = 0.95f;
-  SamplerScratch scratch;
-  std::vector<double> draws;
-  std::vector<int32_t> expected;
-  for (int r = 0; r < 3; ++r) {
-    RequestRng a(900 + uint64_t(r)), b(900 + uint64_t(r));
-    draws.push_back(a.next_uniform());
-    expected.push_back(sample_token({flat.data() + size_t(r) * 5000, 5000}, params, b, scratch));
-  }
-  std::vector<int32_t> got(3, -7);
-  ASSERT_TRUE(gpu->sample(device, 5000,
-                          {std::vector<float>(3, 0.7f), draws, std::vector<int32_t>(3, 700),
-                           std::vector<float>(3, 0.95f)},
-                          got));
-  EXPECT_EQ(got, expected);
 }
 
-TEST_F(CudaSamplingTest, RowsTheDeviceDoesNotSampleAreLeftToTheHost) {
-  const Tensor logits = gpu->allocate(DType::F32, {2, 3000});
-  std::vector<int32_t> out(2, -7);
-  const std::vector<float> temps{0.0f, 0.8f};
-  const std::vector<double> draws{0.0, 0.5};
-  // top-p without top-k (row 1), and a top-k past the device's 1,024 candidates.
-  EXPECT_FALSE(gpu->sample(logits, 3000, {temps, draws, {}, std::vector<float>{1.0f, 0.9f}}, out));
-  EXPECT_FALSE(gpu->sample(logits, 3000, {temps, draws, std::vector<int32_t>{0, 1025}, {}}, out));
-  EXPECT_EQ(out, std::vector<int32_t>(2, -7));
+// Many equal logits: a cut falls inside a run of thousands of equal tokens, and every token
+// of a row may be equal.
+TEST_F(CudaSamplingTest, CutsInsideRunsOfEqualLogitsAreTheHostCuts) {
+  const int rows = 4, vocab = 5000;
+  std::vector<float> flat(size_t(rows) * vocab, 0.25f);
+  flat[17] = 1.0f;
+  flat[vocab + 4999] = 2.0f;
+  for (int i = 0; i < vocab; i += 3) flat[2 * vocab + i] = 0.0f;
+  for (const int i : {3, 4, 100, 4001}) flat[2 * vocab + i] = -0.0f;  // ranked with +0.0 by id
+  for (int i = 0; i < vocab; ++i) flat[3 * vocab + i] = -1.5f;
+  const Tensor device = device_f32(*gpu, flat, {rows, vocab});
+  for (const auto& [k, top_p] : std::vector<std::pair<int, float>>{
+           {700, 0.95f}, {0, 0.5f}, {0, 0.05f}, {2500, 1.0f}, {4000, 0.3f}}) {
+    SamplingParams params;
+    params.temperature = 0.7f;
+    params.top_k = k;
+    params.top_p = top_p;
+    SamplerScratch scratch;
+    std::vector<double> draws;
+    std::vector<int32_t> expected;
+    for (int r = 0; r < rows; ++r) {
+      for (int d = 0; d < 8; ++d) {  // draws over the whole kept range
+        RequestRng a(900 + uint64_t(r * 8 + d)), b(900 + uint64_t(r * 8 + d));
+        draws.push_back(a.next_uniform());
+        expected.push_back(
+            sample_token({flat.data() + size_t(r) * vocab, size_t(vocab)}, params, b, scratch));
+      }
+    }
+    // Each row 8 times: the device tensor's rows repeated by drawing per (row, draw).
+    for (int d = 0; d < 8; ++d) {
+      std::vector<double> row_draws;
+      std::vector<int32_t> row_expected, got(size_t(rows), -7);
+      for (int r = 0; r < rows; ++r) {
+        row_draws.push_back(draws[size_t(r * 8 + d)]);
+        row_expected.push_back(expected[size_t(r * 8 + d)]);
+      }
+      ASSERT_TRUE(gpu->sample(
+          device, vocab,
+          {std::vector<float>(size_t(rows), 0.7f), row_draws, std::vector<int32_t>(size_t(rows), k),
+           std::vector<float>(size_t(rows), top_p)},
+          got));
+      EXPECT_EQ(got, row_expected) << "top_k " << k << " top_p " << top_p << " draw " << d;
+    }
+  }
 }
 
 TEST_F(CudaSamplingTest, FaultyRowsComeBackAsMinusOneAndOthersAreUntouched) {

@@ -102,7 +102,7 @@ class CudaBackend final : public Backend {
   AttentionWork work_;
   Tensor plan_device_;
   Tensor part_o_, part_lse_;
-  Tensor sample_args_, sample_mass_, sample_out_;
+  Tensor sample_args_, sample_out_;
   bool capturing_ = false;
   uint64_t graph_epoch_ = 1;
 };

@@ -58,18 +58,16 @@ void qkv_store(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float ep
                int hq, int hkv, int d, int64_t cache_slots, bf16* q, bf16* k_cache, bf16* v_cache,
                cudaStream_t stream);
 
-// Greedy, temperature and top-k (+ top-p) sampling with the host sampler's arithmetic
+// Greedy, temperature, top-k and top-p sampling with the host sampler's definition
 // (cuda_sampling.cu). logits: [rows, stride] f32, columns [0, vocab) sampled (the rest
 // count as -inf); temperature: [rows] f32 (<= 0: greedy); uniform: [rows] f64 in [0, 1),
-// the row's draw; top_k: [rows] i32, top-k where 0 < k < stride (k <= kMaxDeviceTopK);
-// top_p: [rows] f32, a nucleus within the top-k where < 1 (rows without
-// top-k must have 1); block_mass: sample_rows_scratch_bytes of scratch; out: [rows] i32
-// token ids, -1 for a row with a NaN or +inf logit or only -inf.
-inline constexpr int kMaxDeviceTopK = 1024;
-int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab);
+// the row's draw; top_k: [rows] i32, top-k where 0 < k < stride; top_p: [rows] f32, a
+// nucleus (within the top-k) where < 1; out: [rows] i32 token ids, -1 for a row with a
+// NaN or +inf logit or only -inf. stride <= kMaxSampledVocab.
+inline constexpr int64_t kMaxSampledVocab = int64_t{1} << 23;  // the host sampler's limit
 void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t vocab,
                  const float* temperature, const double* uniform, const int32_t* top_k,
-                 const float* top_p, double* block_mass, int32_t* out, cudaStream_t stream);
+                 const float* top_p, int32_t* out, cudaStream_t stream);
 
 // The tensors of one attention call and, read by the kernels themselves, the step's work:
 // an AttentionWork's packed array (header first, cuda_attention_work.h) in device memory.

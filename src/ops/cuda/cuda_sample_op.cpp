@@ -11,16 +11,6 @@
 
 namespace cascade {
 
-namespace {
-
-// Whether the device samples a row with these parameters (SampleRows).
-bool device_samples(int32_t top_k, float top_p, int64_t vocab) {
-  const bool top_k_on = top_k > 0 && top_k < vocab;
-  return top_k_on ? top_k <= cuda::kMaxDeviceTopK : !(top_p < 1.0f);
-}
-
-}  // namespace
-
 // logits: [rows, vocab] f32; every span of `rows`: [rows] (top_k, top_p may be empty).
 bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab, const SampleRows& rows_in,
                          std::span<int32_t> out) {
@@ -43,8 +33,8 @@ bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab, const Sampl
                  std::to_string(rows_in.top_p.size()) + " top_p, " + std::to_string(out.size()) +
                  " outputs";
         });
-  check(vocab > 0 && vocab <= INT32_MAX,
-        [&] { return "sample: vocabulary of " + std::to_string(vocab) + " must be in [1, 2^31)"; });
+  check(vocab > 0 && vocab <= cuda::kMaxSampledVocab,
+        [&] { return "sample: vocabulary of " + std::to_string(vocab) + " must be in [1, 2^23]"; });
   check(usable_vocab > 0 && usable_vocab <= vocab, [&] {
     return "sample: usable_vocab " + std::to_string(usable_vocab) + " must be in [1, " +
            std::to_string(vocab) + "]";
@@ -53,11 +43,6 @@ bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab, const Sampl
   std::vector<float> top_p(n, 1.0f);
   if (!rows_in.top_k.empty()) top_k.assign(rows_in.top_k.begin(), rows_in.top_k.end());
   if (!rows_in.top_p.empty()) top_p.assign(rows_in.top_p.begin(), rows_in.top_p.end());
-  for (size_t r = 0; r < n; ++r) {
-    if (rows_in.temperature[r] > 0 && !device_samples(top_k[r], top_p[r], vocab)) {
-      return false;
-    }
-  }
   if (rows == 0) return true;
   // [uniform f64 × rows][temperature f32 × rows][top_p f32 × rows][top_k i32 × rows]: the
   // f64s first keep every array aligned.
@@ -70,14 +55,12 @@ bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab, const Sampl
   auto* args_device = static_cast<std::byte*>(scratch(sample_args_, args.size()));
   CASCADE_CUDA_CHECK(
       cudaMemcpyAsync(args_device, args.data(), args.size(), cudaMemcpyHostToDevice, stream_));
-  auto* mass = static_cast<double*>(scratch(
-      sample_mass_, static_cast<size_t>(cuda::sample_rows_scratch_bytes(rows, usable_vocab))));
   auto* ids = static_cast<int32_t*>(scratch(sample_out_, n * sizeof(int32_t)));
   cuda::sample_rows(logits.as<float>(), rows, vocab, usable_vocab,
                     reinterpret_cast<const float*>(args_device + f64_bytes),
                     reinterpret_cast<const double*>(args_device),
                     reinterpret_cast<const int32_t*>(args_device + f64_bytes + 2 * f32_bytes),
-                    reinterpret_cast<const float*>(args_device + f64_bytes + f32_bytes), mass, ids,
+                    reinterpret_cast<const float*>(args_device + f64_bytes + f32_bytes), ids,
                     stream_);
   CASCADE_CUDA_CHECK(
       cudaMemcpyAsync(out.data(), ids, n * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_));
