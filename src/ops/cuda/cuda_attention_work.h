@@ -29,7 +29,7 @@ struct AttentionWorkShape {
   int group = 1;  // query heads per kv head
   int kv_heads = 1;
   int target_blocks = 528;  // split KV until about this many thread blocks run
-  int min_chunk_tokens = 128;  // one 32-token step per warp of a 4-warp block
+  int min_chunk_tokens = 256;
   int chunk_multiple = 128;  // chunk lengths are multiples of this (tokens per block step)
   int large_tile_rows = 16;  // 64 where the tensor-core kernel runs the large tiles
   int small_tile_rows = 4;   // small_tile_rows_for(group)
