@@ -1,4 +1,4 @@
-// Attention task kernel (CUDA cores); see cuda_attention_work.h for how
+// Attention task kernel (CUDA cores) and merge kernel; see cuda_attention_work.h for how
 // a plan becomes work items and parts.
 //
 // Task kernel on CUDA cores, for small tiles (decode) and for head sizes without the
@@ -11,8 +11,7 @@
 // lane d/32 output dims. The warps' states are merged at the end into one (o, lse) per
 // row: the part written to part_o / part_lse.
 //
-// The block that writes the last part of a (row, head) merges the parts through their LSE
-// (finish_parts, cuda_attention_task.cuh).
+// Merge kernel: one warp per (row, head) combines the row's parts through their LSE.
 #include <cmath>
 
 #include "ops/cuda/cuda_attention_mma.h"
@@ -222,12 +221,43 @@ __global__ void __launch_bounds__(kThreads)
   const WorkView w{args.work};
   const int count = w.count(large ? kWorkNumLarge : kWorkNumSmall);
   const int32_t* items = w[large ? kWorkLargeItems : kWorkSmallItems];
-  zero_rows_without_parts<kThreads>(args, w);
   for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
-    const TaskItem t = load_task_item(args, w, items, i);
-    run_task_item<D, ROWS>(args, t, sh);
-    finish_parts<ROWS, kThreads>(args, w, t);
+    run_task_item<D, ROWS>(args, load_task_item(args, w, items, i), sh);
     __syncthreads();  // the next item reuses shared memory
+  }
+}
+
+// part_o: [parts, hq, d] f32; part_lse: [parts, hq] f32; out: [rows, hq, d] bf16.
+// Row r's parts are merge_parts[merge_begin[r] .. merge_begin[r + 1]).
+__global__ void __launch_bounds__(kThreads) attention_merge_kernel(const AttentionArgs args) {
+  const int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (unit >= static_cast<int64_t>(args.rows) * args.hq) return;
+  const WorkView w{args.work};
+  const int32_t* merge_parts = w[kWorkMergeParts];
+  const int row = static_cast<int>(unit / args.hq), head = static_cast<int>(unit % args.hq);
+  const int begin = w[kWorkMergeBegin][row], end = w[kWorkMergeBegin][row + 1];
+  float m_all = kMinusInf;
+  for (int i = begin; i < end; ++i) {
+    m_all = fmaxf(m_all, args.part_lse[static_cast<int64_t>(merge_parts[i]) * args.hq + head]);
+  }
+  bf16* dst = args.out + unit * args.d;
+  if (m_all == kMinusInf) {  // nothing visible: zero, as on the CPU
+    for (int dim = lane; dim < args.d; dim += 32) dst[dim] = __float2bfloat16(0.0f);
+    return;
+  }
+  float total = 0.0f;
+  for (int i = begin; i < end; ++i) {
+    total += exp2f(args.part_lse[static_cast<int64_t>(merge_parts[i]) * args.hq + head] - m_all);
+  }
+  const float lse = m_all + log2f(total);
+  for (int dim = lane; dim < args.d; dim += 32) {
+    float acc = 0.0f;
+    for (int i = begin; i < end; ++i) {
+      const int64_t state = static_cast<int64_t>(merge_parts[i]) * args.hq + head;
+      acc += exp2f(args.part_lse[state] - lse) * args.part_o[state * args.d + dim];
+    }
+    dst[dim] = __float2bfloat16(acc);
   }
 }
 
@@ -279,11 +309,11 @@ void attention(const AttentionArgs& args, const AttentionGrid& grid, cudaStream_
     default:
       throw Error("attention: no CUDA kernel for head_dim " + std::to_string(args.d));
   }
-  if (grid.small_blocks == 0 && grid.large_blocks == 0 && args.rows > 0) {
-    // No work: every row sees nothing.
-    CASCADE_CUDA_CHECK(cudaMemsetAsync(
-        args.out, 0, static_cast<size_t>(args.rows) * args.hq * args.d * sizeof(bf16), stream));
-  }
+  const int64_t units = static_cast<int64_t>(args.rows) * args.hq;
+  if (units == 0) return;
+  attention_merge_kernel<<<static_cast<unsigned>((units + kWarps - 1) / kWarps), kThreads, 0,
+                           stream>>>(args);
+  CASCADE_CUDA_CHECK_LAUNCH("attention_merge_kernel");
 }
 
 }  // namespace cascade::cuda

@@ -213,11 +213,8 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(const Attention
   __shared__ MmaShared<D> sh;
   const WorkView w{args.work};
   const int count = w.count(kWorkNumLarge);
-  zero_rows_without_parts<kThreads>(args, w);
   for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
-    const TaskItem t = load_task_item(args, w, w[kWorkLargeItems], i);
-    run_mma_item<D>(args, t, sh);
-    finish_parts<kMmaTileRows, kThreads>(args, w, t);
+    run_mma_item<D>(args, load_task_item(args, w, w[kWorkLargeItems], i), sh);
     __syncthreads();  // the next item reuses shared memory
   }
 }

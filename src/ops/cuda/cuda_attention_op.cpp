@@ -1,5 +1,5 @@
 // CudaBackend::attention: checks, the plan's work uploaded once per plan, the RoPE
-// frequency table, then the task kernels (which merge the parts themselves).
+// frequency table, then the task and merge kernels.
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -70,17 +70,10 @@ AttentionWorkShape CudaBackend::attention_shape(int64_t hq, int64_t hkv, int64_t
   return shape;
 }
 
-void CudaBackend::reserve_parts(const AttentionWork& work, int64_t rows, int64_t hq, int64_t d) {
+void CudaBackend::reserve_parts(const AttentionWork& work, int64_t hq, int64_t d) {
   const auto parts = static_cast<size_t>(std::max(work.num_parts, 1));
   recorded_scratch(part_o_, parts * static_cast<size_t>(hq * d) * sizeof(float));
   recorded_scratch(part_lse_, parts * static_cast<size_t>(hq) * sizeof(float));
-  // The merge counts start at zero and the kernels leave them there; a new buffer (perhaps
-  // where the old one was) is zeroed.
-  const size_t count_bytes = static_cast<size_t>(std::max<int64_t>(rows * hq, 1)) * sizeof(int32_t);
-  if (!merge_count_.defined() || merge_count_.nbytes() < count_bytes) {
-    recorded_scratch(merge_count_, count_bytes);
-    CASCADE_CUDA_CHECK(cudaMemsetAsync(merge_count_.data, 0, merge_count_.nbytes(), stream_));
-  }
 }
 
 void CudaBackend::prepare_attention(const AttentionPlan& plan, int64_t rows, int64_t hq,
@@ -91,7 +84,7 @@ void CudaBackend::prepare_attention(const AttentionPlan& plan, int64_t rows, int
   const int64_t d = cache.k.dim(3);
   const AttentionWork& work = attention_work(plan, rows, cache.k.dim(0), cache.k.dim(1),
                                              attention_shape(hq, cache.k.dim(2), d));
-  reserve_parts(work, rows, hq, d);
+  reserve_parts(work, hq, d);
 }
 
 // q: [rows, hq, d] bf16 (un-rotated); positions: [rows] i32; cache.k, cache.v:
@@ -108,7 +101,7 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   const AttentionWorkShape shape = attention_shape(hq, hkv, d);
   const AttentionWork& work = attention_work(plan, rows, cache.k.dim(0), page_size, shape);
   if (rows == 0) return;
-  reserve_parts(work, rows, hq, d);
+  reserve_parts(work, hq, d);
 
   cuda::AttentionArgs a{};
   a.q = static_cast<const cuda::bf16*>(q.data);
@@ -119,7 +112,6 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   a.work = plan_device_.as<int32_t>();
   a.part_o = part_o_.as<float>();
   a.part_lse = part_lse_.as<float>();
-  a.merge_count = static_cast<int*>(merge_count_.data);
   a.out = static_cast<cuda::bf16*>(out.data);
   a.rows = static_cast<int>(rows);
   a.hq = static_cast<int>(hq);

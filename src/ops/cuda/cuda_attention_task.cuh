@@ -1,7 +1,5 @@
 // What both attention task kernels (CUDA cores and tensor cores) read of their work item:
-// the task's rows, pages and masking, each flat row's rotated query and visible KV range;
-// and how they finish: the block that writes the last part of a (row, head) merges its
-// parts into the output.
+// the task's rows, pages and masking, each flat row's rotated query and visible KV range.
 #pragma once
 
 #include "ops/cuda/cuda_attention_work.h"
@@ -87,80 +85,6 @@ __device__ __forceinline__ int64_t task_token_offset(const AttentionArgs& args, 
       static_cast<int64_t>(t.pages[token / args.page_size]) * args.page_size +
       token % args.page_size;
   return (cache_slot * args.hkv + t.kv_head) * d;
-}
-
-// Rows with no parts (padding rows of a recorded step) get zeros, as on the CPU: done by
-// block (0, 0) of each task kernel launched (writing zeros twice is harmless).
-template <int THREADS>
-__device__ void zero_rows_without_parts(const AttentionArgs& args, const WorkView& w) {
-  if (blockIdx.x != 0 || blockIdx.y != 0) return;
-  const int32_t* merge_begin = w[kWorkMergeBegin];
-  for (int row = threadIdx.x; row < args.rows; row += THREADS) {
-    if (merge_begin[row] != merge_begin[row + 1]) continue;
-    bf16* dst = args.out + static_cast<int64_t>(row) * args.hq * args.d;
-    for (int i = 0; i < args.hq * args.d; ++i) dst[i] = __float2bfloat16(0.0f);
-  }
-}
-
-// One warp: out[row, head] = the LSE-weighted sum of the (row, head)'s parts. Parts were
-// written by other blocks: read through L2 (__ldcg), never a stale L1 line.
-__device__ __forceinline__ void merge_row_head(const AttentionArgs& args, const WorkView& w,
-                                               int row, int head) {
-  const int lane = threadIdx.x % 32;
-  const int32_t* parts = w[kWorkMergeParts];
-  const int begin = w[kWorkMergeBegin][row], end = w[kWorkMergeBegin][row + 1];
-  const auto lse_of = [&](int i) {
-    return __ldcg(args.part_lse + static_cast<int64_t>(parts[i]) * args.hq + head);
-  };
-  float m_all = -INFINITY;
-  for (int i = begin; i < end; ++i) m_all = fmaxf(m_all, lse_of(i));
-  bf16* dst = args.out + (static_cast<int64_t>(row) * args.hq + head) * args.d;
-  if (m_all == -INFINITY) {  // nothing visible: zero, as on the CPU
-    for (int dim = lane; dim < args.d; dim += 32) dst[dim] = __float2bfloat16(0.0f);
-    return;
-  }
-  float total = 0.0f;
-  for (int i = begin; i < end; ++i) total += exp2f(lse_of(i) - m_all);
-  const float lse = m_all + log2f(total);
-  for (int dim = lane; dim < args.d; dim += 32) {
-    float acc = 0.0f;
-    for (int i = begin; i < end; ++i) {
-      const int64_t state = static_cast<int64_t>(parts[i]) * args.hq + head;
-      acc += exp2f(lse_of(i) - lse) * __ldcg(args.part_o + state * args.d + dim);
-    }
-    dst[dim] = __float2bfloat16(acc);
-  }
-}
-
-// Called by every thread of the block after it wrote the parts of its item's flat rows
-// [flat_row0, flat_row0 + ROWS): counts each (row, head) part in args.merge_count, and
-// the block whose count completes a (row, head) merges it and sets its count back to zero
-// (a recorded step replays with every count at zero). This is the merge: no kernel of its
-// own.
-template <int ROWS, int THREADS>
-__device__ void finish_parts(const AttentionArgs& args, const WorkView& w, const TaskItem& t) {
-  __shared__ int complete[ROWS][2];  // (row, head) this block merges, row -1 if none
-  __threadfence();  // this thread's part writes, visible to the block that will merge them
-  __syncthreads();
-  for (int r = threadIdx.x; r < ROWS; r += THREADS) {
-    const int flat = t.flat_row0 + r;
-    complete[r][0] = -1;
-    if (flat >= t.flat_rows) continue;
-    const int row = t.rows[t.slot0 + flat / t.group];
-    const int head = t.kv_head * t.group + flat % t.group;
-    const int parts = w[kWorkMergeBegin][row + 1] - w[kWorkMergeBegin][row];
-    int* count = args.merge_count + static_cast<int64_t>(row) * args.hq + head;
-    if (atomicAdd(count, 1) + 1 == parts) {
-      *count = 0;  // every other part has been counted
-      complete[r][0] = row;
-      complete[r][1] = head;
-    }
-  }
-  __syncthreads();
-  __threadfence();  // the other blocks' parts (counted before ours) are read after this
-  for (int r = threadIdx.x / 32; r < ROWS; r += THREADS / 32) {
-    if (complete[r][0] >= 0) merge_row_head(args, w, complete[r][0], complete[r][1]);
-  }
 }
 
 }  // namespace cascade::cuda

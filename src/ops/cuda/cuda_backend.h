@@ -89,7 +89,7 @@ class CudaBackend final : public Backend {
                                       int64_t page_size, const AttentionWorkShape& shape);
   AttentionWorkShape attention_shape(int64_t hq, int64_t hkv, int64_t d) const;
   // part_o / part_lse for the work's parts.
-  void reserve_parts(const AttentionWork& work, int64_t rows, int64_t hq, int64_t d);
+  void reserve_parts(const AttentionWork& work, int64_t hq, int64_t d);
 
   struct Context;  // device, stream and cuBLASLt handle; outlives every allocation
   std::shared_ptr<Context> context_;
@@ -101,7 +101,7 @@ class CudaBackend final : public Backend {
   WorkKey work_key_{};
   AttentionWork work_;
   Tensor plan_device_;
-  Tensor part_o_, part_lse_, merge_count_;
+  Tensor part_o_, part_lse_;
   Tensor sample_args_, sample_out_;
   bool capturing_ = false;
   uint64_t graph_epoch_ = 1;

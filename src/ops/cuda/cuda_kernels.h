@@ -80,7 +80,6 @@ struct AttentionArgs {
   const int32_t* work;       // AttentionWork::packed
   float* part_o;             // [parts, hq, d] f32
   float* part_lse;           // [parts, hq] f32, base 2
-  int* merge_count;          // [rows, hq] i32, parts counted so far; zero between calls
   bf16* out;                 // [rows, hq, d]
   int rows, hq, hkv, d, page_size;
   float score_scale;  // log2(e) / sqrt(d)
