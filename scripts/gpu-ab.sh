@@ -4,8 +4,8 @@
 # speed-up is only believed when both sides ran here, interleaved.
 #   bash scripts/gpu-ab.sh OUTDIR REV [REV...] -- [cascade bench scenarios flags]
 # Each REV (a commit, a branch, or WORKTREE for the working tree as it is) is checked out
-# with `git worktree` (the device tool's copy of the repository has main's history but not
-# local branches: compare main against WORKTREE, or against commits on main) and built (Release with debug info, sm_90) into its own folder; then
+# with `git worktree` (the device tool's copy of the repository holds main as it last
+# landed, not local branches or commits since: compare main against WORKTREE) and built (Release with debug info, sm_90) into its own folder; then
 # ROUNDS (default 2) rounds run the scenarios once per revision, in order, and the
 # figures go to OUTDIR/<round>-<n>.log and a summary at the end. Needs .debs/ as
 # gpu-check.sh does. DEVICE=cpu runs the scenarios on the CPU backend instead. Example:
