@@ -10,14 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-all}
 seconds=${2:-60}
-build=build-fuzz
+build="build-fuzz"
 
 cmake -S fuzz -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="${CXX:-clang++}" > /dev/null
 nice cmake --build "$build" -j "${JOBS:-2}"
 
 if [[ "$target" == all ]]; then
-  targets=$(cd fuzz && ls -- *_fuzz.cpp | sed 's/\.cpp$//')
+  targets=$(cd fuzz && for f in *_fuzz.cpp; do echo "${f%.cpp}"; done)
 else
   targets=$target
 fi

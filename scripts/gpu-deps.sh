@@ -40,7 +40,8 @@ export CMAKE_PREFIX_PATH=$prefix/usr\${CMAKE_PREFIX_PATH:+:\$CMAKE_PREFIX_PATH}
 # the system's own libraries).
 DEPS_LIBRARY_PATH=$multiarch:$multiarch/openblas-pthread
 ENV
-    echo "gpu-deps: unpacked $(ls .debs/*.deb | wc -l) packages into $prefix"
+    debs=(.debs/*.deb)
+    echo "gpu-deps: unpacked ${#debs[@]} packages into $prefix"
     ;;
   *)
     echo "usage: scripts/gpu-deps.sh download|unpack" >&2

@@ -16,6 +16,7 @@
 #include "model/model_config.h"
 #include "model/model_weights.h"
 #include "model/safetensors.h"
+#include "model_loading.h"
 #include "test_paths.h"
 
 namespace cascade {
@@ -38,10 +39,8 @@ class GoldenLogitsTest : public ::testing::TestWithParam<std::string> {
                 std::filesystem::exists(golden))
         << "golden fixtures missing: " << model_dir << " and " << golden
         << " are made by tools/make_fixtures.py (HF transformers)";
-    config = load_model_config(model_dir);
-    const auto checkpoint = SafetensorsModel::open(model_dir);
-    model = std::make_unique<DecoderModel>(config, load_model_weights(config, checkpoint, *backend),
-                                           *backend);
+    model = test::load_decoder_model(model_dir, *backend);
+    config = model->config();
     data = load_golden(GetParam(), config.vocab_size);
     ASSERT_EQ(data.logits.size(), data.prompts.size());
   }

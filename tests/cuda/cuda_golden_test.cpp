@@ -32,6 +32,7 @@
 #include "model/model_config.h"
 #include "model/model_weights.h"
 #include "model/safetensors.h"
+#include "model_loading.h"
 #include "test_paths.h"
 
 namespace cascade::test {
@@ -39,13 +40,6 @@ namespace {
 
 constexpr double kTinyBound = 3e-2;
 constexpr double kDeepBound = 1e-1;
-
-std::unique_ptr<DecoderModel> load_model(const std::string& dir, Backend& backend) {
-  const ModelConfig config = load_model_config(dir);
-  const auto checkpoint = SafetensorsModel::open(dir);
-  return std::make_unique<DecoderModel>(config, load_model_weights(config, checkpoint, backend),
-                                        backend);
-}
 
 double worst_error(const std::vector<std::vector<float>>& ours,
                    const std::vector<std::vector<float>>& ref, int vocab) {
@@ -77,7 +71,7 @@ using CudaGoldenTest = CudaBackendTest;
 
 TEST_F(CudaGoldenTest, TinyFixturesMatchTransformersFp32) {
   for (const std::string name : {"qwen3-tiny", "qwen2-tiny"}) {
-    const auto model = load_model(fixture("models/" + name), *gpu);
+    const auto model = load_decoder_model(fixture("models/" + name), *gpu);
     model->set_graph_max_rows(64);
     const int vocab = model->config().vocab_size;
     const Golden hf = load_golden(name, vocab);
@@ -123,7 +117,7 @@ TEST_F(CudaGoldenTest, TinyFixturesMatchTransformersFp32) {
 
 TEST_F(CudaGoldenTest, TinyFixturesMatchTransformersBf16) {
   for (const std::string name : {"qwen3-tiny", "qwen2-tiny"}) {
-    const auto model = load_model(fixture("models/" + name), *gpu);
+    const auto model = load_decoder_model(fixture("models/" + name), *gpu);
     const int vocab = model->config().vocab_size;
     const Golden hf = load_golden(name, vocab);
     const auto ref =
@@ -144,7 +138,7 @@ TEST_F(CudaGoldenTest, RealGeometriesMatchTransformersBf16) {
   for (const std::string name : {"qwen3-0.6b", "qwen2.5-0.5b"}) {
     const std::string model_dir = std::string(dir) + "/" + name;
     ASSERT_TRUE(std::filesystem::exists(model_dir + "/bf16-logits.safetensors")) << model_dir;
-    const auto model = load_model(model_dir, *gpu);
+    const auto model = load_decoder_model(model_dir, *gpu);
     const int vocab = model->config().vocab_size;
     const auto prompts = nlohmann::json::parse(read_text_file(model_dir + "/prompts.json"))
                              .at("prompts")

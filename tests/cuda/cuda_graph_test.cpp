@@ -18,6 +18,7 @@
 #include "model/model_weights.h"
 #include "model/random_checkpoint.h"
 #include "model/safetensors.h"
+#include "model_loading.h"
 #include "ops/cuda/cuda_attention_work.h"
 #include "test_paths.h"
 
@@ -36,11 +37,7 @@ int pages_for(int tokens) {
 class Stepper {
  public:
   Stepper(const std::string& model_dir, Backend& backend, int num_seqs, int graph_max_rows)
-      : num_seqs_(num_seqs) {
-    const ModelConfig config = load_model_config(model_dir);
-    const auto checkpoint = SafetensorsModel::open(model_dir);
-    model_ = std::make_unique<DecoderModel>(config, load_model_weights(config, checkpoint, backend),
-                                            backend);
+      : num_seqs_(num_seqs), model_(load_decoder_model(model_dir, backend)) {
     model_->set_graph_max_rows(graph_max_rows);
     kv_ = model_->allocate_kv_cache(pages_for(kSharedTokens) + num_seqs * kPagesPerSequence,
                                     kPageSize);

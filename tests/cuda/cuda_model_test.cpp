@@ -18,6 +18,7 @@
 #include "model/model_weights.h"
 #include "model/random_checkpoint.h"
 #include "model/safetensors.h"
+#include "model_loading.h"
 #include "test_paths.h"
 
 namespace cascade::test {
@@ -28,12 +29,8 @@ constexpr int kPageSize = 16;
 // Runs prompts through one model: prefill (all rows), then one decode row per prompt.
 class TwoStepRunner {
  public:
-  TwoStepRunner(const std::string& model_dir, Backend& backend) {
-    const ModelConfig config = load_model_config(model_dir);
-    const auto checkpoint = SafetensorsModel::open(model_dir);
-    model_ = std::make_unique<DecoderModel>(config, load_model_weights(config, checkpoint, backend),
-                                            backend);
-  }
+  TwoStepRunner(const std::string& model_dir, Backend& backend)
+      : model_(load_decoder_model(model_dir, backend)) {}
 
   // Logits [rows, vocab] of the prefill, then of the decode step (tokens `next`).
   std::pair<std::vector<float>, std::vector<float>> run(

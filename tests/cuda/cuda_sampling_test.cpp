@@ -121,8 +121,8 @@ TEST_F(CudaSamplingTest, TopKAndTopPDrawsAreTheHostDraws) {
   }
 }
 
-// Many equal logits: a cut falls inside a run of thousands of equal tokens, and every token
-// of a row may be equal.
+// Many equal logits (and plain-temperature draws): a cut falls inside a run of thousands of
+// equal tokens, and every token of a row may be equal.
 TEST_F(CudaSamplingTest, CutsInsideRunsOfEqualLogitsAreTheHostCuts) {
   const int rows = 4, vocab = 5000;
   std::vector<float> flat(size_t(rows) * vocab, 0.25f);
@@ -133,7 +133,7 @@ TEST_F(CudaSamplingTest, CutsInsideRunsOfEqualLogitsAreTheHostCuts) {
   for (int i = 0; i < vocab; ++i) flat[3 * vocab + i] = -1.5f;
   const Tensor device = device_f32(*gpu, flat, {rows, vocab});
   for (const auto& [k, top_p] : std::vector<std::pair<int, float>>{
-           {700, 0.95f}, {0, 0.5f}, {0, 0.05f}, {2500, 1.0f}, {4000, 0.3f}}) {
+           {0, 1.0f}, {700, 0.95f}, {0, 0.5f}, {0, 0.05f}, {2500, 1.0f}, {4000, 0.3f}}) {
     SamplingParams params;
     params.temperature = 0.7f;
     params.top_k = k;
