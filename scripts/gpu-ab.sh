@@ -4,12 +4,15 @@
 # speed-up is only believed when both sides ran here, interleaved.
 #   bash scripts/gpu-ab.sh OUTDIR REV [REV...] -- [cascade bench scenarios flags]
 # Each REV (a commit, a branch, or WORKTREE for the working tree as it is) is checked out
-# with `git worktree` (the device tool's copy of the repository holds main as it last
-# landed, not local branches or commits since: compare main against WORKTREE) and built (Release with debug info, sm_90) into its own folder; then
-# ROUNDS (default 2) rounds run the scenarios once per revision, in order, and the
-# figures go to OUTDIR/<round>-<n>.log and a summary at the end. Needs .debs/ as
-# gpu-check.sh does. DEVICE=cpu runs the scenarios on the CPU backend instead. Example:
-#   ROUNDS=2 bash scripts/gpu-ab.sh $OUT main perf/decode-gemv -- --scenario B6 --repeats 3
+# with `git worktree` and built (Release with debug info, sm_90) into its own folder. The
+# device tool's copy of the repository holds main as it last landed, not local branches
+# or commits since: there, compare main against WORKTREE. Then ROUNDS (default 2) rounds
+# run the scenarios once per revision (and per VARIANTS flag set, below), in order; the
+# figures go to OUTDIR/<round>-<n>.<variant>.log and a summary at the end. Needs .debs/
+# as gpu-check.sh does. DEVICE=cpu runs the scenarios on the CPU backend instead. E.g.:
+#   ROUNDS=2 bash scripts/gpu-ab.sh $OUT main WORKTREE -- --scenario B6 --repeats 3
+#   VARIANTS="--cascade-min-shared-tokens 16;--cascade-min-shared-tokens 256" \
+#     bash scripts/gpu-ab.sh $OUT WORKTREE -- --scenario B3
 set -uo pipefail
 out=${1:?usage: scripts/gpu-ab.sh OUTDIR REV [REV...] -- [bench flags]}
 shift
@@ -59,17 +62,31 @@ for i in "${!revs[@]}"; do
   echo "[$i] $rev = $(git -C "$src" rev-parse --short HEAD)$([ "$rev" = WORKTREE ] && echo ' (working tree)')"
 done
 
+# VARIANTS: flag sets separated by ';' (e.g. "--cascade-min-shared-tokens 16;--cascade-min-shared-tokens 256"),
+# each run on every revision after the common flags; labels [revision.variant].
+IFS=';' read -ra variants <<<"${VARIANTS:-}"
+[ ${#variants[@]} -gt 0 ] || variants=("")
+for v in "${!variants[@]}"; do
+  [ -n "${variants[$v]}" ] && echo "[*.$v] ${variants[$v]}"
+done
+
 for round in $(seq 1 "${ROUNDS:-2}"); do
   for i in "${!revs[@]}"; do
-    "${binaries[$i]}" bench scenarios --device "${DEVICE:-cuda}" --cache-dir /tmp/cascade-ab-models \
-      "${bench_args[@]}" >"$out/$round-$i.log" 2>&1 || echo "[$i] round $round failed" >&2
+    for v in "${!variants[@]}"; do
+      read -ra extra <<<"${variants[$v]}"
+      "${binaries[$i]}" bench scenarios --device "${DEVICE:-cuda}" \
+        --cache-dir /tmp/cascade-ab-models "${bench_args[@]}" "${extra[@]}" \
+        >"$out/$round-$i.$v.log" 2>&1 || echo "[$i.$v] round $round failed" >&2
+    done
   done
 done
 
-echo "== figures (median of the repeats; one line per revision and round) =="
+echo "== figures (median of the repeats; one line per revision.variant and round) =="
 for i in "${!revs[@]}"; do
-  for round in $(seq 1 "${ROUNDS:-2}"); do
-    grep -E '^  [A-Za-z]' "$out/$round-$i.log" | grep -vE '^  (workload|checksum)' |
-      sed "s/^/[$i] r$round /" | cut -c1-150
+  for v in "${!variants[@]}"; do
+    for round in $(seq 1 "${ROUNDS:-2}"); do
+      grep -E '^  [A-Za-z]' "$out/$round-$i.$v.log" | grep -vE '^  (workload|checksum)' |
+        sed "s/^/[$i.$v] r$round /" | cut -c1-150
+    done
   done
 done | sort -s -k3
