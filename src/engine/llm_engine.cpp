@@ -276,10 +276,10 @@ std::vector<int32_t> LLMEngine::run_and_sample(const SchedulerOutput& scheduled,
                                                const std::vector<Request*>& sampling) {
   const int vocab = runner_.model_config().vocab_size;
   const int usable = std::min(vocab, tokenizer_.vocab_size());
-  // Rows are sampled where the logits are, with the host sampler's arithmetic, unless the
-  // backend leaves a row to the host (Backend::sample says which). The draws come from
-  // copies of the request generators, kept only when the device did sample, so each
-  // request draws once.
+  // Rows are sampled where the logits are, with the host sampler's definition, where the
+  // backend can (CUDA; the CPU backend leaves them to the host sampler, as does a row with
+  // a faulty logit). The draws come from copies of the request generators, kept only when
+  // the device did sample, so each request draws once.
   std::vector<float> temperature, top_p;
   std::vector<int32_t> top_k;
   std::vector<double> uniform;
