@@ -6,9 +6,10 @@
 // A block of 4 warps runs one work item for one kv head; warp w owns flat rows
 // [16w, 16w + 16) of the tile. Queries are rotated at position - rope_delta, scaled by
 // log2(e)/sqrt(d), rounded to bf16 and kept in registers as mma A fragments. Per block of
-// 64 KV tokens: K and V are copied into shared memory (cp.async, zero past the end), S =
-// Q·Kᵀ on tensor cores, a masked online base-2 softmax in registers, and O += P·V with P
-// (bf16) taken straight from S's accumulator layout.
+// 64 KV tokens: K and V are copied into shared memory (cp.async, zero past the end) in two
+// stages, the next block's copies in flight while this block is computed; S = Q·Kᵀ on
+// tensor cores, a masked online base-2 softmax in registers, and O += P·V with P (bf16)
+// taken straight from S's accumulator layout.
 #include <cmath>
 
 #include "ops/cuda/cuda_attention_mma.h"
@@ -50,14 +51,43 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return *reinterpret_cast<const uint32_t*>(&v);
 }
 
+constexpr int kStages = 2;  // KV blocks in shared memory: the one computed, the next arriving
+// Registers capped so that 3 blocks (12 warps) fit an SM, as before the second stage.
+constexpr int kMinBlocksPerSm = 3;
+
+// Dynamic shared memory (over the 48 KB of static): kStages blocks of K and V.
 template <int D>
 struct MmaShared {
   static constexpr int kStride = D + 8;  // bf16 per row: 16 bytes of padding against conflicts
-  alignas(16) bf16 k[kTokens * kStride];
-  alignas(16) bf16 v[kTokens * kStride];  // also stages the query tile at the start
-  int64_t token_offset[kTokens];          // element offset of each token's head, -1 past the end
-  int limit[kMmaTileRows];                // KV tokens row r may see: [kv_begin, limit)
+  alignas(16) bf16 k[kStages][kTokens * kStride];
+  alignas(16) bf16 v[kStages][kTokens * kStride];  // v[0] also stages the query tile
+  int64_t token_offset[kStages][kTokens];  // element offset of each token's head, -1 past the end
+  int limit[kMmaTileRows];                 // KV tokens row r may see: [kv_begin, limit)
 };
+
+// Block-wide: starts copying the K and V of KV tokens [block, block + kTokens) (zeros past
+// kv_stop) into stage `stage` as one group of this thread's copies.
+template <int D>
+__device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, const TaskItem& t,
+                                               int block, int kv_stop, int stage,
+                                               MmaShared<D>& sh) {
+  constexpr int kStride = MmaShared<D>::kStride;
+  if (threadIdx.x < kTokens) {
+    const int token = block + threadIdx.x;
+    sh.token_offset[stage][threadIdx.x] =
+        token < kv_stop ? task_token_offset(args, t, token, D) : -1;
+  }
+  __syncthreads();
+  for (int c = threadIdx.x; c < kTokens * (D / 8); c += kThreads) {
+    const int j = c / (D / 8), part = c % (D / 8);
+    const int64_t offset = sh.token_offset[stage][j];
+    const int bytes = offset >= 0 ? 16 : 0;
+    const int64_t src = offset >= 0 ? offset + part * 8 : 0;
+    copy_16_async(&sh.k[stage][j * kStride + part * 8], args.k_cache + src, bytes);
+    copy_16_async(&sh.v[stage][j * kStride + part * 8], args.v_cache + src, bytes);
+  }
+  copies_commit();
+}
 
 // One work item: q: [rows, hq, D] bf16; k_cache, v_cache: [pages, page_size, hkv, D]
 // bf16; writes part_o: [parts, hq, D] f32 and part_lse: [parts, hq] f32 for its rows.
@@ -73,8 +103,8 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
   for (int idx = threadIdx.x; idx < kMmaTileRows * (D / 2); idx += kThreads) {
     const int r = idx / (D / 2), i = idx % (D / 2);
     const float2 xy = task_query_pair(args, t, t.flat_row0 + r, i, D);
-    sh.v[r * kStride + i] = __float2bfloat16(xy.x);
-    sh.v[r * kStride + i + D / 2] = __float2bfloat16(xy.y);
+    sh.v[0][r * kStride + i] = __float2bfloat16(xy.x);
+    sh.v[0][r * kStride + i + D / 2] = __float2bfloat16(xy.y);
   }
   if (threadIdx.x < kMmaTileRows) {
     sh.limit[threadIdx.x] = task_row_limit(args, t, t.flat_row0 + threadIdx.x);
@@ -83,7 +113,7 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
   uint32_t q[D / 16][4];  // A fragments of this warp's 16 rows
 #pragma unroll
   for (int ks = 0; ks < D / 16; ++ks) {
-    ldmatrix_x4(q[ks], &sh.v[(warp * 16 + lane % 16) * kStride + ks * 16 + (lane / 16) * 8]);
+    ldmatrix_x4(q[ks], &sh.v[0][(warp * 16 + lane % 16) * kStride + ks * 16 + (lane / 16) * 8]);
   }
   int kv_stop = kv_begin;
   for (int r = 0; r < kMmaTileRows; ++r) kv_stop = max(kv_stop, sh.limit[r]);
@@ -100,23 +130,19 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
   }
   float m[2] = {kMinusInf, kMinusInf}, l[2] = {0.0f, 0.0f};
 
-  for (int block = kv_begin; block < kv_stop; block += kTokens) {
-    if (threadIdx.x < kTokens) {
-      const int token = block + threadIdx.x;
-      const int64_t offset = token < kv_stop ? task_token_offset(args, t, token, D) : -1;
-      sh.token_offset[threadIdx.x] = offset;
+  if (kv_begin < kv_stop) issue_kv_block<D>(args, t, kv_begin, kv_stop, 0, sh);
+  for (int block = kv_begin, stage = 0; block < kv_stop; block += kTokens, stage ^= 1) {
+    // The next block's copies go into the other stage (computed one iteration ago; the
+    // barrier at the end of that iteration freed it) while this one is computed.
+    if (block + kTokens < kv_stop) {
+      issue_kv_block<D>(args, t, block + kTokens, kv_stop, stage ^ 1, sh);
+      copies_wait_pending<1>();  // this block's group has landed, the next may still fly
+    } else {
+      copies_wait_pending<0>();
     }
     __syncthreads();
-    for (int c = threadIdx.x; c < kTokens * (D / 8); c += kThreads) {
-      const int j = c / (D / 8), part = c % (D / 8);
-      const int64_t offset = sh.token_offset[j];
-      const int bytes = offset >= 0 ? 16 : 0;
-      const int64_t src = offset >= 0 ? offset + part * 8 : 0;
-      copy_16_async(&sh.k[j * kStride + part * 8], args.k_cache + src, bytes);
-      copy_16_async(&sh.v[j * kStride + part * 8], args.v_cache + src, bytes);
-    }
-    copies_wait_all();
-    __syncthreads();
+    const bf16* k_stage = sh.k[stage];
+    const bf16* v_stage = sh.v[stage];
 
     // S = Q · Kᵀ for 8 tiles of 8 tokens.
     float s[kTokens / 8][4];
@@ -127,7 +153,7 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
 #pragma unroll
       for (int kk = 0; kk < D / 32; ++kk) {
         uint32_t b[4];
-        ldmatrix_x4(b, &sh.k[(nt * 8 + lane % 8) * kStride + kk * 32 + (lane / 8) * 8]);
+        ldmatrix_x4(b, &k_stage[(nt * 8 + lane % 8) * kStride + kk * 32 + (lane / 8) * 8]);
         mma_bf16(s[nt], q[2 * kk], b[0], b[1]);
         mma_bf16(s[nt], q[2 * kk + 1], b[2], b[3]);
       }
@@ -178,13 +204,13 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
 #pragma unroll
       for (int dt = 0; dt < D / 16; ++dt) {
         uint32_t b[4];
-        ldmatrix_x4_trans(b, &sh.v[(ks * 16 + lane % 8 + ((lane / 8) % 2) * 8) * kStride + dt * 16 +
-                                   (lane / 16) * 8]);
+        ldmatrix_x4_trans(b, &v_stage[(ks * 16 + lane % 8 + ((lane / 8) % 2) * 8) * kStride +
+                                      dt * 16 + (lane / 16) * 8]);
         mma_bf16(o[2 * dt], a, b[0], b[1]);
         mma_bf16(o[2 * dt + 1], a, b[2], b[3]);
       }
     }
-    __syncthreads();  // before the next block overwrites sh.k, sh.v and the offsets
+    __syncthreads();  // this stage is free for the copies issued next iteration
   }
 
 #pragma unroll
@@ -209,8 +235,10 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
 
 // The large work items, block x taking items x, x + grid, ...
 template <int D>
-__global__ void __launch_bounds__(kThreads) attention_mma_kernel(const AttentionArgs args) {
-  __shared__ MmaShared<D> sh;
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
+    attention_mma_kernel(const AttentionArgs args) {
+  extern __shared__ __align__(16) unsigned char shared_bytes[];
+  MmaShared<D>& sh = *reinterpret_cast<MmaShared<D>*>(shared_bytes);
   const WorkView w{args.work};
   const int count = w.count(kWorkNumLarge);
   for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
@@ -219,7 +247,27 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(const Attention
   }
 }
 
+template <int D>
+constexpr int mma_shared_bytes() {
+  return static_cast<int>(sizeof(MmaShared<D>));
+}
+
+template <int D>
+void launch_mma(dim3 grid, const AttentionArgs& args, cudaStream_t stream) {
+  attention_mma_kernel<D><<<grid, kThreads, mma_shared_bytes<D>(), stream>>>(args);
+}
+
 }  // namespace
+
+void prepare_attention_mma_kernels() {
+  // More than 48 KB of dynamic shared memory is opt-in, per kernel and device.
+  CASCADE_CUDA_CHECK(cudaFuncSetAttribute(attention_mma_kernel<64>,
+                                          cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          mma_shared_bytes<64>()));
+  CASCADE_CUDA_CHECK(cudaFuncSetAttribute(attention_mma_kernel<128>,
+                                          cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          mma_shared_bytes<128>()));
+}
 
 bool attention_mma_supports_head_dim(int d) {
   return mma_head_dim(d);
@@ -230,10 +278,10 @@ void attention_mma_tasks(const AttentionArgs& args, int blocks, cudaStream_t str
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv));
   switch (args.d) {
     case 64:
-      attention_mma_kernel<64><<<grid, kThreads, 0, stream>>>(args);
+      launch_mma<64>(grid, args, stream);
       break;
     case 128:
-      attention_mma_kernel<128><<<grid, kThreads, 0, stream>>>(args);
+      launch_mma<128>(grid, args, stream);
       break;
     default:
       throw Error("attention: no tensor-core kernel for head_dim " + std::to_string(args.d));

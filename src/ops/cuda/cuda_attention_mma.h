@@ -13,6 +13,10 @@ constexpr bool mma_head_dim(int d) {
 }
 bool attention_mma_supports_head_dim(int d);
 
+// Once per device before the first launch (CudaBackend's constructor): the kernel's shared
+// memory opt-in.
+void prepare_attention_mma_kernels();
+
 // Runs the work's large items (tiles of kMmaTileRows rows) on `blocks` thread blocks per
 // kv head (AttentionGrid::large_blocks; 0: not launched).
 void attention_mma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_matmul.h"
 #include "ops/op_checks.h"
@@ -34,6 +35,7 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   uint64_t keep_all = std::numeric_limits<uint64_t>::max();
   CASCADE_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
   matmul_ = std::make_unique<CudaMatmul>();
+  cuda::prepare_attention_mma_kernels();
 }
 
 CudaBackend::~CudaBackend() = default;

@@ -52,4 +52,16 @@ __device__ __forceinline__ void copies_wait_all() {
   asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::);
 }
 
+// Closes this thread's group of copy_16_async calls issued since the last group.
+__device__ __forceinline__ void copies_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+
+// Waits until at most PENDING of this thread's committed groups are still in flight; a
+// barrier then publishes the finished ones.
+template <int PENDING>
+__device__ __forceinline__ void copies_wait_pending() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING));
+}
+
 }  // namespace cascade::cuda
