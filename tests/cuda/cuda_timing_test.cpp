@@ -146,6 +146,33 @@ TEST_F(CudaTiming, AttentionDecodePrefillAndSharedLevel) {
   }
 }
 
+// B2's shared levels in one layer (its own test, for profilers): 128 decode rows over 8
+// chunks of 2,048 tokens, each chunk a task at its own rope_delta (chunks are stored at
+// canonical positions).
+TEST_F(CudaTiming, AttentionB2SharedChunks) {
+  const RopeParams rope{1000000.0, kD};
+  const int rows = 128, chunks = 8, chunk = 2048, pages_per = chunk / kPage;
+  const KvLayer cache = random_cache(chunks * pages_per, kPage, kHkv, kD);
+  std::vector<int32_t> all(rows), positions(rows, chunks * chunk + 70);
+  std::iota(all.begin(), all.end(), 0);
+  AttentionPlan plan;
+  plan.page_size = kPage;
+  plan.num_rows = rows;
+  for (int c = 0; c < chunks; ++c) {
+    std::vector<int32_t> pages(pages_per);
+    std::iota(pages.begin(), pages.end(), c * pages_per);
+    plan.add_task(all, pages, chunk, c * chunk, c * chunk, false);
+  }
+  plan.finalize();
+  const auto q_host = random_bf16_values(size_t(rows) * kHq * kD, 7);
+  const Tensor q = gpu->upload(q_host.data(), DType::F32, {rows, kHq, kD});
+  const Tensor pos = gpu->upload_i32(positions.data(), {rows});
+  Tensor out = gpu->allocate(DType::BF16, {rows, kHq, kD});
+  print("attention 128 rows x 8 shared chunks of 2048 (FLOPs)",
+        time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0,
+        4.0 * rows * kHq * kD * chunks * chunk);
+}
+
 // Qwen3-0.6B's fused QKV at decode, mixed and prefill sizes and its LM head; then
 // Qwen2.5-0.5B's four projections at batch 1 (B6; the weights stay in L2 between calls).
 TEST_F(CudaTiming, LinearQwen3Shapes) {
