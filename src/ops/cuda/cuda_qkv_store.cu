@@ -1,5 +1,6 @@
 // qkv_store: split the fused projection, per-head RMSNorm of q and k, RoPE on k, write
-// K/V into their cache slots. One block per row, one warp per head.
+// K/V into their cache slots. One warp per (row, head): blocks of kWarps heads of one row,
+// so a decode step of one row still spreads its heads over several SMs.
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
@@ -23,7 +24,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   const bf16* row = qkv + r * heads * d;
   const int64_t slot = slots[r];
   const bool slot_valid = 0 <= slot && slot < cache_slots;
-  for (int head = threadIdx.x / 32; head < heads; head += kWarps) {
+  for (int head = static_cast<int>(blockIdx.y) * kWarps + static_cast<int>(threadIdx.x) / 32;
+       head < heads; head += static_cast<int>(gridDim.y) * kWarps) {
     const bf16* src = row + head * d;
     float a[kMaxPairsPerLane], b[kMaxPairsPerLane];
     float sum_sq = 0.0f;
@@ -80,9 +82,11 @@ void qkv_store(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float ep
                int hq, int hkv, int d, int64_t cache_slots, bf16* q, bf16* k_cache, bf16* v_cache,
                cudaStream_t stream) {
   if (rows == 0) return;
-  qkv_store_kernel<<<static_cast<unsigned>(rows), kWarps * 32, 0, stream>>>(
-      qkv, q_norm, k_norm, eps, positions, slots, inv_freq, hq, hkv, d, cache_slots, q, k_cache,
-      v_cache);
+  const dim3 grid(static_cast<unsigned>(rows),
+                  static_cast<unsigned>((hq + 2 * hkv + kWarps - 1) / kWarps));
+  qkv_store_kernel<<<grid, kWarps * 32, 0, stream>>>(qkv, q_norm, k_norm, eps, positions, slots,
+                                                     inv_freq, hq, hkv, d, cache_slots, q, k_cache,
+                                                     v_cache);
   CASCADE_CUDA_CHECK_LAUNCH("qkv_store_kernel");
 }
 
