@@ -62,6 +62,7 @@ CoherenceResult run_coherence_mode(const std::vector<CoherenceQuestion>& suite,
   config.tensor_parallel_size = mode.tensor_parallel_size;
   config.chunk_mode = mode.chunk_mode;
   config.enable_cascade_attention = mode.cascade;
+  config.cascade_min_shared_tokens = 16;  // the suite's chunks are short: shared everywhere
   config.max_num_seqs = 64;
   LLM llm(std::string(CASCADE_SOURCE_DIR) + "/models/cascade-tiny-qwen3", config);
   std::vector<Prompt> prompts;

@@ -154,6 +154,7 @@ class CompositionalModelTest : public ::testing::TestWithParam<Case> {
     e.max_num_batched_tokens = 40;  // chunks are filled over several steps
     e.chunk_mode = GetParam().mode;
     e.enable_cascade_attention = GetParam().cascade;
+    e.cascade_min_shared_tokens = 16;  // the test chunks are short: shared on every backend
     e.num_threads = 2;
     return e;
   }

@@ -1,4 +1,5 @@
 // expect_error: the call throws cascade::Error and its message contains every given part.
+// validation_error: what validate() says of a default-constructed value after an edit.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -21,6 +22,19 @@ inline void expect_error(const std::function<void()>& fn, const std::vector<std:
           << "message: " << e.what() << "\nmissing: " << part;
     }
   }
+}
+
+// The message Config{}.validate() throws once `edit` has changed it, or "" when it accepts it.
+template <typename Config>
+std::string validation_error(const std::function<void(Config&)>& edit) {
+  Config config;
+  edit(config);
+  try {
+    config.validate();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace cascade::test

@@ -80,6 +80,7 @@ EngineConfig config_with_pages(int num_kv_pages) {
   c.num_kv_pages = num_kv_pages;
   c.chunk_mode = ChunkMode::Compositional;
   c.enable_cascade_attention = true;
+  c.cascade_min_shared_tokens = 16;  // the test chunks are short: shared on every backend
   c.chunk_page_ratio = 0.5f;
   return c;
 }

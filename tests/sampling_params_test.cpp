@@ -8,20 +8,13 @@
 #include <string>
 
 #include "base/error.h"
+#include "expect_error.h"
 
 namespace cascade {
 namespace {
 
-// The message validate() throws for params changed by `edit`, or "" when it accepts them.
 std::string validation_error(const std::function<void(SamplingParams&)>& edit) {
-  SamplingParams params;
-  edit(params);
-  try {
-    params.validate();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return test::validation_error<SamplingParams>(edit);
 }
 
 TEST(SamplingParams, DefaultsAndBoundaryValuesAreValid) {

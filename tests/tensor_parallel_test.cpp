@@ -267,6 +267,7 @@ EngineConfig engine_config(int tensor_parallel_size) {
   c.num_kv_pages = 96;
   c.chunk_mode = ChunkMode::Compositional;
   c.enable_cascade_attention = true;
+  c.cascade_min_shared_tokens = 16;  // the test chunks are short: shared on every backend
   c.tensor_parallel_size = tensor_parallel_size;
   return c;
 }

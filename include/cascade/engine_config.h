@@ -43,9 +43,9 @@ struct EngineConfig {
   // Shared levels per sequence that may become shared tasks. The seed's 3 left five of a
   // prompt of 8 shared chunks read once per sequence (B2: cascade on/off only 1.45x).
   int max_cascade_levels = 16;
-  // Shared levels shorter than this are read per sequence: a short level as one shared
-  // task has too few thread blocks (B3, a 128-token level shared by 64 rows, ran 0.90x).
-  int cascade_min_shared_tokens = 16;
+  // Shared levels shorter than this are read per sequence (a short level as one shared task
+  // costs more than it saves; B3). -1: the backend's measured value (CPU 16, CUDA 256).
+  int cascade_min_shared_tokens = -1;
   int chunk_registry_size = 1000;  // context chunks kept at most (LRU)
   ChunkMode chunk_mode = ChunkMode::Compositional;
 

@@ -30,7 +30,9 @@ void EngineConfig::validate() const {
   check(std::isfinite(chunk_page_ratio) && chunk_page_ratio > 0 && chunk_page_ratio <= 1,
         "chunk_page_ratio must be in (0, 1] (got " + std::to_string(chunk_page_ratio) + ")");
   check(max_cascade_levels >= 0, "max_cascade_levels must be >= 0");
-  check(cascade_min_shared_tokens >= 0, "cascade_min_shared_tokens must be >= 0");
+  check(cascade_min_shared_tokens >= -1,
+        "cascade_min_shared_tokens must be >= 0, or -1 for the backend's default (got " +
+            std::to_string(cascade_min_shared_tokens) + ")");
   require_positive(chunk_registry_size, "chunk_registry_size");
   check(std::isfinite(gpu_memory_utilization) && gpu_memory_utilization > 0 &&
             gpu_memory_utilization <= 1,

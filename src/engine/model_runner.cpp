@@ -23,7 +23,6 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
   planner_.page_size = config.page_size;
   planner_.enable_cascade = config.enable_cascade_attention;
   planner_.max_cascade_levels = config.max_cascade_levels;
-  planner_.min_shared_tokens = config.cascade_min_shared_tokens;
   const ModelConfig model_config = load_model_config(model_dir);
   const auto checkpoint = SafetensorsModel::open(model_dir);
   model_ = std::make_unique<TensorParallelModel>(
@@ -32,6 +31,9 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
           config.device, config.tensor_parallel_size, config.num_threads,
           config.enforce_eager ? 0 : std::min(config.max_num_seqs, kMaxGraphRows)});
   device_ = model_->backend().name();
+  planner_.min_shared_tokens = config.cascade_min_shared_tokens >= 0
+                                   ? config.cascade_min_shared_tokens
+                                   : model_->backend().min_shared_level_tokens();
 
   max_model_len_ = std::min(config.max_model_len, model_config.max_position_embeddings);
   // Budgets are per device; each rank's pages hold only its KV heads.

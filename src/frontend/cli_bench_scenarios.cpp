@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <sstream>
 
@@ -141,8 +142,8 @@ void add_scenarios_command(CLI::App& bench) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--cascade-min-shared-tokens", o.cascade_min_shared_tokens,
-                  "shorter shared levels are read per sequence (EngineConfig)")
-      ->check(CLI::NonNegativeNumber)
+                  "shorter shared levels are read per sequence (EngineConfig; -1: the backend's)")
+      ->check(CLI::Range(-1, std::numeric_limits<int>::max()))
       ->capture_default_str();
   cmd->add_flag("--enforce-eager", o.enforce_eager, "no CUDA graphs for decode steps");
   cmd->add_option("--repeats", o.repeats)->check(CLI::PositiveNumber)->capture_default_str();

@@ -45,7 +45,7 @@ void add_engine_flags(CLI::App& cmd, EngineConfig& c) {
   cmd.add_option("--max-cascade-levels", c.max_cascade_levels, "shared levels per sequence")
       ->capture_default_str();
   cmd.add_option("--cascade-min-shared-tokens", c.cascade_min_shared_tokens,
-                 "shorter shared levels are read per sequence")
+                 "shorter shared levels are read per sequence (-1: the backend's default)")
       ->capture_default_str();
   cmd.add_option("--chunk-registry-size", c.chunk_registry_size, "chunks kept at most")
       ->capture_default_str();

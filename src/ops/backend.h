@@ -106,6 +106,9 @@ class Backend {
   // replays with this plan. No-op where attention needs no preparation (the CPU).
   virtual void prepare_attention(const AttentionPlan& /*plan*/, int64_t /*rows*/, int64_t /*hq*/,
                                  const KvLayer& /*cache*/) {}
+  // Shared levels shorter than this are cheaper read by each sequence than as one shared
+  // task (EngineConfig::cascade_min_shared_tokens = -1 takes it). Measured per backend.
+  virtual int min_shared_level_tokens() const { return 16; }
 
   // Samples the rows of logits [rows, vocab] f32 where they are, with the host sampler's
   // arithmetic (src/engine/sampler.h), over the ids [0, usable_vocab) (the others count as
