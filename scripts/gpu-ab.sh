@@ -13,6 +13,9 @@
 #   ROUNDS=2 bash scripts/gpu-ab.sh $OUT main WORKTREE -- --scenario B6 --repeats 3
 #   VARIANTS="--cascade-min-shared-tokens 16;--cascade-min-shared-tokens 256" \
 #     bash scripts/gpu-ab.sh $OUT WORKTREE -- --scenario B3
+# TESTS="gtest filter" then builds the last revision's cascade_cuda_tests and runs those
+# tests (CASCADE_CUDA_TIMING=1, so CudaTiming.* may be named); RACECHECK="gtest filter"
+# runs tests of it under compute-sanitizer racecheck. Logs: OUTDIR/tests.log, racecheck.log.
 set -uo pipefail
 out=${1:?usage: scripts/gpu-ab.sh OUTDIR REV [REV...] -- [bench flags]}
 shift
@@ -90,3 +93,24 @@ for i in "${!revs[@]}"; do
     done
   done
 done | sort -s -k3
+
+if [ -n "${TESTS:-}${RACECHECK:-}" ]; then
+  last=$((${#revs[@]} - 1))
+  build=/tmp/cascade-ab-build-$last
+  if ! cmake --build "$build" -j "$(nproc)" --target cascade_cuda_tests >"$out/tests-build.log" 2>&1; then
+    echo "gpu-ab.sh: building the tests of '${revs[$last]}' failed (see $out/tests-build.log)" >&2
+    exit 1
+  fi
+  if [ -n "${TESTS:-}" ]; then
+    CASCADE_CUDA_TIMING=1 timeout 300 "$build/tests/cascade_cuda_tests" --gtest_filter="$TESTS" \
+      >"$out/tests.log" 2>&1
+    echo "== tests of ${revs[$last]} (rc $?) =="
+    grep -E '^\[  (PASSED|FAILED) |^\[timing\]' "$out/tests.log"
+  fi
+  if [ -n "${RACECHECK:-}" ]; then
+    timeout 300 compute-sanitizer --tool racecheck "$build/tests/cascade_cuda_tests" \
+      --gtest_filter="$RACECHECK" >"$out/racecheck.log" 2>&1
+    echo "== racecheck of ${revs[$last]} (rc $?) =="
+    grep -E 'RACECHECK SUMMARY|^\[  (PASSED|FAILED) ' "$out/racecheck.log"
+  fi
+fi
