@@ -44,7 +44,7 @@ struct EngineConfig {
   // prompt of 8 shared chunks read once per sequence (B2: cascade on/off only 1.45x).
   int max_cascade_levels = 16;
   // Shared levels shorter than this are read per sequence (a short level as one shared task
-  // costs more than it saves; B3). -1: the backend's measured value (CPU 16, CUDA 256).
+  // costs more than it saves; B3). -1: the backend's value (CUDA 256, measured on B3; CPU 16).
   int cascade_min_shared_tokens = -1;
   int chunk_registry_size = 1000;  // context chunks kept at most (LRU)
   ChunkMode chunk_mode = ChunkMode::Compositional;

@@ -107,7 +107,8 @@ class Backend {
   virtual void prepare_attention(const AttentionPlan& /*plan*/, int64_t /*rows*/, int64_t /*hq*/,
                                  const KvLayer& /*cache*/) {}
   // Shared levels shorter than this are cheaper read by each sequence than as one shared
-  // task (EngineConfig::cascade_min_shared_tokens = -1 takes it). Measured per backend.
+  // task (EngineConfig::cascade_min_shared_tokens = -1 takes it). CUDA's is measured; this
+  // default (the CPU's) is the engine's earlier setting, not tuned.
   virtual int min_shared_level_tokens() const { return 16; }
 
   // Samples the rows of logits [rows, vocab] f32 where they are, with the host sampler's
