@@ -200,6 +200,10 @@ TEST(Engine, StreamingDeltasAddUpToTheFinalText) {
   while (llm.has_unfinished()) {
     for (auto& o : llm.step()) {
       ASSERT_EQ(o.request_id, id);
+      if (!o.finished()) {  // the whole output comes once, at the end
+        EXPECT_TRUE(o.text.empty());
+        EXPECT_TRUE(o.token_ids.empty());
+      }
       text += o.text_delta;
       tokens.insert(tokens.end(), o.token_ids_delta.begin(), o.token_ids_delta.end());
       last = o;

@@ -12,8 +12,10 @@ const char* finish_reason_name(FinishReason reason);  // "", "stop", "length", "
 
 struct RequestOutput {
   int64_t request_id = -1;
-  std::string text;                // generated text so far (stop string excluded)
-  std::vector<int32_t> token_ids;  // generated token ids so far
+  // The whole output, in the output of the step that finishes the request (generate()
+  // returns only those); empty in the steps before, which carry the deltas below.
+  std::string text;                // generated text (stop string excluded)
+  std::vector<int32_t> token_ids;  // generated token ids
   // `text` split at Qwen3's "<think>…</think>" (src/text/reasoning_parser.h): the
   // reasoning, and the answer; a text without a think block is all answer.
   std::string reasoning_content;

@@ -204,11 +204,13 @@ RequestOutput LLMEngine::make_output(Request& request) {
   const Sequence& seq = request.seq;
   RequestOutput out;
   out.request_id = seq.id;
-  out.token_ids.assign(seq.tokens.begin() + seq.num_prompt_tokens, seq.tokens.end());
-  out.token_ids_delta.assign(
-      out.token_ids.begin() + static_cast<ptrdiff_t>(request.tokens_reported), out.token_ids.end());
-  request.tokens_reported = out.token_ids.size();
-  out.text = request.text.text();
+  // Each step costs what it adds: the deltas every step, the whole texts and ids once, when
+  // the request finishes. Copying them every step made long outputs quadratic (B1 on the
+  // tiny geometry, CPU: this phase 0.77 -> 0.23 ms per step of up to 256 sequences).
+  const auto generated = seq.tokens.begin() + seq.num_prompt_tokens;
+  out.token_ids_delta.assign(generated + static_cast<ptrdiff_t>(request.tokens_reported),
+                             seq.tokens.end());
+  request.tokens_reported = static_cast<size_t>(seq.tokens.end() - generated);
   out.text_delta = request.text.take_delta();
   ReasoningSplit delta = request.reasoning.push(out.text_delta);
   if (seq.finish_reason != FinishReason::None) {
@@ -218,8 +220,12 @@ RequestOutput LLMEngine::make_output(Request& request) {
   }
   request.reasoning_content += delta.reasoning;
   request.content += delta.answer;
-  out.reasoning_content = request.reasoning_content;
-  out.content = request.content;
+  if (seq.finish_reason != FinishReason::None) {
+    out.token_ids.assign(generated, seq.tokens.end());
+    out.text = request.text.text();
+    out.reasoning_content = request.reasoning_content;
+    out.content = request.content;
+  }
   out.reasoning_content_delta = std::move(delta.reasoning);
   out.content_delta = std::move(delta.answer);
   out.num_prompt_tokens = seq.total_prompt_tokens();

@@ -39,7 +39,7 @@ BatchTiming run_batch(LLM& llm, const std::vector<Prompt>& prompts,
   while (llm.has_unfinished()) {
     for (const auto& out : llm.step()) {
       t.output_tokens += static_cast<int64_t>(out.token_ids_delta.size());
-      if (!out.token_ids.empty()) started.insert(out.request_id);
+      if (!out.token_ids_delta.empty()) started.insert(out.request_id);
     }
     if (!all_started && started.size() == prompts.size()) {
       all_started = true;

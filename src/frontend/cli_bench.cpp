@@ -7,12 +7,13 @@
 #include <filesystem>
 #include <memory>
 #include <random>
+#include <set>
 
 #include "base/error.h"
 #include "cascade/llm.h"
+#include "frontend/bench_scenarios.h"
 #include "frontend/cli.h"
 #include "frontend/cli_flags.h"
-#include "frontend/bench_scenarios.h"
 #include "frontend/dedup_bench.h"
 #include "model/random_checkpoint.h"
 #include "text/tokenizer.h"
@@ -45,18 +46,18 @@ Timing time_once(LLM& llm, int batch, int prompt_len, int output_len, uint32_t s
   p.temperature = 0;
   p.ignore_eos = true;
   p.max_tokens = output_len;
-  std::vector<int64_t> ids;
   const auto t0 = std::chrono::steady_clock::now();
   for (int b = 0; b < batch; ++b) {
     std::vector<int32_t> prompt(static_cast<size_t>(prompt_len));
     for (auto& t : prompt) t = static_cast<int32_t>(rng() % id_range);
-    ids.push_back(llm.add_request(Prompt{.token_ids = std::move(prompt)}, p));
+    llm.add_request(Prompt{.token_ids = std::move(prompt)}, p);
   }
-  int first_tokens = 0;
+  std::set<int64_t> started;  // requests with their first token
   auto t_prefill = t0;
   while (llm.has_unfinished()) {
     for (const auto& out : llm.step()) {
-      if (out.token_ids.size() == 1 && ++first_tokens == batch) {
+      if (!out.token_ids_delta.empty() && started.insert(out.request_id).second &&
+          std::ssize(started) == batch) {
         t_prefill = std::chrono::steady_clock::now();
       }
     }
