@@ -55,36 +55,55 @@ constexpr int kStages = 2;  // KV blocks in shared memory: the one computed, the
 // Registers capped so that 3 blocks (12 warps) fit an SM, as before the second stage.
 constexpr int kMinBlocksPerSm = 3;
 
+// Token offsets are found two KV blocks ahead, so a slot is written while the two before
+// it may still be read: three slots.
+constexpr int kOffsetSlots = 3;
+
 // Dynamic shared memory (over the 48 KB of static): kStages blocks of K and V.
 template <int D>
 struct MmaShared {
   static constexpr int kStride = D + 8;  // bf16 per row: 16 bytes of padding against conflicts
   alignas(16) bf16 k[kStages][kTokens * kStride];
   alignas(16) bf16 v[kStages][kTokens * kStride];  // v[0] also stages the query tile
-  int64_t token_offset[kStages][kTokens];  // element offset of each token's head, -1 past the end
-  int limit[kMmaTileRows];                 // KV tokens row r may see: [kv_begin, limit)
+  // Element offset of each token's head in the cache, -1 past the end.
+  int64_t token_offset[kOffsetSlots][kTokens];
+  int limit[kMmaTileRows];  // KV tokens row r may see: [kv_begin, limit)
 };
 
-// Block-wide: starts copying the K and V of KV tokens [block, block + kTokens) (zeros past
-// kv_stop) into stage `stage` as one group of this thread's copies.
+// Threads 0..kTokens-1: the cache offsets of KV tokens [block, block + kTokens) into `slot`
+// (-1 from kv_stop on). Published by the next barrier.
 template <int D>
-__device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, const TaskItem& t,
-                                               int block, int kv_stop, int stage,
-                                               MmaShared<D>& sh) {
-  constexpr int kStride = MmaShared<D>::kStride;
+__device__ __forceinline__ void find_token_offsets(const AttentionArgs& args, const TaskItem& t,
+                                                   int block, int kv_stop, int slot,
+                                                   MmaShared<D>& sh) {
   if (threadIdx.x < kTokens) {
     const int token = block + threadIdx.x;
-    sh.token_offset[stage][threadIdx.x] =
+    sh.token_offset[slot][threadIdx.x] =
         token < kv_stop ? task_token_offset(args, t, token, D) : -1;
   }
-  __syncthreads();
-  for (int c = threadIdx.x; c < kTokens * (D / 8); c += kThreads) {
-    const int j = c / (D / 8), part = c % (D / 8);
-    const int64_t offset = sh.token_offset[stage][j];
+}
+
+// Block-wide: starts copying the K and V of the KV block whose offsets are in `slot` (zeros
+// past the end) into stage `stage`, as one group of this thread's copies. A thread always
+// copies the same 16-byte piece of its rows, so only the row changes between copies.
+template <int D>
+__device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, int slot, int stage,
+                                               MmaShared<D>& sh) {
+  constexpr int kStride = MmaShared<D>::kStride;
+  constexpr int kPieces = D / 8;                    // 16-byte pieces per row
+  constexpr int kRowsPerPass = kThreads / kPieces;  // rows one pass of the block copies
+  static_assert(kThreads % kPieces == 0 && kTokens % kRowsPerPass == 0, "copy shapes");
+  const int piece = threadIdx.x % kPieces;
+  const int row0 = threadIdx.x / kPieces;
+#pragma unroll
+  for (int pass = 0; pass < kTokens / kRowsPerPass; ++pass) {
+    const int j = row0 + pass * kRowsPerPass;
+    const int64_t offset = sh.token_offset[slot][j];
     const int bytes = offset >= 0 ? 16 : 0;
-    const int64_t src = offset >= 0 ? offset + part * 8 : 0;
-    copy_16_async(&sh.k[stage][j * kStride + part * 8], args.k_cache + src, bytes);
-    copy_16_async(&sh.v[stage][j * kStride + part * 8], args.v_cache + src, bytes);
+    const int64_t src = offset >= 0 ? offset + piece * 8 : 0;
+    const int dst = j * kStride + piece * 8;
+    copy_16_async(&sh.k[stage][dst], args.k_cache + src, bytes);
+    copy_16_async(&sh.v[stage][dst], args.v_cache + src, bytes);
   }
   copies_commit();
 }
@@ -120,6 +139,8 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
   // This thread's two rows: g and g + 8 of the warp's 16 (the mma accumulator layout).
   const int row_a = warp * 16 + lane / 4;
   const int limit[2] = {sh.limit[row_a], sh.limit[row_a + 8]};
+  // Blocks wholly below every limit of the warp's rows need no mask.
+  const int warp_min_limit = __reduce_min_sync(0xffffffffu, min(limit[0], limit[1]));
   __syncthreads();  // sh.v is free again
 
   float o[D / 8][4];
@@ -130,19 +151,26 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
   }
   float m[2] = {kMinusInf, kMinusInf}, l[2] = {0.0f, 0.0f};
 
-  if (kv_begin < kv_stop) issue_kv_block<D>(args, t, kv_begin, kv_stop, 0, sh);
-  for (int block = kv_begin, stage = 0; block < kv_stop; block += kTokens, stage ^= 1) {
-    // The next block's copies go into the other stage (computed one iteration ago; the
-    // barrier at the end of that iteration freed it) while this one is computed.
-    if (block + kTokens < kv_stop) {
-      issue_kv_block<D>(args, t, block + kTokens, kv_stop, stage ^ 1, sh);
-      copies_wait_pending<1>();  // this block's group has landed, the next may still fly
-    } else {
-      copies_wait_pending<0>();
-    }
+  // Block i's K and V arrive in stage i % 2 while block i - 1 is computed; its token
+  // offsets were found two blocks earlier, in slot i % 3. One barrier per block.
+  if (kv_begin < kv_stop) {
+    find_token_offsets<D>(args, t, kv_begin, kv_stop, 0, sh);
+    find_token_offsets<D>(args, t, kv_begin + kTokens, kv_stop, 1, sh);
     __syncthreads();
-    const bf16* k_stage = sh.k[stage];
-    const bf16* v_stage = sh.v[stage];
+    issue_kv_block<D>(args, 0, 0, sh);
+  }
+  for (int block = kv_begin, i = 0; block < kv_stop; block += kTokens, ++i) {
+    copies_wait_pending<0>();
+    // Publishes block i's copies and slot (i + 1) % 3's offsets; every warp has finished
+    // block i - 1, so its stage may be refilled.
+    __syncthreads();
+    if (block + kTokens < kv_stop) issue_kv_block<D>(args, (i + 1) % kOffsetSlots, (i + 1) % 2, sh);
+    // Slot (i + 2) % 3 was last read issuing block i - 1, before this barrier.
+    if (block + 2 * kTokens < kv_stop) {
+      find_token_offsets<D>(args, t, block + 2 * kTokens, kv_stop, (i + 2) % kOffsetSlots, sh);
+    }
+    const bf16* k_stage = sh.k[i % 2];
+    const bf16* v_stage = sh.v[i % 2];
 
     // S = Q · Kᵀ for 8 tiles of 8 tokens.
     float s[kTokens / 8][4];
@@ -158,15 +186,19 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
         mma_bf16(s[nt], q[2 * kk + 1], b[2], b[3]);
       }
     }
-    // Mask, then the online softmax of rows g (e = 0, 1) and g + 8 (e = 2, 3).
+    // Mask (only a block that reaches some row's limit), then the online softmax of rows
+    // g (e = 0, 1) and g + 8 (e = 2, 3).
+    if (block + kTokens > warp_min_limit) {
 #pragma unroll
-    for (int nt = 0; nt < kTokens / 8; ++nt) {
+      for (int nt = 0; nt < kTokens / 8; ++nt) {
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int token = block + nt * 8 + 2 * (lane % 4) + (e & 1);
-        if (token >= limit[e / 2]) s[nt][e] = kMinusInf;
+        for (int e = 0; e < 4; ++e) {
+          const int token = block + nt * 8 + 2 * (lane % 4) + (e & 1);
+          if (token >= limit[e / 2]) s[nt][e] = kMinusInf;
+        }
       }
     }
+    float alpha[2];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       float block_max = kMinusInf;
@@ -178,7 +210,7 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
       block_max = fmaxf(block_max, __shfl_xor_sync(0xffffffffu, block_max, 2));
       const float m_new = fmaxf(m[h], block_max);
       const float m_use = m_new == kMinusInf ? 0.0f : m_new;  // all masked so far: p = 0
-      const float alpha = fast_exp2(m[h] - m_use);
+      alpha[h] = fast_exp2(m[h] - m_use);
       m[h] = m_new;
       float sum = 0.0f;
 #pragma unroll
@@ -187,11 +219,16 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
         s[nt][2 * h + 1] = fast_exp2(s[nt][2 * h + 1] - m_use);
         sum += s[nt][2 * h] + s[nt][2 * h + 1];
       }
-      l[h] = l[h] * alpha + sum;  // this thread's columns; the quad is summed at the end
+      l[h] = l[h] * alpha[h] + sum;  // this thread's columns; the quad is summed at the end
+    }
+    // Once the row maxima settle, alpha is 1 and O stays as it is (x · 1 = x exactly).
+    if (__any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) {
 #pragma unroll
       for (int dt = 0; dt < D / 8; ++dt) {
-        o[dt][2 * h] *= alpha;
-        o[dt][2 * h + 1] *= alpha;
+        o[dt][0] *= alpha[0];
+        o[dt][1] *= alpha[0];
+        o[dt][2] *= alpha[1];
+        o[dt][3] *= alpha[1];
       }
     }
     // O += P · V, 16 tokens per step; P's A fragment is two S tiles side by side.
@@ -210,7 +247,6 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
         mma_bf16(o[2 * dt + 1], a, b[2], b[3]);
       }
     }
-    __syncthreads();  // this stage is free for the copies issued next iteration
   }
 
 #pragma unroll
