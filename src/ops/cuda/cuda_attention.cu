@@ -262,8 +262,29 @@ __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const Attenti
 }
 
 template <int D>
-void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid, cudaStream_t stream) {
+void launch_large_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {
+  if constexpr (mma_head_dim(D)) {
+    attention_mma_tasks(args, blocks, stream);
+  } else if (blocks > 0) {
+    attention_task_kernel<D, kCoreLargeTileRows>
+        <<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv)), kThreads, 0,
+           stream>>>(args, true);
+    CASCADE_CUDA_CHECK_LAUNCH("attention_task_kernel (large tiles)");
+  }
+}
+
+template <int D>
+void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid,
+                  const AttentionStreams& streams) {
   const auto hkv = static_cast<unsigned>(args.hkv);
+  cudaStream_t stream = streams.main;
+  const bool both = grid.small_blocks > 0 && grid.large_blocks > 0 && streams.side != nullptr;
+  if (both) {  // large tiles first: the longer kernel takes its SMs, the short one the rest
+    CASCADE_CUDA_CHECK(cudaEventRecord(streams.fork, stream));
+    CASCADE_CUDA_CHECK(cudaStreamWaitEvent(streams.side, streams.fork, 0));
+    launch_large_tasks<D>(args, grid.large_blocks, streams.side);
+    CASCADE_CUDA_CHECK(cudaEventRecord(streams.join, streams.side));
+  }
   if (grid.small_blocks > 0) {
     const dim3 blocks(static_cast<unsigned>(grid.small_blocks), hkv);
     if (grid.small_tile_rows == kSmallTileRows) {
@@ -273,12 +294,10 @@ void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid, cudaStre
     }
     CASCADE_CUDA_CHECK_LAUNCH("attention_task_kernel (small tiles)");
   }
-  if constexpr (mma_head_dim(D)) {
-    attention_mma_tasks(args, grid.large_blocks, stream);
-  } else if (grid.large_blocks > 0) {
-    attention_task_kernel<D, kCoreLargeTileRows>
-        <<<dim3(static_cast<unsigned>(grid.large_blocks), hkv), kThreads, 0, stream>>>(args, true);
-    CASCADE_CUDA_CHECK_LAUNCH("attention_task_kernel (large tiles)");
+  if (both) {
+    CASCADE_CUDA_CHECK(cudaStreamWaitEvent(stream, streams.join, 0));
+  } else {
+    launch_large_tasks<D>(args, grid.large_blocks, stream);
   }
 }
 
@@ -292,19 +311,20 @@ int attention_large_tile_rows(int d) {
   return attention_mma_supports_head_dim(d) ? kMmaTileRows : kCoreLargeTileRows;
 }
 
-void attention(const AttentionArgs& args, const AttentionGrid& grid, cudaStream_t stream) {
+void attention(const AttentionArgs& args, const AttentionGrid& grid,
+               const AttentionStreams& streams) {
   switch (args.d) {
     case 16:
-      launch_tasks<16>(args, grid, stream);
+      launch_tasks<16>(args, grid, streams);
       break;
     case 32:
-      launch_tasks<32>(args, grid, stream);
+      launch_tasks<32>(args, grid, streams);
       break;
     case 64:
-      launch_tasks<64>(args, grid, stream);
+      launch_tasks<64>(args, grid, streams);
       break;
     case 128:
-      launch_tasks<128>(args, grid, stream);
+      launch_tasks<128>(args, grid, streams);
       break;
     default:
       throw Error("attention: no CUDA kernel for head_dim " + std::to_string(args.d));
@@ -312,7 +332,7 @@ void attention(const AttentionArgs& args, const AttentionGrid& grid, cudaStream_
   const int64_t units = static_cast<int64_t>(args.rows) * args.hq;
   if (units == 0) return;
   attention_merge_kernel<<<static_cast<unsigned>((units + kWarps - 1) / kWarps), kThreads, 0,
-                           stream>>>(args);
+                           streams.main>>>(args);
   CASCADE_CUDA_CHECK_LAUNCH("attention_merge_kernel");
 }
 

@@ -132,7 +132,7 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
     if (work.num_small == 0) grid.small_blocks = 0;
     if (work.num_large == 0) grid.large_blocks = 0;
   }
-  cuda::attention(a, grid, stream_);
+  cuda::attention(a, grid, attention_streams());
 }
 
 uint32_t CudaBackend::graph_variant() const {

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cuda_kernels.h"
 #include "ops/cuda/cuda_matmul.h"
 #include "ops/op_checks.h"
 
@@ -15,7 +16,14 @@ namespace cascade {
 struct CudaBackend::Context {
   int device = 0;
   cudaStream_t stream = nullptr;
+  cuda::AttentionStreams attention;  // main = stream; side, fork and join owned here
   ~Context() {
+    if (attention.side) {
+      cudaStreamSynchronize(attention.side);
+      cudaStreamDestroy(attention.side);
+    }
+    if (attention.fork) cudaEventDestroy(attention.fork);
+    if (attention.join) cudaEventDestroy(attention.join);
     if (stream) {
       cudaStreamSynchronize(stream);
       cudaStreamDestroy(stream);
@@ -28,6 +36,11 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   context_->device = device;
   CASCADE_CUDA_CHECK(cudaStreamCreateWithFlags(&context_->stream, cudaStreamNonBlocking));
   stream_ = context_->stream;
+  cuda::AttentionStreams& attention = context_->attention;
+  attention.main = stream_;
+  CASCADE_CUDA_CHECK(cudaStreamCreateWithFlags(&attention.side, cudaStreamNonBlocking));
+  CASCADE_CUDA_CHECK(cudaEventCreateWithFlags(&attention.fork, cudaEventDisableTiming));
+  CASCADE_CUDA_CHECK(cudaEventCreateWithFlags(&attention.join, cudaEventDisableTiming));
   CASCADE_CUDA_CHECK(cudaDeviceGetAttribute(&num_sms_, cudaDevAttrMultiProcessorCount, device));
   // Keep freed blocks in the stream-ordered pool: per-step tensors then cost no driver call.
   cudaMemPool_t pool;
@@ -39,6 +52,10 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
 }
 
 CudaBackend::~CudaBackend() = default;
+
+const cuda::AttentionStreams& CudaBackend::attention_streams() const {
+  return context_->attention;
+}
 
 void* CudaBackend::device_alloc(size_t bytes) {
   void* memory = nullptr;

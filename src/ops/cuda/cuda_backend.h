@@ -1,6 +1,7 @@
 // The CUDA backend: bf16 weights, activations and KV cache with fp32 accumulation,
 // cuBLASLt for matrix products, kernels of its own for the rest (cuda_kernels.h). All
-// work is queued on one stream; download_f32 and synchronize wait for it.
+// work is ordered on one stream (attention forks a side stream and joins it back within
+// the call); download_f32 and synchronize wait for it.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -16,6 +17,9 @@
 #include "ops/cuda/cuda_device.h"
 
 namespace cascade {
+namespace cuda {
+struct AttentionStreams;
+}
 
 class CudaMatmul;
 
@@ -92,6 +96,7 @@ class CudaBackend final : public Backend {
   const AttentionWork& attention_work(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
                                       int64_t page_size, const AttentionWorkShape& shape);
   AttentionWorkShape attention_shape(int64_t hq, int64_t hkv, int64_t d) const;
+  const cuda::AttentionStreams& attention_streams() const;
   // part_o / part_lse for the work's parts.
   void reserve_parts(const AttentionWork& work, int64_t hq, int64_t d);
 

@@ -99,7 +99,19 @@ struct AttentionGrid {
 bool attention_supports_head_dim(int d);
 int attention_large_tile_rows(int d);
 
+// Where attention's kernels run: the work is ordered on `main`. When a step has items of
+// both kinds, the large-tile kernel runs on `side`, forked from and joined back to `main`
+// by the two events (recorded into a graph as a fork and a join), so the small-tile
+// kernel fills the SMs the large-tile grid leaves idle instead of waiting behind it.
+struct AttentionStreams {
+  cudaStream_t main = nullptr;
+  cudaStream_t side = nullptr;
+  cudaEvent_t fork = nullptr;  // without timing
+  cudaEvent_t join = nullptr;
+};
+
 // The task kernels (partial o, lse per part and head) then the merge into out.
-void attention(const AttentionArgs& args, const AttentionGrid& grid, cudaStream_t stream);
+void attention(const AttentionArgs& args, const AttentionGrid& grid,
+               const AttentionStreams& streams);
 
 }  // namespace cascade::cuda
