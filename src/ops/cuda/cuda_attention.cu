@@ -6,10 +6,11 @@
 // of ROWS flat query rows of one task, one KV chunk) for one kv head. The queries are
 // rotated at position - rope_delta, scaled by log2(e)/sqrt(d) and kept in shared memory as
 // f32. Warp w walks the KV blocks w, w + 4, ... of 32 tokens: the block's V rows are copied
-// into shared memory asynchronously while lane j scores token j against every row; an
-// online base-2 softmax per row keeps (max m, sum l, o) in registers, and P·V gives each
-// lane d/32 output dims. The warps' states are merged at the end into one (o, lse) per
-// row: the part written to part_o / part_lse.
+// into shared memory asynchronously while lane j scores token j against every row (its K
+// row loaded 8 pieces of 16 bytes at a time, all in flight together); an online base-2
+// softmax per row keeps (max m, sum l, o) in registers, and P·V gives each lane d/32
+// output dims. The warps' states are merged at the end into one (o, lse) per row: the part
+// written to part_o / part_lse.
 //
 // Merge kernel: one warp per (row, head) combines the row's parts through their LSE.
 #include <cmath>
@@ -55,6 +56,7 @@ template <int D, int ROWS>
 __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const TaskItem& t,
                                               TaskShared<D, ROWS>& sh) {
   constexpr int kDimsPerLane = TaskShared<D, ROWS>::kDimsPerLane;
+  constexpr int kKBatch = D / 8 < 8 ? D / 8 : 8;  // K pieces loaded before their first use
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int kv_begin = t.kv_begin;
 
@@ -103,23 +105,31 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     for (int r = 0; r < ROWS; ++r) s[r] = 0.0f;
     if (token_valid) {
       const uint4* k = reinterpret_cast<const uint4*>(args.k_cache + kv_offset);
-#pragma unroll 4
-      for (int c = 0; c < D / 8; ++c) {
-        const uint4 raw = k[c];
-        const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw);
-        float kf[8];
+      // The K row's 16-byte pieces in batches, all of a batch's loads issued before the
+      // first is used, so that several are in flight per lane.
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const float2 f = __bfloat1622float2(pairs[e]);
-          kf[2 * e] = f.x;
-          kf[2 * e + 1] = f.y;
-        }
+      for (int c0 = 0; c0 < D / 8; c0 += kKBatch) {
+        uint4 raw[kKBatch];
 #pragma unroll
-        for (int r = 0; r < ROWS; ++r) {
-          const float4 q0 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8]);
-          const float4 q1 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8 + 4]);
-          s[r] += q0.x * kf[0] + q0.y * kf[1] + q0.z * kf[2] + q0.w * kf[3] + q1.x * kf[4] +
-                  q1.y * kf[5] + q1.z * kf[6] + q1.w * kf[7];
+        for (int b = 0; b < kKBatch; ++b) raw[b] = k[c0 + b];
+#pragma unroll
+        for (int b = 0; b < kKBatch; ++b) {
+          const int c = c0 + b;
+          const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw[b]);
+          float kf[8];
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const float2 f = __bfloat1622float2(pairs[e]);
+            kf[2 * e] = f.x;
+            kf[2 * e + 1] = f.y;
+          }
+#pragma unroll
+          for (int r = 0; r < ROWS; ++r) {
+            const float4 q0 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8]);
+            const float4 q1 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8 + 4]);
+            s[r] += q0.x * kf[0] + q0.y * kf[1] + q0.z * kf[2] + q0.w * kf[3] + q1.x * kf[4] +
+                    q1.y * kf[5] + q1.z * kf[6] + q1.w * kf[7];
+          }
         }
       }
     }
