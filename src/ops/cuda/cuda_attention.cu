@@ -3,14 +3,14 @@
 //
 // Task kernel on CUDA cores, for small tiles (decode) and for head sizes without the
 // tensor-core kernel (cuda_attention_mma.cu): a block of 4 warps runs one work item (a tile
-// of ROWS flat query rows of one task, one KV chunk) for one kv head. The queries are
-// rotated at position - rope_delta, scaled by log2(e)/sqrt(d) and kept in shared memory as
-// f32. Warp w walks the KV blocks w, w + 4, ... of 32 tokens: the block's V rows are copied
-// into shared memory asynchronously while lane j scores token j against every row (its K
-// row loaded 8 pieces of 16 bytes at a time, all in flight together); an online base-2
-// softmax per row keeps (max m, sum l, o) in registers, and P·V gives each lane d/32
-// output dims. The warps' states are merged at the end into one (o, lse) per row: the part
-// written to part_o / part_lse.
+// of ROWS flat query rows of one task, one KV chunk; rows past the task's pad the tile and
+// are skipped) for one kv head. The queries are rotated at position - rope_delta, scaled by
+// log2(e)/sqrt(d) and kept in shared memory as f32. Warp w walks the KV blocks w, w + 4, ...
+// of 32 tokens: the block's V rows are copied into shared memory asynchronously while lane
+// j scores token j against every row (its K row loaded 8 pieces of 16 bytes at a time, all
+// in flight together); an online base-2 softmax per row keeps (max m, sum l, o) in
+// registers, and P·V gives each lane d/32 output dims. The warps' states are merged at the
+// end into one (o, lse) per row: the part written to part_o / part_lse.
 //
 // Merge kernel: one warp per (row, head) combines the row's parts through their LSE.
 #include <cmath>
@@ -59,6 +59,9 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
   constexpr int kKBatch = D / 8 < 8 ? D / 8 : 8;  // K pieces loaded before their first use
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int kv_begin = t.kv_begin;
+  // Rows past the task's flat rows pad the tile: their scores, softmax and P·V are skipped
+  // (a warp-uniform test, so the warp reductions inside stay legal).
+  const int rows_valid = min(ROWS, t.flat_rows - t.flat_row0);
 
   // Query tile: rotate each rotate-half pair (i, i + D/2) at position - rope_delta.
   for (int idx = threadIdx.x; idx < ROWS * (D / 2); idx += kThreads) {
@@ -70,7 +73,7 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
   if (threadIdx.x < ROWS)
     sh.limit[threadIdx.x] = task_row_limit(args, t, t.flat_row0 + threadIdx.x);
   __syncthreads();
-  int kv_stop = kv_begin;
+  int kv_stop = kv_begin;  // a padding row's limit is 0, so it never raises kv_stop
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) kv_stop = max(kv_stop, sh.limit[r]);
 
@@ -125,10 +128,12 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
           }
 #pragma unroll
           for (int r = 0; r < ROWS; ++r) {
-            const float4 q0 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8]);
-            const float4 q1 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8 + 4]);
-            s[r] += q0.x * kf[0] + q0.y * kf[1] + q0.z * kf[2] + q0.w * kf[3] + q1.x * kf[4] +
-                    q1.y * kf[5] + q1.z * kf[6] + q1.w * kf[7];
+            if (r < rows_valid) {
+              const float4 q0 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8]);
+              const float4 q1 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8 + 4]);
+              s[r] += q0.x * kf[0] + q0.y * kf[1] + q0.z * kf[2] + q0.w * kf[3] + q1.x * kf[4] +
+                      q1.y * kf[5] + q1.z * kf[6] + q1.w * kf[7];
+            }
           }
         }
       }
@@ -136,6 +141,7 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     // Online softmax, base 2, per row.
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
+      if (r >= rows_valid) break;
       const float score = token < sh.limit[r] ? s[r] : kMinusInf;
       const float m_new = fmaxf(m[r], warp_max(score));
       float p = 0.0f;
@@ -175,9 +181,11 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
       }
 #pragma unroll
       for (int r = 0; r < ROWS; ++r) {
-        const float p = sh.loop.p[warp][r][j];
+        if (r < rows_valid) {
+          const float p = sh.loop.p[warp][r][j];
 #pragma unroll
-        for (int e = 0; e < kDimsPerLane; ++e) o[r][e] += p * v[e];
+          for (int e = 0; e < kDimsPerLane; ++e) o[r][e] += p * v[e];
+        }
       }
     }
     __syncwarp();
@@ -187,6 +195,7 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
   __syncthreads();
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) {
+    if (r >= rows_valid) break;
     if (lane_has_dims) {
 #pragma unroll
       for (int e = 0; e < kDimsPerLane; ++e) sh.merge.o[warp][r][lane * kDimsPerLane + e] = o[r][e];
@@ -197,10 +206,9 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     }
   }
   __syncthreads();
-  for (int idx = threadIdx.x; idx < ROWS * D; idx += kThreads) {
+  for (int idx = threadIdx.x; idx < rows_valid * D; idx += kThreads) {
     const int r = idx / D, dim = idx % D;
     const int flat = t.flat_row0 + r;
-    if (flat >= t.flat_rows) continue;
     float m_all = kMinusInf;
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) m_all = fmaxf(m_all, sh.merge.m[w][r]);
