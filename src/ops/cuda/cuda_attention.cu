@@ -49,6 +49,76 @@ struct TaskShared {
   int limit[ROWS];  // KV tokens row r may see in this item: [kv_begin, limit)
 };
 
+// s[r] += q[r] · k for rows r < USED of the tile, k: [D] bf16 (global), q: sh.loop.q f32.
+// The K row's 16-byte pieces are loaded in batches, all of a batch's loads issued before the
+// first is used, so that several are in flight per lane. USED is a template argument so
+// that the unrolled row loops carry no per-row test (a tile's padding rows are skipped by
+// choosing USED = ROWS / 2 when they are half of it).
+template <int USED, int D, int ROWS>
+__device__ __forceinline__ void score_token(const uint4* __restrict__ k,
+                                            const TaskShared<D, ROWS>& sh, float (&s)[ROWS]) {
+  constexpr int kKBatch = D / 8 < 8 ? D / 8 : 8;
+#pragma unroll
+  for (int c0 = 0; c0 < D / 8; c0 += kKBatch) {
+    uint4 raw[kKBatch];
+#pragma unroll
+    for (int b = 0; b < kKBatch; ++b) raw[b] = k[c0 + b];
+#pragma unroll
+    for (int b = 0; b < kKBatch; ++b) {
+      const int c = c0 + b;
+      const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw[b]);
+      float kf[8];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float2 f = __bfloat1622float2(pairs[e]);
+        kf[2 * e] = f.x;
+        kf[2 * e + 1] = f.y;
+      }
+#pragma unroll
+      for (int r = 0; r < USED; ++r) {
+        const float4 q0 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8]);
+        const float4 q1 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8 + 4]);
+        s[r] += q0.x * kf[0] + q0.y * kf[1] + q0.z * kf[2] + q0.w * kf[3] + q1.x * kf[4] +
+                q1.y * kf[5] + q1.z * kf[6] + q1.w * kf[7];
+      }
+    }
+  }
+}
+
+// o[r] += Σ_j p[r][j] · v[j] over the warp step's `tokens` for rows r < USED; v_lane: this
+// lane's dims of V row 0 in shared memory (row stride D bf16); p: [ROWS][kBlockTokens] f32.
+template <int USED, int D, int ROWS, int DIMS>
+__device__ __forceinline__ void accumulate_pv(const bf16* v_lane,
+                                              const float (&p)[ROWS][kBlockTokens], int tokens,
+                                              float (&o)[ROWS][DIMS]) {
+  for (int j = 0; j < tokens; ++j) {
+    float v[DIMS];
+    const bf16* vp = v_lane + j * D;
+    if constexpr (DIMS == 4) {
+      const uint2 raw = *reinterpret_cast<const uint2*>(vp);
+      const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+      const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+      v[0] = a.x;
+      v[1] = a.y;
+      v[2] = b.x;
+      v[3] = b.y;
+    } else if constexpr (DIMS == 2) {
+      const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(vp));
+      v[0] = a.x;
+      v[1] = a.y;
+    } else {
+#pragma unroll
+      for (int e = 0; e < DIMS; ++e) v[e] = __bfloat162float(vp[e]);
+    }
+#pragma unroll
+    for (int r = 0; r < USED; ++r) {
+      const float pr = p[r][j];
+#pragma unroll
+      for (int e = 0; e < DIMS; ++e) o[r][e] += pr * v[e];
+    }
+  }
+}
+
 // One work item: q: [rows, hq, D] bf16 (args.q); k_cache, v_cache:
 // [pages, page_size, hkv, D] bf16; writes part_o: [parts, hq, D] f32 and part_lse:
 // [parts, hq] f32 for the item's rows.
@@ -56,7 +126,6 @@ template <int D, int ROWS>
 __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const TaskItem& t,
                                               TaskShared<D, ROWS>& sh) {
   constexpr int kDimsPerLane = TaskShared<D, ROWS>::kDimsPerLane;
-  constexpr int kKBatch = D / 8 < 8 ? D / 8 : 8;  // K pieces loaded before their first use
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int kv_begin = t.kv_begin;
   // Rows past the task's flat rows pad the tile: their scores, softmax and P·V are skipped
@@ -108,34 +177,10 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     for (int r = 0; r < ROWS; ++r) s[r] = 0.0f;
     if (token_valid) {
       const uint4* k = reinterpret_cast<const uint4*>(args.k_cache + kv_offset);
-      // The K row's 16-byte pieces in batches, all of a batch's loads issued before the
-      // first is used, so that several are in flight per lane.
-#pragma unroll
-      for (int c0 = 0; c0 < D / 8; c0 += kKBatch) {
-        uint4 raw[kKBatch];
-#pragma unroll
-        for (int b = 0; b < kKBatch; ++b) raw[b] = k[c0 + b];
-#pragma unroll
-        for (int b = 0; b < kKBatch; ++b) {
-          const int c = c0 + b;
-          const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw[b]);
-          float kf[8];
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const float2 f = __bfloat1622float2(pairs[e]);
-            kf[2 * e] = f.x;
-            kf[2 * e + 1] = f.y;
-          }
-#pragma unroll
-          for (int r = 0; r < ROWS; ++r) {
-            if (r < rows_valid) {
-              const float4 q0 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8]);
-              const float4 q1 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8 + 4]);
-              s[r] += q0.x * kf[0] + q0.y * kf[1] + q0.z * kf[2] + q0.w * kf[3] + q1.x * kf[4] +
-                      q1.y * kf[5] + q1.z * kf[6] + q1.w * kf[7];
-            }
-          }
-        }
+      if (rows_valid > ROWS / 2) {
+        score_token<ROWS>(k, sh, s);
+      } else {
+        score_token<ROWS / 2>(k, sh, s);
       }
     }
     // Online softmax, base 2, per row.
@@ -159,33 +204,12 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     __syncwarp();
     // o += P · V: lane owns dims [lane · kDimsPerLane, ... + kDimsPerLane).
     const int tokens = min(kBlockTokens, kv_stop - block);
-    for (int j = 0; j < tokens; ++j) {
-      if (!lane_has_dims) continue;
-      float v[kDimsPerLane];
-      const bf16* vp = v_block + j * D + lane * kDimsPerLane;
-      if constexpr (kDimsPerLane == 4) {
-        const uint2 raw = *reinterpret_cast<const uint2*>(vp);
-        const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
-        const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
-        v[0] = a.x;
-        v[1] = a.y;
-        v[2] = b.x;
-        v[3] = b.y;
-      } else if constexpr (kDimsPerLane == 2) {
-        const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(vp));
-        v[0] = a.x;
-        v[1] = a.y;
+    if (lane_has_dims) {
+      const bf16* v_lane = v_block + lane * kDimsPerLane;
+      if (rows_valid > ROWS / 2) {
+        accumulate_pv<ROWS, D>(v_lane, sh.loop.p[warp], tokens, o);
       } else {
-#pragma unroll
-        for (int e = 0; e < kDimsPerLane; ++e) v[e] = __bfloat162float(vp[e]);
-      }
-#pragma unroll
-      for (int r = 0; r < ROWS; ++r) {
-        if (r < rows_valid) {
-          const float p = sh.loop.p[warp][r][j];
-#pragma unroll
-          for (int e = 0; e < kDimsPerLane; ++e) o[r][e] += p * v[e];
-        }
+        accumulate_pv<ROWS / 2, D>(v_lane, sh.loop.p[warp], tokens, o);
       }
     }
     __syncwarp();
