@@ -4,7 +4,7 @@
 # speed-up is only believed when both sides ran here, interleaved.
 #   bash scripts/gpu-ab.sh OUTDIR REV [REV...] -- [cascade bench scenarios flags]
 # Each REV (a commit, a branch, or WORKTREE for the working tree as it is) is checked out
-# with `git worktree` and built (Release with debug info, sm_90) into its own folder. The
+# with `git worktree` and built (Release with debug info, sm_90a) into its own folder. The
 # device tool's copy of the repository holds main as it last landed, not local branches
 # or commits since: there, compare main against WORKTREE. Then ROUNDS (default 2) rounds
 # run the scenarios once per revision (and per VARIANTS flag set, below), in order; the
@@ -55,7 +55,7 @@ for i in "${!revs[@]}"; do
   fi
   build=/tmp/cascade-ab-build-$i
   if ! { cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CUDA_ARCHITECTURES=90 -DCASCADE_CUDA=ON -DCASCADE_BUILD_PYTHON=OFF \
+    -DCMAKE_CUDA_ARCHITECTURES=90a -DCASCADE_CUDA=ON -DCASCADE_BUILD_PYTHON=OFF \
     -DNODE_EXECUTABLE=/bin/false && cmake --build "$build" -j "$(nproc)" --target cascade; } \
     >"$out/build-$i.log" 2>&1; then
     echo "gpu-ab.sh: building '$rev' failed (see $out/build-$i.log)" >&2

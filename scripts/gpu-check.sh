@@ -41,7 +41,7 @@ step() {
   return $rc
 }
 
-kernel_tests='CudaOpsTest.*:CudaAttentionTest.*:CudaSamplingTest.*'
+kernel_tests='CudaOpsTest.*:CudaAttentionTest.*:CudaAttentionWgmmaTest.*:CudaSamplingTest.*'
 jobs=$(nproc)
 
 step deps "tail -1" -- bash scripts/gpu-deps.sh unpack
@@ -49,7 +49,7 @@ step deps "tail -1" -- bash scripts/gpu-deps.sh unpack
 source /tmp/deps/env.sh
 export LD_LIBRARY_PATH=$DEPS_LIBRARY_PATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 if ! { step configure "grep 'CUDA backend'" -- cmake -S . -B build-gpu -G Ninja \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CUDA_ARCHITECTURES=90 -DCASCADE_CUDA=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CUDA_ARCHITECTURES=90a -DCASCADE_CUDA=ON \
   -DCASCADE_BUILD_PYTHON=OFF -DNODE_EXECUTABLE="$(command -v node || echo /bin/false)" &&
   step build "tail -1" -- cmake --build build-gpu -j "$jobs" --target cascade_cuda_tests cascade; }; then
   printf '%s\n' "${table[@]}"

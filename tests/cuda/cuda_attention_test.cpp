@@ -3,7 +3,8 @@
 // so both attend over identical keys and values. Plans cover prefill and decode, partial
 // pages, scrambled pages, long tasks split into KV chunks, rows in several tasks with
 // different rope_delta (shared chunk levels), causal and non-causal tasks, empty tasks,
-// GQA groups 1, 2, 4, 7, 8, head_dim 16, 32, 64, 128 and page sizes 16 and 32.
+// GQA groups 1, 2, 4, 7, 8, head_dim 16, 32, 64, 128 and page sizes 16 and 32. The tests
+// with large tiles run again on the wgmma kernel (CudaAttentionWgmmaTest).
 //
 // Bound: the output is rounded to bf16 (2^-8 of the largest value at most); scores and
 // probabilities stay fp32 in fp32 arithmetic of another order, so
@@ -12,6 +13,7 @@
 #include <numeric>
 
 #include "cuda_test_util.h"
+#include "ops/cuda/cuda_attention_variant.h"
 
 namespace cascade::test {
 namespace {
@@ -96,9 +98,27 @@ class CudaAttentionTest : public CudaBackendTest {
     return relative_error(host(*gpu, out.gpu), host(*cpu, out.cpu));
   }
 
+  // The checks of the tests below that have large tiles (both kernels run them).
+  void check_prefill_causal_tasks();
+  void check_shared_levels();
+  void check_long_shared_level();
+  void check_chunked_prefill();
+
   static constexpr double kTheta = 1000000.0;
   static constexpr double kBound = 1e-2;
   KvLayer gpu_cache, cpu_cache;
+};
+
+// The same checks with the large tiles on the wgmma kernel (builds for sm_90a).
+class CudaAttentionWgmmaTest : public CudaAttentionTest {
+ protected:
+  void SetUp() override {
+    CudaAttentionTest::SetUp();
+    if (IsSkipped()) return;
+    if (!cuda::attention_wgmma_available()) GTEST_SKIP() << "built without sm_90a";
+    cuda::set_attention_wgmma(true);
+  }
+  void TearDown() override { cuda::set_attention_wgmma(false); }
 };
 
 const std::vector<Layout> kLayouts = {{16, 8, 128, 16}, {14, 2, 64, 16}, {4, 2, 32, 32},
@@ -117,7 +137,7 @@ std::vector<int32_t> iota_rows(int begin, int end) {
 
 // Prefill: every token of each sequence is a row of one causal task over its own pages
 // (lengths with partial last pages).
-TEST_F(CudaAttentionTest, PrefillCausalTasks) {
+void CudaAttentionTest::check_prefill_causal_tasks() {
   for (const Layout& L : kLayouts) {
     std::vector<KvRun> runs = {{{}, 37, 0}, {{}, 16, 0}, {{}, 5, 0}, {{}, 130, 0}};
     build_cache(L, 20, runs, 100);
@@ -132,6 +152,13 @@ TEST_F(CudaAttentionTest, PrefillCausalTasks) {
     report("attention prefill " + name(L), err);
     EXPECT_LE(err, kBound) << name(L);
   }
+}
+
+TEST_F(CudaAttentionTest, PrefillCausalTasks) {
+  check_prefill_causal_tasks();
+}
+TEST_F(CudaAttentionWgmmaTest, PrefillCausalTasks) {
+  check_prefill_causal_tasks();
 }
 
 // Decode: one row per sequence at its last position, short to long (split into KV chunks).
@@ -158,7 +185,7 @@ TEST_F(CudaAttentionTest, DecodeRowsIncludingSplitKv) {
 // offsets (rope_delta = offset - 12); each sequence's own tokens are a causal task with
 // kv_pos0 past its chunks, with several prefill rows and a decode row; one row also sees
 // an empty task.
-TEST_F(CudaAttentionTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+void CudaAttentionTest::check_shared_levels() {
   for (const Layout& L : kLayouts) {
     const int prefix = 12, doc = 75;
     // runs: 0 prefix, 1 doc, 2 another doc (30 tokens), then each sequence's own tokens
@@ -192,9 +219,16 @@ TEST_F(CudaAttentionTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   }
 }
 
+TEST_F(CudaAttentionTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
+TEST_F(CudaAttentionWgmmaTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
+
 // Many rows against one long shared level (the cascade decode case), split across tasks
 // on page boundaries as the planner does for long levels.
-TEST_F(CudaAttentionTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+void CudaAttentionTest::check_long_shared_level() {
   for (const Layout& L : kLayouts) {
     std::vector<KvRun> runs = {{{}, 2000, 0}};
     build_cache(L, 2000 / L.page_size + 1, runs, 400);
@@ -215,9 +249,16 @@ TEST_F(CudaAttentionTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   }
 }
 
+TEST_F(CudaAttentionTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
+TEST_F(CudaAttentionWgmmaTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
+
 // Attention with a causal mask whose query positions lie before some keys (chunked
 // prefill continuing a sequence): rows see a prefix of the task's keys only.
-TEST_F(CudaAttentionTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+void CudaAttentionTest::check_chunked_prefill() {
   for (const Layout& L : kLayouts) {
     std::vector<KvRun> runs = {{{}, 301, 0}};
     build_cache(L, 301 / L.page_size + 1, runs, 500);
@@ -227,6 +268,13 @@ TEST_F(CudaAttentionTest, ChunkedPrefillSeesOnlyEarlierKeys) {
     report("attention chunked-prefill " + name(L), err);
     EXPECT_LE(err, kBound) << name(L);
   }
+}
+
+TEST_F(CudaAttentionTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+  check_chunked_prefill();
+}
+TEST_F(CudaAttentionWgmmaTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+  check_chunked_prefill();
 }
 
 TEST_F(CudaAttentionTest, RejectsPlanThatDoesNotFitTheCache) {

@@ -15,6 +15,7 @@
 #include "model/model_weights.h"
 #include "model/random_checkpoint.h"
 #include "model/safetensors.h"
+#include "ops/cuda/cuda_attention_variant.h"
 #include "test_paths.h"
 
 namespace cascade::test {
@@ -168,9 +169,14 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
   const Tensor q = gpu->upload(q_host.data(), DType::F32, {rows, kHq, kD});
   const Tensor pos = gpu->upload_i32(positions.data(), {rows});
   Tensor out = gpu->allocate(DType::BF16, {rows, kHq, kD});
+  const double flops = 4.0 * rows * kHq * kD * chunks * chunk;
   print("attention 128 rows x 8 shared chunks of 2048 (FLOPs)",
-        time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0,
-        4.0 * rows * kHq * kD * chunks * chunk);
+        time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  if (!cuda::attention_wgmma_available()) return;
+  cuda::set_attention_wgmma(true);
+  print("  the same on the wgmma kernel (FLOPs)",
+        time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma(false);
 }
 
 // Qwen3-0.6B's fused QKV at decode, mixed and prefill sizes and its LM head; then

@@ -1,6 +1,7 @@
 // The tensor-core attention task kernel (cuda_attention_mma.cu), for large tiles.
 #pragma once
 
+#include "ops/cuda/cuda_attention_variant.h"
 #include "ops/cuda/cuda_kernels.h"
 
 namespace cascade::cuda {
@@ -20,5 +21,11 @@ void prepare_attention_mma_kernels();
 // Runs the work's large items (tiles of kMmaTileRows rows) on `blocks` thread blocks per
 // kv head (AttentionGrid::large_blocks; 0: not launched).
 void attention_mma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream);
+
+// The same large items on Hopper's wgmma (cuda_attention_wgmma.cu), which
+// attention_mma_tasks runs instead when attention_wgmma_enabled()
+// (cuda_attention_variant.h).
+void prepare_attention_wgmma_kernels();
+void attention_wgmma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream);
 
 }  // namespace cascade::cuda

@@ -1,0 +1,241 @@
+// What the two tensor-core attention kernels (mma.sync: cuda_attention_mma.cu; wgmma:
+// cuda_attention_wgmma.cu) share for a tile of kMmaTileRows flat query rows run by 4 warps,
+// warp w owning rows [16w, 16w + 16): the query tile as A fragments, the KV blocks' token
+// offsets and copies, the masked online softmax over one KV block's scores in the
+// accumulator layout of mma m16n8 / wgmma m64nN (thread t of a warp holds rows g = t / 4
+// and g + 8, columns 2 (t % 4) and + 1 of every 8), and the writing of the tile's parts.
+#pragma once
+
+#include <cmath>
+
+#include "ops/cuda/cuda_attention_mma.h"
+#include "ops/cuda/cuda_attention_task.cuh"
+#include "ops/cuda/cuda_tensor_core.cuh"
+
+namespace cascade::cuda {
+
+inline constexpr int kTileThreads = 128;
+inline constexpr int kTileTokens = 64;  // KV tokens per block step
+// Token offsets are found two KV blocks ahead, so a slot is written while the two before
+// it may still be read: three slots.
+inline constexpr int kTileOffsetSlots = 3;
+static_assert(kMmaTileRows == 64, "4 warps of 16 rows");
+
+// This thread's rows in the tile and how far they see.
+struct TileRows {
+  int row_a;           // this thread's first row (g); the other is row_a + 8
+  int limit[2];        // KV tokens each may see: [kv_begin, limit)
+  int warp_min_limit;  // blocks wholly below it need no mask
+  int kv_stop;         // the tile's end: max of its rows' limits
+};
+
+// The query tile, rotated and scaled, staged as bf16 rows of `stride` elements at `staged`,
+// then this warp's A fragments q; the rows' limits through limit_sh ([kMmaTileRows]).
+// Ends with a barrier: `staged` may then be reused.
+template <int D>
+__device__ __forceinline__ TileRows load_query_tile(const AttentionArgs& args, const TaskItem& t,
+                                                    bf16* staged, int stride, int* limit_sh,
+                                                    uint32_t (&q)[D / 16][4]) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int idx = threadIdx.x; idx < kMmaTileRows * (D / 2); idx += kTileThreads) {
+    const int r = idx / (D / 2), i = idx % (D / 2);
+    const float2 xy = task_query_pair(args, t, t.flat_row0 + r, i, D);
+    staged[r * stride + i] = __float2bfloat16(xy.x);
+    staged[r * stride + i + D / 2] = __float2bfloat16(xy.y);
+  }
+  if (threadIdx.x < kMmaTileRows) {
+    limit_sh[threadIdx.x] = task_row_limit(args, t, t.flat_row0 + threadIdx.x);
+  }
+  __syncthreads();
+#pragma unroll
+  for (int ks = 0; ks < D / 16; ++ks) {
+    ldmatrix_x4(q[ks], &staged[(warp * 16 + lane % 16) * stride + ks * 16 + (lane / 16) * 8]);
+  }
+  TileRows rows;
+  rows.kv_stop = t.kv_begin;
+  for (int r = 0; r < kMmaTileRows; ++r) rows.kv_stop = max(rows.kv_stop, limit_sh[r]);
+  rows.row_a = warp * 16 + lane / 4;
+  rows.limit[0] = limit_sh[rows.row_a];
+  rows.limit[1] = limit_sh[rows.row_a + 8];
+  rows.warp_min_limit = __reduce_min_sync(0xffffffffu, min(rows.limit[0], rows.limit[1]));
+  __syncthreads();
+  return rows;
+}
+
+// Threads 0..kTileTokens-1: the cache offsets of KV tokens [block, block + kTileTokens)
+// into offsets[] (-1 from kv_stop on). Published by the next barrier.
+template <int D>
+__device__ __forceinline__ void find_token_offsets(const AttentionArgs& args, const TaskItem& t,
+                                                   int block, int kv_stop, int64_t* offsets) {
+  if (threadIdx.x < kTileTokens) {
+    const int token = block + threadIdx.x;
+    offsets[threadIdx.x] = token < kv_stop ? task_token_offset(args, t, token, D) : -1;
+  }
+}
+
+// Block-wide: starts copying K and V of the block whose offsets are given (zeros past the
+// end) to k_dst / v_dst + place(j, piece) bytes for token j's 16-byte piece, as one group of
+// this thread's copies. A thread always copies the same piece of its rows.
+template <int D, class Place>
+__device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, const int64_t* offsets,
+                                               unsigned char* k_dst, unsigned char* v_dst,
+                                               Place place) {
+  constexpr int kPieces = D / 8;
+  constexpr int kRowsPerPass = kTileThreads / kPieces;
+  static_assert(kTileThreads % kPieces == 0 && kTileTokens % kRowsPerPass == 0, "copy shapes");
+  const int piece = threadIdx.x % kPieces;
+  const int row0 = threadIdx.x / kPieces;
+#pragma unroll
+  for (int pass = 0; pass < kTileTokens / kRowsPerPass; ++pass) {
+    const int j = row0 + pass * kRowsPerPass;
+    const int64_t offset = offsets[j];
+    const int bytes = offset >= 0 ? 16 : 0;
+    const int64_t src = offset >= 0 ? offset + piece * 8 : 0;
+    const int dst = place(j, piece);
+    copy_16_async(k_dst + dst, args.k_cache + src, bytes);
+    copy_16_async(v_dst + dst, args.v_cache + src, bytes);
+  }
+  copies_commit();
+}
+
+// The KV pipeline of both kernels: block i's K and V arrive in stage i % 2 while block
+// i - 1 is computed; its token offsets were found two blocks earlier, in slot i % 3; one
+// barrier per block. issue(slot, stage) starts a block's copies (issue_kv_block).
+//
+// Before block 0 (block-wide): the offsets of blocks 0 and 1, then block 0's copies.
+template <int D, class Issue>
+__device__ __forceinline__ void kv_pipeline_start(const AttentionArgs& args, const TaskItem& t,
+                                                  int kv_stop,
+                                                  int64_t (&offsets)[kTileOffsetSlots][kTileTokens],
+                                                  Issue issue) {
+  if (t.kv_begin >= kv_stop) return;
+  find_token_offsets<D>(args, t, t.kv_begin, kv_stop, offsets[0]);
+  find_token_offsets<D>(args, t, t.kv_begin + kTileTokens, kv_stop, offsets[1]);
+  __syncthreads();
+  issue(0, 0);
+}
+
+// At the top of block i (block-wide): waits for its copies and publishes them
+// (before_barrier runs between the two: the wgmma kernel's proxy fence); every warp has
+// then finished block i - 1, so block i + 1's copies go into its stage; block i + 2's
+// offsets go into slot (i + 2) % 3, last read issuing block i - 1, before this barrier.
+template <int D, class Issue, class BeforeBarrier>
+__device__ __forceinline__ void kv_pipeline_step(const AttentionArgs& args, const TaskItem& t,
+                                                 int block, int i, int kv_stop,
+                                                 int64_t (&offsets)[kTileOffsetSlots][kTileTokens],
+                                                 Issue issue, BeforeBarrier before_barrier) {
+  copies_wait_pending<0>();
+  before_barrier();
+  __syncthreads();
+  if (block + kTileTokens < kv_stop) issue((i + 1) % kTileOffsetSlots, (i + 1) % 2);
+  if (block + 2 * kTileTokens < kv_stop) {
+    find_token_offsets<D>(args, t, block + 2 * kTileTokens, kv_stop,
+                          offsets[(i + 2) % kTileOffsetSlots]);
+  }
+}
+
+// O and the softmax state of this thread's rows before the first block.
+template <int D>
+__device__ __forceinline__ void start_rows(float (&o)[D / 8][4], float (&m)[2], float (&l)[2]) {
+#pragma unroll
+  for (int dt = 0; dt < D / 8; ++dt) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[dt][e] = 0.0f;
+  }
+  m[0] = m[1] = -INFINITY;
+  l[0] = l[1] = 0.0f;
+}
+
+// Mask (only a block that reaches some row's limit), then the online base-2 softmax of this
+// thread's rows over one block's scores s (becoming P): m, l updated, alpha the factor O
+// must be rescaled by. l is this thread's columns only; the quad is summed at the end.
+__device__ __forceinline__ void tile_softmax(float (&s)[kTileTokens / 8][4], int block,
+                                             const TileRows& rows, float (&m)[2], float (&l)[2],
+                                             float (&alpha)[2]) {
+  const int lane = threadIdx.x % 32;
+  if (block + kTileTokens > rows.warp_min_limit) {
+#pragma unroll
+    for (int nt = 0; nt < kTileTokens / 8; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int token = block + nt * 8 + 2 * (lane % 4) + (e & 1);
+        if (token >= rows.limit[e / 2]) s[nt][e] = -INFINITY;
+      }
+    }
+  }
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float block_max = -INFINITY;
+#pragma unroll
+    for (int nt = 0; nt < kTileTokens / 8; ++nt) {
+      block_max = fmaxf(block_max, fmaxf(s[nt][2 * h], s[nt][2 * h + 1]));
+    }
+    block_max = fmaxf(block_max, __shfl_xor_sync(0xffffffffu, block_max, 1));
+    block_max = fmaxf(block_max, __shfl_xor_sync(0xffffffffu, block_max, 2));
+    const float m_new = fmaxf(m[h], block_max);
+    const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // all masked so far: p = 0
+    alpha[h] = fast_exp2(m[h] - m_use);
+    m[h] = m_new;
+    float sum = 0.0f;
+#pragma unroll
+    for (int nt = 0; nt < kTileTokens / 8; ++nt) {
+      s[nt][2 * h] = fast_exp2(s[nt][2 * h] - m_use);
+      s[nt][2 * h + 1] = fast_exp2(s[nt][2 * h + 1] - m_use);
+      sum += s[nt][2 * h] + s[nt][2 * h + 1];
+    }
+    l[h] = l[h] * alpha[h] + sum;
+  }
+}
+
+// O *= alpha per row; once the row maxima settle alpha is 1 and O stays as it is (x · 1 =
+// x exactly), so a warp whose alphas are all 1 skips it.
+template <int D>
+__device__ __forceinline__ void rescale_o(float (&o)[D / 8][4], const float (&alpha)[2]) {
+  if (!__any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) return;
+#pragma unroll
+  for (int dt = 0; dt < D / 8; ++dt) {
+    o[dt][0] *= alpha[0];
+    o[dt][1] *= alpha[0];
+    o[dt][2] *= alpha[1];
+    o[dt][3] *= alpha[1];
+  }
+}
+
+// P's A fragment for tokens [16 ks, 16 ks + 16): two S tiles side by side, as bf16.
+__device__ __forceinline__ void p_fragment(const float (&s)[kTileTokens / 8][4], int ks,
+                                           uint32_t (&a)[4]) {
+  a[0] = pack_bf16(s[2 * ks][0], s[2 * ks][1]);
+  a[1] = pack_bf16(s[2 * ks][2], s[2 * ks][3]);
+  a[2] = pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);
+  a[3] = pack_bf16(s[2 * ks + 1][2], s[2 * ks + 1][3]);
+}
+
+// The tile's rows' parts: part_o: [parts, hq, D] f32 (O / l), part_lse: [parts, hq] f32.
+template <int D>
+__device__ __forceinline__ void write_tile_parts(const AttentionArgs& args, const TaskItem& t,
+                                                 const float (&o)[D / 8][4], const float (&m)[2],
+                                                 float (&l)[2], const TileRows& rows) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
+    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
+    const int flat = t.flat_row0 + rows.row_a + 8 * h;
+    if (flat >= t.flat_rows) continue;
+    const bool seen = m[h] != -INFINITY;
+    const float inv = seen ? 1.0f / l[h] : 0.0f;
+    const int64_t part = t.part_base + flat / t.group;
+    const int head = t.kv_head * t.group + flat % t.group;
+    float* dst = args.part_o + (part * args.hq + head) * D + 2 * (lane % 4);
+#pragma unroll
+    for (int dt = 0; dt < D / 8; ++dt) {
+      *reinterpret_cast<float2*>(dst + dt * 8) =
+          make_float2(o[dt][2 * h] * inv, o[dt][2 * h + 1] * inv);
+    }
+    if (lane % 4 == 0) {
+      args.part_lse[part * args.hq + head] = seen ? m[h] + log2f(l[h]) : -INFINITY;
+    }
+  }
+}
+
+}  // namespace cascade::cuda

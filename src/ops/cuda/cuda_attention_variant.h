@@ -1,0 +1,15 @@
+// Which kernel runs attention's large tiles on the GPU. Host-only (no CUDA headers), so
+// tests can switch it.
+#pragma once
+
+namespace cascade::cuda {
+
+// EXPERIMENTAL, not yet checked on a GPU: the wgmma kernel (cuda_attention_wgmma.cu) in
+// place of the mma.sync one, when enabled by CASCADE_ATTENTION_KERNEL=wgmma in the
+// environment or by set_attention_wgmma; built only for sm_90a (available()).
+bool attention_wgmma_available();
+bool attention_wgmma_enabled();
+// Throws an Error when asked for a kernel the build lacks.
+void set_attention_wgmma(bool on);
+
+}  // namespace cascade::cuda
