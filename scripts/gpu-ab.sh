@@ -54,6 +54,11 @@ for i in "${!revs[@]}"; do
     }
   fi
   build=/tmp/cascade-ab-build-$i
+  # A warm machine keeps build folders: one configured from another source is started over.
+  if [ -f "$build/CMakeCache.txt" ] &&
+    ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$src" "$build/CMakeCache.txt"; then
+    rm -rf "$build"
+  fi
   if ! { cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CUDA_ARCHITECTURES=90a -DCASCADE_CUDA=ON -DCASCADE_BUILD_PYTHON=OFF \
     -DNODE_EXECUTABLE=/bin/false && cmake --build "$build" -j "$(nproc)" --target cascade; } \
@@ -66,7 +71,9 @@ for i in "${!revs[@]}"; do
 done
 
 # VARIANTS: flag sets separated by ';' (e.g. "--cascade-min-shared-tokens 16;--cascade-min-shared-tokens 256"),
-# each run on every revision after the common flags; labels [revision.variant].
+# each run on every revision after the common flags; labels [revision.variant]. Leading
+# NAME=VALUE words of a set go into the environment instead (e.g.
+# "CASCADE_ATTENTION_KERNEL=mma;CASCADE_ATTENTION_KERNEL=wgmma").
 IFS=';' read -ra variants <<<"${VARIANTS:-}"
 [ ${#variants[@]} -gt 0 ] || variants=("")
 for v in "${!variants[@]}"; do
@@ -77,7 +84,12 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
   for i in "${!revs[@]}"; do
     for v in "${!variants[@]}"; do
       read -ra extra <<<"${variants[$v]}"
-      "${binaries[$i]}" bench scenarios --device "${DEVICE:-cuda}" \
+      envs=()
+      while [ ${#extra[@]} -gt 0 ] && [[ ${extra[0]} =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+        envs+=("${extra[0]}")
+        extra=("${extra[@]:1}")
+      done
+      env "${envs[@]}" "${binaries[$i]}" bench scenarios --device "${DEVICE:-cuda}" \
         --cache-dir /tmp/cascade-ab-models "${bench_args[@]}" "${extra[@]}" \
         >"$out/$round-$i.$v.log" 2>&1 || echo "[$i.$v] round $round failed" >&2
     done
