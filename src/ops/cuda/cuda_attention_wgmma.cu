@@ -27,6 +27,8 @@ constexpr int kThreads = kTileThreads;  // one warpgroup
 constexpr int kTokens = kTileTokens;
 constexpr int kStages = 2;
 constexpr int kBandBytes = kTokens * 128;  // 64 rows of 64 bf16
+// 3 blocks per SM as the mma kernel: 163 registers, no spills; 68 KB of shared memory each.
+constexpr int kMinBlocksPerSm = 3;
 
 template <int D>
 struct WgmmaShared {
@@ -201,7 +203,8 @@ constexpr int wgmma_shared_bytes() {
 
 // The large work items, block x taking items x, x + grid, ...
 template <int D>
-__global__ void __launch_bounds__(kThreads, 2) attention_wgmma_kernel(const AttentionArgs args) {
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
+    attention_wgmma_kernel(const AttentionArgs args) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char shared_bytes[];
   const uint32_t misalign = shared_address(shared_bytes) % 1024;
