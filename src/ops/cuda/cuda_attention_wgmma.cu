@@ -231,7 +231,17 @@ bool use_wgmma = wgmma_requested();
 
 bool attention_wgmma_available() {
 #if defined(CASCADE_CUDA_WGMMA)
-  return true;
+  // sm_90a machine code runs on compute capability 9.0 only; later GPUs load the PTX.
+  static const bool hopper = [] {
+    int device = 0, major = 0, minor = 0;
+    return cudaGetDevice(&device) == cudaSuccess &&
+           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) ==
+               cudaSuccess &&
+           cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) ==
+               cudaSuccess &&
+           major == 9 && minor == 0;
+  }();
+  return hopper;
 #else
   return false;
 #endif
@@ -243,7 +253,8 @@ bool attention_wgmma_enabled() {
 
 void set_attention_wgmma(bool on) {
   check(!on || attention_wgmma_available(),
-        "attention: the wgmma kernel is not built (it needs CMAKE_CUDA_ARCHITECTURES=90a)");
+        "attention: no wgmma kernel here (it needs a build with CMAKE_CUDA_ARCHITECTURES 90a "
+        "and a GPU of compute capability 9.0)");
   use_wgmma = on;
 }
 
