@@ -13,7 +13,8 @@ jobs=${JOBS:-$(nproc)}
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1}
+# tests/tsan.supp: reports from inside OpenBLAS, whose threads TSan cannot follow.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp}
 
 build_sanitized() {  # build_sanitized DIR SANITIZERS [TARGET...]
   local dir=$1 sanitizers=$2
