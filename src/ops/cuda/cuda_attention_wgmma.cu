@@ -220,12 +220,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
 #endif
 }
 
-bool wgmma_requested() {
-  const char* kernel = std::getenv("CASCADE_ATTENTION_KERNEL");
-  return kernel != nullptr && std::strcmp(kernel, "wgmma") == 0;
-}
-
-bool use_wgmma = wgmma_requested();
+bool use_wgmma = false;  // set_attention_wgmma; CASCADE_ATTENTION_KERNEL at backend creation
 
 }  // namespace
 
@@ -259,6 +254,12 @@ void set_attention_wgmma(bool on) {
 }
 
 void prepare_attention_wgmma_kernels() {
+  if (const char* kernel = std::getenv("CASCADE_ATTENTION_KERNEL")) {
+    check(std::strcmp(kernel, "mma") == 0 || std::strcmp(kernel, "wgmma") == 0, [&] {
+      return "CASCADE_ATTENTION_KERNEL: expected mma or wgmma, got '" + std::string(kernel) + "'";
+    });
+    set_attention_wgmma(std::strcmp(kernel, "wgmma") == 0);
+  }
   if (!attention_wgmma_available()) return;
   CASCADE_CUDA_CHECK(cudaFuncSetAttribute(attention_wgmma_kernel<64>,
                                           cudaFuncAttributeMaxDynamicSharedMemorySize,
