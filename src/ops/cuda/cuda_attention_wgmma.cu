@@ -11,6 +11,7 @@
 // 16-byte piece c of row j stored at c ^ (j % 8). S = Q·Kᵀ is D/16 wgmma m64n64k16 with K
 // K-major; O += P·V is 4 wgmma m64nDk16 with P from S's accumulators (bf16, as in the mma
 // kernel) and V N-major (transposed B).
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -220,7 +221,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
 #endif
 }
 
-bool use_wgmma = false;  // set_attention_wgmma; CASCADE_ATTENTION_KERNEL at backend creation
+// set_attention_wgmma; CASCADE_ATTENTION_KERNEL at backend creation. Atomic: tensor-parallel
+// ranks create their backends and launch attention from threads of their own.
+std::atomic<bool> use_wgmma = false;
 
 }  // namespace
 
