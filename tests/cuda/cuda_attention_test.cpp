@@ -4,7 +4,8 @@
 // pages, scrambled pages, long tasks split into KV chunks, rows in several tasks with
 // different rope_delta (shared chunk levels), causal and non-causal tasks, empty tasks,
 // GQA groups 1, 2, 4, 7, 8, head_dim 16, 32, 64, 128 and page sizes 16 and 32. The tests
-// with large tiles run again on the wgmma kernel (CudaAttentionWgmmaTest).
+// with large tiles run on the mma.sync kernel (CudaAttentionTest) and again on the wgmma
+// kernel (CudaAttentionWgmmaTest, where available).
 //
 // Bound: the output is rounded to bf16 (2^-8 of the largest value at most); scores and
 // probabilities stay fp32 in fp32 arithmetic of another order, so
@@ -39,6 +40,16 @@ struct TaskSpec {
 
 class CudaAttentionTest : public CudaBackendTest {
  protected:
+  void SetUp() override {
+    CudaBackendTest::SetUp();
+    if (IsSkipped()) return;
+    wgmma_before_ = cuda::attention_wgmma_enabled();
+    cuda::set_attention_wgmma(false);
+  }
+  void TearDown() override {
+    if (wgmma_before_) cuda::set_attention_wgmma(true);
+  }
+
   // Fills the GPU cache with each run's K/V through qkv_store, then mirrors it on the CPU.
   void build_cache(const Layout& L, int num_pages, std::vector<KvRun>& runs, uint32_t seed) {
     const Shape shape = {num_pages, L.page_size, L.hkv, L.d};
@@ -107,6 +118,9 @@ class CudaAttentionTest : public CudaBackendTest {
   static constexpr double kTheta = 1000000.0;
   static constexpr double kBound = 1e-2;
   KvLayer gpu_cache, cpu_cache;
+
+ private:
+  bool wgmma_before_ = false;  // the process's choice, restored after each test
 };
 
 // The same checks with the large tiles on the wgmma kernel (builds for sm_90a).
@@ -118,7 +132,6 @@ class CudaAttentionWgmmaTest : public CudaAttentionTest {
     if (!cuda::attention_wgmma_available()) GTEST_SKIP() << "built without sm_90a";
     cuda::set_attention_wgmma(true);
   }
-  void TearDown() override { cuda::set_attention_wgmma(false); }
 };
 
 const std::vector<Layout> kLayouts = {{16, 8, 128, 16}, {14, 2, 64, 16}, {4, 2, 32, 32},

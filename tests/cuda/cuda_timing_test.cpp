@@ -170,13 +170,15 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
   const Tensor pos = gpu->upload_i32(positions.data(), {rows});
   Tensor out = gpu->allocate(DType::BF16, {rows, kHq, kD});
   const double flops = 4.0 * rows * kHq * kD * chunks * chunk;
-  print("attention 128 rows x 8 shared chunks of 2048 (FLOPs)",
+  const bool wgmma_before = cuda::attention_wgmma_enabled();
+  cuda::set_attention_wgmma(false);
+  print("attention 128 rows x 8 shared chunks of 2048, mma.sync (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   if (!cuda::attention_wgmma_available()) return;
   cuda::set_attention_wgmma(true);
   print("  the same on the wgmma kernel (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
-  cuda::set_attention_wgmma(false);
+  cuda::set_attention_wgmma(wgmma_before);
 }
 
 // Qwen3-0.6B's fused QKV at decode, mixed and prefill sizes and its LM head; then

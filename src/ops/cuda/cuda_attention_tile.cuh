@@ -29,28 +29,25 @@ struct TileRows {
   int kv_stop;         // the tile's end: max of its rows' limits
 };
 
-// The query tile, rotated and scaled, staged as bf16 rows of `stride` elements at `staged`,
-// then this warp's A fragments q; the rows' limits through limit_sh ([kMmaTileRows]).
-// Ends with a barrier: `staged` may then be reused.
-template <int D>
-__device__ __forceinline__ TileRows load_query_tile(const AttentionArgs& args, const TaskItem& t,
-                                                    bf16* staged, int stride, int* limit_sh,
-                                                    uint32_t (&q)[D / 16][4]) {
+// The query tile, rotated and scaled, as bf16: row r's element i at staged[place(r, i)];
+// the rows' limits through limit_sh ([kMmaTileRows]). before_barrier() runs before the
+// barrier that publishes them (the wgmma kernel's proxy fence).
+template <int D, class Place, class BeforeBarrier>
+__device__ __forceinline__ TileRows stage_query_tile(const AttentionArgs& args, const TaskItem& t,
+                                                     bf16* staged, Place place, int* limit_sh,
+                                                     BeforeBarrier before_barrier) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   for (int idx = threadIdx.x; idx < kMmaTileRows * (D / 2); idx += kTileThreads) {
     const int r = idx / (D / 2), i = idx % (D / 2);
     const float2 xy = task_query_pair(args, t, t.flat_row0 + r, i, D);
-    staged[r * stride + i] = __float2bfloat16(xy.x);
-    staged[r * stride + i + D / 2] = __float2bfloat16(xy.y);
+    staged[place(r, i)] = __float2bfloat16(xy.x);
+    staged[place(r, i + D / 2)] = __float2bfloat16(xy.y);
   }
   if (threadIdx.x < kMmaTileRows) {
     limit_sh[threadIdx.x] = task_row_limit(args, t, t.flat_row0 + threadIdx.x);
   }
+  before_barrier();
   __syncthreads();
-#pragma unroll
-  for (int ks = 0; ks < D / 16; ++ks) {
-    ldmatrix_x4(q[ks], &staged[(warp * 16 + lane % 16) * stride + ks * 16 + (lane / 16) * 8]);
-  }
   TileRows rows;
   rows.kv_stop = t.kv_begin;
   for (int r = 0; r < kMmaTileRows; ++r) rows.kv_stop = max(rows.kv_stop, limit_sh[r]);
@@ -58,6 +55,22 @@ __device__ __forceinline__ TileRows load_query_tile(const AttentionArgs& args, c
   rows.limit[0] = limit_sh[rows.row_a];
   rows.limit[1] = limit_sh[rows.row_a + 8];
   rows.warp_min_limit = __reduce_min_sync(0xffffffffu, min(rows.limit[0], rows.limit[1]));
+  return rows;
+}
+
+// The query tile staged as rows of `stride` elements at `staged`, then this warp's A
+// fragments q. Ends with a barrier: `staged` may then be reused.
+template <int D>
+__device__ __forceinline__ TileRows load_query_tile(const AttentionArgs& args, const TaskItem& t,
+                                                    bf16* staged, int stride, int* limit_sh,
+                                                    uint32_t (&q)[D / 16][4]) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const TileRows rows = stage_query_tile<D>(
+      args, t, staged, [stride](int r, int i) { return r * stride + i; }, limit_sh, [] {});
+#pragma unroll
+  for (int ks = 0; ks < D / 16; ++ks) {
+    ldmatrix_x4(q[ks], &staged[(warp * 16 + lane % 16) * stride + ks * 16 + (lane / 16) * 8]);
+  }
   __syncthreads();
   return rows;
 }

@@ -1,8 +1,8 @@
 // Attention task kernel on Hopper's warpgroup tensor cores (wgmma, sm_90a), for the same
 // large tiles as the mma.sync kernel (cuda_attention_mma.cu): 64 flat query rows, head_dim
 // 64 or 128, same inputs and outputs, same masking and online softmax
-// (cuda_attention_tile.cuh). EXPERIMENTAL, not yet run on a GPU: used only when enabled
-// (cuda_attention_variant.h: CASCADE_ATTENTION_KERNEL=wgmma), built only for sm_90a.
+// (cuda_attention_tile.cuh). Used only when enabled (cuda_attention_variant.h:
+// CASCADE_ATTENTION_KERNEL=wgmma), built only for sm_90a.
 //
 // A block is one warpgroup (4 warps); warp w owns flat rows [16w, 16w + 16). Queries are A
 // operands in registers (mma's A fragment layout, which wgmma's register A shares). Per
@@ -124,6 +124,23 @@ __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[16][4], const uint32
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(1), "n"(TRANS_B));
 }
 
+// ptxas (CUDA 13.0) does not count a wgmma's reads of register A operands carried around a
+// loop: at head_dim 64 it gave q's registers to P inside the KV loop, so every block after
+// the first multiplied by P (measured: errors of 40-700 %). An ordinary read of q after the
+// loop, on a branch that is never taken, keeps q's registers live through the loop.
+template <int N>
+__device__ __forceinline__ void keep_live_through_loop(const uint32_t (&r)[N][4], bool never,
+                                                       float* sink) {
+  if (!never) return;
+  uint32_t x = 0;
+#pragma unroll
+  for (int i = 0; i < N; ++i) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) x ^= r[i][e];
+  }
+  *reinterpret_cast<volatile uint32_t*>(sink) = x;
+}
+
 template <int D>
 __device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, int slot, int stage,
                                                WgmmaShared<D>& sh) {
@@ -192,6 +209,7 @@ __device__ __forceinline__ void run_wgmma_item(const AttentionArgs& args, const 
     wgmma_wait_all();
     fence_registers(o);
   }
+  keep_live_through_loop(q, t.flat_rows < 0, args.part_lse);  // no item has negative rows
   write_tile_parts<D>(args, t, o, m, l, rows);
 }
 
@@ -221,9 +239,10 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
 #endif
 }
 
-// set_attention_wgmma; CASCADE_ATTENTION_KERNEL at backend creation. Atomic: tensor-parallel
-// ranks create their backends and launch attention from threads of their own.
-std::atomic<bool> use_wgmma = false;
+// On by default (used where available); set_attention_wgmma, CASCADE_ATTENTION_KERNEL at
+// backend creation. Atomic: tensor-parallel ranks create their backends and launch
+// attention from threads of their own.
+std::atomic<bool> use_wgmma = true;
 
 }  // namespace
 
