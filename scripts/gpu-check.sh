@@ -6,18 +6,21 @@
 # kernel tests. Full logs go to OUTDIR; a short table is printed last.
 #   bash scripts/gpu-check.sh OUTDIR [MODE]
 # MODE: full (default: everything), quick (no sanitizers), tests (the GPU tests and
-# kernel timings only), bench (the scenarios only), sanitize (compute-sanitizer only).
+# kernel timings only), bench (the scenarios only), sanitize (compute-sanitizer only),
+# profile (not part of full: where B4's and B6's time goes — the engine's host phases,
+# ncu kernel durations per forward pass, and a full ncu report of the wgmma kernel).
 # Needs .debs/ (scripts/gpu-deps.sh download) next to the sources.
 set -uo pipefail
-out=${1:?usage: scripts/gpu-check.sh OUTDIR [full|quick|tests|bench|sanitize]}
+out=${1:?usage: scripts/gpu-check.sh OUTDIR [full|quick|tests|bench|sanitize|profile]}
 mode=${2:-full}
-case $mode in full | quick | tests | bench | sanitize) ;; *)
-  echo "gpu-check.sh: unknown MODE '$mode' (full, quick, tests, bench or sanitize)" >&2
+case $mode in full | quick | tests | bench | sanitize | profile) ;; *)
+  echo "gpu-check.sh: unknown MODE '$mode' (full, quick, tests, bench, sanitize or profile)" >&2
   exit 2
   ;;
 esac
-wants() { # wants PART: whether MODE includes PART (tests, bench or sanitize)
-  case $mode:$1 in full:* | quick:tests | quick:bench | "$1:$1") return 0 ;; *) return 1 ;; esac
+wants() { # wants PART: whether MODE includes PART (tests, bench, sanitize or profile)
+  case $mode:$1 in full:profile) return 1 ;; full:* | quick:tests | quick:bench | "$1:$1") return 0 ;;
+  *) return 1 ;; esac
 }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -97,6 +100,29 @@ if wants sanitize; then
       --tool "$tool" --error-exitcode 1 build-gpu/tests/cascade_cuda_tests \
       --gtest_filter="$kernel_tests:-CudaOpsTest.Linear*:CudaSamplingTest.TopKAndTopPDrawsAreTheHostDraws"
   done
+fi
+if wants profile; then
+  bench=(build-gpu/cascade bench scenarios --device cuda --cache-dir build-gpu/bench-models)
+  # Host time per engine phase (one table per engine: B4 cached, B4 cold, B6).
+  step host "grep -c 'step profile'" -- env CASCADE_PROFILE=1 "${bench[@]}" --scenario B4,B6 \
+    --repeats 3
+  # Kernel durations in launch order, cut into forward passes at the embedding kernel.
+  # B4's passes: the chunks' prefill, the cached request, the cold engine's warm-up and
+  # cold request (eager). B6: a few decode steps (graph nodes) well after the start.
+  ncu_time=(timeout 240 ncu --csv --metrics gpu__time_duration.sum)
+  step b4_kernels "grep -c segment" -- bash -c "${ncu_time[*]} ${bench[*]} --scenario B4 \
+    --repeats 1 >$out/b4-kernels.csv && python3 tools/ncu_summary.py $out/b4-kernels.csv \
+    --split embedding_kernel && for s in 1 3; do python3 tools/ncu_summary.py \
+    $out/b4-kernels.csv --split embedding_kernel --segments \$s --top 15; done"
+  step b6_kernels "grep -c segment" -- bash -c "${ncu_time[*]} --graph-profiling node \
+    --launch-skip 4000 --launch-count 700 ${bench[*]} --scenario B6 --repeats 1 \
+    >$out/b6-kernels.csv && python3 tools/ncu_summary.py $out/b6-kernels.csv \
+    --split embedding_kernel --segments 1 --top 20"
+  # Everything ncu knows of one launch of the wgmma kernel on B2's shared chunks.
+  step wgmma_ncu "grep -c 'Section'" -- bash -c "CASCADE_CUDA_TIMING=1 timeout 240 ncu --set full \
+    -k regex:attention_wgmma_kernel --launch-count 1 -f -o $out/wgmma-b2 \
+    build-gpu/tests/cascade_cuda_tests --gtest_filter=CudaTiming.AttentionB2SharedChunks && \
+    ncu --import $out/wgmma-b2.ncu-rep --page details"
 fi
 echo
 echo "== measured (max |diff| / max |ref| unless named otherwise) =="
