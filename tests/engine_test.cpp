@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <random>
 
@@ -309,6 +310,17 @@ TEST(Engine, BadConfigIsRejected) {
   c = base_config();
   c.device = "tpu";
   expect_error([&] { LLM llm(tiny_model(), c); }, "device");
+}
+
+TEST(Engine, BadPrefillGraphRowsVariableIsRejected) {
+  for (const char* bad : {"lots", "-1", "513", "64x"}) {
+    ::setenv("CASCADE_PREFILL_GRAPH_ROWS", bad, 1);
+    expect_error([&] { LLM llm(tiny_model(), base_config()); }, "CASCADE_PREFILL_GRAPH_ROWS");
+  }
+  ::setenv("CASCADE_PREFILL_GRAPH_ROWS", "128", 1);  // valid; the CPU backend runs eagerly
+  LLM llm(tiny_model(), base_config());
+  EXPECT_EQ(llm.generate({"fine"}, greedy(3)).at(0).token_ids.size(), 3u);
+  ::unsetenv("CASCADE_PREFILL_GRAPH_ROWS");
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "engine/model_runner.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 
 #include "base/error.h"
 #include "base/step_profile.h"
@@ -16,6 +19,22 @@ constexpr int64_t kDefaultCpuKvBytes = int64_t{1} << 30;
 // little (nano-vllm records up to 512 too).
 constexpr int kMaxGraphRows = 512;
 
+// Short prefill steps (a question after cached chunks: B4) may replay graphs too, which
+// compute logits for every row of their bucket. Off (0) until measured on a GPU;
+// CASCADE_PREFILL_GRAPH_ROWS=N (0..512) turns it on for steps of up to N rows.
+int prefill_graph_rows_from_env() {
+  const char* env = std::getenv("CASCADE_PREFILL_GRAPH_ROWS");
+  if (env == nullptr || *env == '\0') return 0;
+  char* end = nullptr;
+  errno = 0;
+  const long rows = std::strtol(env, &end, 10);
+  check(errno == 0 && *end == '\0' && rows >= 0 && rows <= kMaxGraphRows, [&] {
+    return "CASCADE_PREFILL_GRAPH_ROWS: expected a number of rows from 0 to " +
+           std::to_string(kMaxGraphRows) + ", got '" + std::string(env) + "'";
+  });
+  return static_cast<int>(rows);
+}
+
 }  // namespace
 
 ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& config)
@@ -29,7 +48,8 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
       model_config, checkpoint,
       TensorParallelOptions{
           config.device, config.tensor_parallel_size, config.num_threads,
-          config.enforce_eager ? 0 : std::min(config.max_num_seqs, kMaxGraphRows)});
+          config.enforce_eager ? 0 : std::min(config.max_num_seqs, kMaxGraphRows),
+          config.enforce_eager ? 0 : prefill_graph_rows_from_env()});
   device_ = model_->backend().name();
   planner_.min_shared_tokens = config.cascade_min_shared_tokens >= 0
                                    ? config.cascade_min_shared_tokens

@@ -133,21 +133,22 @@ void DecoderModel::validate(const ForwardBatch& batch, const std::vector<KvLayer
   });
 }
 
-void DecoderModel::set_graph_max_rows(int max_rows) {
-  check(max_rows >= 0, "decoder model: graph max rows must be >= 0");
+void DecoderModel::set_graph_max_rows(int max_rows, int max_prefill_rows) {
+  check(max_rows >= 0 && max_prefill_rows >= 0, "decoder model: graph max rows must be >= 0");
   graph_max_rows_ = backend_.can_capture() ? max_rows : 0;
+  graph_max_prefill_rows_ = backend_.can_capture() ? max_prefill_rows : 0;
   graphs_.clear();
 }
 
 // Buckets 1, 2, 4, 8, then multiples of 16: little padding, few graphs.
-int64_t DecoderModel::graph_rows(int64_t rows) const {
-  if (rows <= 0 || rows > graph_max_rows_) return 0;
+int64_t DecoderModel::bucket(int64_t rows, int64_t max_rows) {
+  if (rows <= 0 || rows > max_rows) return 0;
   if (rows <= 8) {
-    int64_t bucket = 1;
-    while (bucket < rows) bucket *= 2;
-    return bucket;
+    int64_t b = 1;
+    while (b < rows) b *= 2;
+    return b;
   }
-  return std::min<int64_t>((rows + 15) / 16 * 16, graph_max_rows_);
+  return std::min<int64_t>((rows + 15) / 16 * 16, max_rows);
 }
 
 void DecoderModel::write_inputs(const ForwardBatch& batch, int64_t rows, int64_t logits_rows) {
@@ -169,15 +170,16 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
   validate(batch, kv);
   const auto rows = static_cast<int64_t>(batch.token_ids.size());
   const auto out_rows = static_cast<int64_t>(batch.logits_rows.size());
-  // Decode steps (every row samples) replay a recorded graph of their bucket.
-  const int64_t bucket = out_rows == rows ? graph_rows(rows) : 0;
-  const int64_t step_rows = bucket > 0 ? bucket : rows;
-  const int64_t step_out = bucket > 0 ? bucket : out_rows;
+  // Decode steps (every row samples) and short prefill steps replay a recorded graph of
+  // their bucket; the graph computes logits for all of its rows.
+  const int64_t graph_bucket = out_rows == rows ? graph_rows(rows) : prefill_graph_rows(rows);
+  const int64_t step_rows = graph_bucket > 0 ? graph_bucket : rows;
+  const int64_t step_out = graph_bucket > 0 ? graph_bucket : out_rows;
   reserve(step_rows, std::max<int64_t>(step_out, 1));
   write_inputs(batch, step_rows, step_out);
   if (!kv.empty()) backend_.prepare_attention(batch.plan, step_rows, shard_.num_q_heads, kv[0]);
-  if (bucket > 0) {
-    run_graph(batch.plan, kv, bucket);
+  if (graph_bucket > 0) {
+    run_graph(batch.plan, kv, graph_bucket);
   } else {
     enqueue_step(batch.plan, kv, rows, out_rows);
   }
@@ -202,7 +204,7 @@ void DecoderModel::run_graph(const AttentionPlan& plan, std::vector<KvLayer>& kv
   enqueue_step(plan, kv, rows, rows);
   std::unique_ptr<StepGraph> graph = backend_.capture([&] { enqueue_step(plan, kv, rows, rows); });
   if (!graph) {  // the backend cannot record: every step eager from now on
-    graph_max_rows_ = 0;
+    graph_max_rows_ = graph_max_prefill_rows_ = 0;
     return;
   }
   check(key() == graphs_key_, "decoder model: recording a step replaced a buffer it uses");

@@ -51,9 +51,15 @@ class DecoderModel {
   // Decode steps (every row samples) of up to `max_rows` rows run as recorded graphs
   // (Backend::capture), padded to the next bucket size; 0 runs every step eagerly (the
   // default, and always where the backend cannot record). Padding rows write no KV.
-  void set_graph_max_rows(int max_rows);
+  // Steps with fewer logits rows than rows (prefill, mixed) of up to `max_prefill_rows`
+  // rows replay graphs too (the same ones where the bucket and kernels match), which
+  // compute logits for every row of the bucket (the extra LM-head rows are why that limit
+  // is small); 0: they run eagerly.
+  void set_graph_max_rows(int max_rows, int max_prefill_rows = 0);
   // The bucket a decode step of `rows` rows is padded to, or 0 when it runs eagerly.
-  int64_t graph_rows(int64_t rows) const;
+  int64_t graph_rows(int64_t rows) const { return bucket(rows, graph_max_rows_); }
+  // The same for a step with fewer logits rows than rows.
+  int64_t prefill_graph_rows(int64_t rows) const { return bucket(rows, graph_max_prefill_rows_); }
   int num_graphs() const { return static_cast<int>(graphs_.size()); }
   int graphs_recorded() const { return graphs_recorded_; }
 
@@ -72,6 +78,7 @@ class DecoderModel {
     Tensor logits, local_logits;  // [logits_capacity, vocab] and this rank's columns
   };
 
+  static int64_t bucket(int64_t rows, int64_t max_rows);
   // The step's ids as rows of this rank's embedding shard (others -> its zero row).
   const std::vector<int32_t>& local_ids(const std::vector<int32_t>& ids);
   void check_shard_shapes() const;
@@ -98,6 +105,7 @@ class DecoderModel {
   std::vector<int32_t> local_ids_;
   std::vector<int32_t> inputs_;  // host side of ws_.inputs
   int graph_max_rows_ = 0;
+  int graph_max_prefill_rows_ = 0;
   int graphs_recorded_ = 0;
   // Graphs by rows and Backend::graph_variant; they hold the workspace's and the
   // backend's buffers of `graphs_key_`.

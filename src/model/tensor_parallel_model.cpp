@@ -32,7 +32,7 @@ TensorParallelModel::TensorParallelModel(const ModelConfig& config,
     rank.backend = make_backend(options.device, options.cpu_threads);
     rank.model = std::make_unique<DecoderModel>(
         config, load_model_weights(config, checkpoint, *rank.backend), *rank.backend);
-    rank.model->set_graph_max_rows(options.graph_max_rows);
+    rank.model->set_graph_max_rows(options.graph_max_rows, options.graph_max_prefill_rows);
     return;
   }
   threads_ = std::make_unique<ThreadPool>(world);

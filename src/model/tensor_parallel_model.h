@@ -24,8 +24,10 @@ struct TensorParallelOptions {
   int world_size = 1;          // tensor_parallel_size
   int cpu_threads = 0;         // CPU threads in all (split between ranks); 0: all cores
   // Decode steps of up to this many rows run as recorded graphs where the backend can
-  // (DecoderModel::set_graph_max_rows), with one rank; 0: all eager.
+  // (DecoderModel::set_graph_max_rows), with one rank; 0: all eager. Steps with fewer
+  // logits rows (prefill, mixed) up to graph_max_prefill_rows rows too.
   int graph_max_rows = 0;
+  int graph_max_prefill_rows = 0;
 };
 
 class TensorParallelModel {

@@ -8,7 +8,8 @@
 // the same inputs: the logits must be bitwise equal. Where it is padded (3 rows in a bucket
 // of 4, 13 in 16) cuBLASLt may pick another algorithm for the padded row count, so the
 // bound is the bf16 one of cuda_model_test (3e-2 of the row's largest logit) and the
-// greedy tokens must be equal.
+// greedy tokens must be equal. Short prefill steps (fewer logits rows than rows) replay
+// graphs too when enabled (set_graph_max_rows' second limit), under the padded bound.
 #include <filesystem>
 #include <set>
 
@@ -36,9 +37,10 @@ int pages_for(int tokens) {
 // One model and its KV cache; steps built over a shared prefix and per-sequence pages.
 class Stepper {
  public:
-  Stepper(const std::string& model_dir, Backend& backend, int num_seqs, int graph_max_rows)
+  Stepper(const std::string& model_dir, Backend& backend, int num_seqs, int graph_max_rows,
+          int graph_max_prefill_rows = 0)
       : num_seqs_(num_seqs), model_(load_decoder_model(model_dir, backend)) {
-    model_->set_graph_max_rows(graph_max_rows);
+    model_->set_graph_max_rows(graph_max_rows, graph_max_prefill_rows);
     kv_ = model_->allocate_kv_cache(pages_for(kSharedTokens) + num_seqs * kPagesPerSequence,
                                     kPageSize);
     lengths_.assign(static_cast<size_t>(num_seqs), 0);
@@ -226,6 +228,60 @@ TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerWithTensorCoreTiles) {
   std::filesystem::remove_all(dir);
 }
 
+// The shared prefix's prefill (40 rows, 1 logits row), steps of 3 tokens per sequence and
+// decode steps, graphed against eager; a step past the prefill limit runs eagerly.
+TEST_F(CudaGraphTest, ShortPrefillStepsReplayedMatchEager) {
+  const std::string dir = fixture("models/qwen3-tiny");
+  const int seqs = 4;
+  Stepper eager(dir, *gpu, seqs, 0), graphed(dir, *gpu, seqs, 64, 64);
+  const DecoderModel& model = graphed.model();
+  const int vocab = eager.vocab();
+  std::mt19937 rng(2026);
+  const auto random_tokens = [&](int per_seq) {
+    std::vector<std::vector<int32_t>> t(static_cast<size_t>(seqs));
+    for (auto& seq : t) {
+      for (int i = 0; i < per_seq; ++i) seq.push_back(static_cast<int32_t>(rng() % vocab));
+    }
+    return t;
+  };
+  double worst = 0;
+  int graphed_steps = 0;
+  const auto expect_match = [&](const std::vector<float>& got, const std::vector<float>& want,
+                                const std::string& what) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    EXPECT_EQ(argmax_rows(got, vocab), argmax_rows(want, vocab)) << what;
+    worst = std::max(worst, worst_row_error(got, want, vocab));
+    ++graphed_steps;
+  };
+
+  std::vector<int32_t> shared(kSharedTokens);
+  for (auto& id : shared) id = static_cast<int32_t>(rng() % vocab);
+  ASSERT_EQ(model.prefill_graph_rows(kSharedTokens), 48);
+  expect_match(graphed.prefill_shared(shared), eager.prefill_shared(shared), "prefix");
+  EXPECT_EQ(model.graphs_recorded(), 1) << "the prefix's prefill was recorded";
+  for (int i = 0; i < 6; ++i) {
+    const auto tokens = random_tokens(3);  // 12 rows, 4 logits rows
+    ASSERT_EQ(model.prefill_graph_rows(3 * seqs), 16);
+    expect_match(graphed.step(tokens), eager.step(tokens), "3-token step " + std::to_string(i));
+  }
+  for (int i = 0; i < 4; ++i) {
+    const auto tokens = random_tokens(1);  // decode: 4 rows, all sample
+    expect_match(graphed.step(tokens), eager.step(tokens), "decode step " + std::to_string(i));
+  }
+  // A graph per bucket and kernel variant, recorded again only when a buffer it uses grows.
+  EXPECT_GE(model.num_graphs(), 2) << "buckets 16 and 4 at least";
+  EXPECT_LT(model.graphs_recorded(), graphed_steps) << "some steps replayed a recorded graph";
+
+  const int recorded = model.graphs_recorded();
+  const auto long_step = random_tokens(20);  // 80 rows: past the prefill limit of 64
+  EXPECT_EQ(model.prefill_graph_rows(80), 0);
+  EXPECT_EQ(graphed.step(long_step), eager.step(long_step)) << "eager: the very same kernels";
+  EXPECT_EQ(model.graphs_recorded(), recorded);
+
+  report("graph vs eager prefill and decode logits, qwen3-tiny (worst row)", worst);
+  EXPECT_LE(worst, 3e-2);
+}
+
 TEST_F(CudaGraphTest, BucketsPadDecodeSteps) {
   const std::string dir = fixture("models/qwen3-tiny");
   Stepper s(dir, *gpu, 1, 64);
@@ -238,6 +294,12 @@ TEST_F(CudaGraphTest, BucketsPadDecodeSteps) {
   EXPECT_EQ(m.graph_rows(64), 64);
   EXPECT_EQ(m.graph_rows(65), 0) << "past graph_max_rows: eager";
   EXPECT_EQ(m.graph_rows(0), 0);
+  EXPECT_EQ(m.prefill_graph_rows(3), 0) << "prefill steps: eager unless enabled";
+  Stepper p(dir, *gpu, 1, 1, 128);
+  EXPECT_EQ(p.model().graph_rows(2), 0);
+  EXPECT_EQ(p.model().prefill_graph_rows(64), 64) << "independent of the decode limit";
+  EXPECT_EQ(p.model().prefill_graph_rows(100), 112);
+  EXPECT_EQ(p.model().prefill_graph_rows(129), 0);
 }
 
 }  // namespace
