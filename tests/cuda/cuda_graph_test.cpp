@@ -11,6 +11,7 @@
 // greedy tokens must be equal. Short prefill steps (fewer logits rows than rows) replay
 // graphs too when enabled (set_graph_max_rows' second limit), under the padded bound.
 #include <filesystem>
+#include <functional>
 #include <set>
 
 #include "cuda_test_util.h"
@@ -21,6 +22,7 @@
 #include "model/safetensors.h"
 #include "model_loading.h"
 #include "ops/cuda/cuda_attention_work.h"
+#include "ops/cuda/cuda_launch.h"
 #include "test_paths.h"
 
 namespace cascade::test {
@@ -280,6 +282,55 @@ TEST_F(CudaGraphTest, ShortPrefillStepsReplayedMatchEager) {
 
   report("graph vs eager prefill and decode logits, qwen3-tiny (worst row)", worst);
   EXPECT_LE(worst, 3e-2);
+}
+
+// Programmatic dependent launch changes when kernels start, not what they compute: the
+// same steps with it on, eager and replayed, give bitwise the logits of the eager steps
+// without it (32 sequences fill their bucket; tensor-core and CUDA-core tiles).
+TEST_F(CudaGraphTest, ProgrammaticLaunchComputesTheSame) {
+  try {
+    cuda::set_programmatic_launch(true);
+  } catch (const Error&) {
+    GTEST_SKIP() << "no programmatic dependent launch on this GPU";
+  }
+  cuda::set_programmatic_launch(false);
+  ModelConfig config = geometry_preset("qwen3-0.6b");
+  config.num_hidden_layers = 2;
+  config.vocab_size = 2048;
+  const std::string dir = temp_dir("graph-pdl");
+  write_random_checkpoint(config, dir, "", 7);
+  const int seqs = 32;
+  Stepper plain(dir, *gpu, seqs, 0), eager(dir, *gpu, seqs, 0), graphed(dir, *gpu, seqs, 64);
+  std::mt19937 rng(11);
+  const auto random_tokens = [&](int per_seq) {
+    std::vector<std::vector<int32_t>> t(static_cast<size_t>(seqs));
+    for (auto& seq : t) {
+      for (int i = 0; i < per_seq; ++i) {
+        seq.push_back(static_cast<int32_t>(rng() % static_cast<uint32_t>(config.vocab_size)));
+      }
+    }
+    return t;
+  };
+  const auto with_pdl = [](const std::function<std::vector<float>()>& step) {
+    cuda::set_programmatic_launch(true);
+    std::vector<float> logits = step();
+    cuda::set_programmatic_launch(false);
+    return logits;
+  };
+  std::vector<int32_t> shared(kSharedTokens);
+  for (auto& id : shared) id = static_cast<int32_t>(rng() % 2048);
+  const auto want_prefix = plain.prefill_shared(shared);
+  EXPECT_EQ(with_pdl([&] { return eager.prefill_shared(shared); }), want_prefix);
+  EXPECT_EQ(with_pdl([&] { return graphed.prefill_shared(shared); }), want_prefix);
+  for (int i = 0; i < 8; ++i) {
+    const auto tokens = random_tokens(i == 0 ? 3 : 1);  // a 3-token step, then decode steps
+    const bool share = i % 2 == 0;
+    const auto want = plain.step(tokens, share);
+    EXPECT_EQ(with_pdl([&] { return eager.step(tokens, share); }), want) << "eager step " << i;
+    EXPECT_EQ(with_pdl([&] { return graphed.step(tokens, share); }), want) << "graphed step " << i;
+  }
+  EXPECT_GE(graphed.model().graphs_recorded(), 1);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(CudaGraphTest, BucketsPadDecodeSteps) {

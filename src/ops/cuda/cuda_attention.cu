@@ -21,6 +21,7 @@
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_launch.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -259,6 +260,7 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
 template <int D, int ROWS>
 __global__ void __launch_bounds__(kThreads)
     attention_task_kernel(const AttentionArgs args, const bool large) {
+  wait_prior_grids_release_next();
   __shared__ TaskShared<D, ROWS> sh;
   const WorkView w{args.work};
   const int count = w.count(large ? kWorkNumLarge : kWorkNumSmall);
@@ -272,6 +274,7 @@ __global__ void __launch_bounds__(kThreads)
 // part_o: [parts, hq, d] f32; part_lse: [parts, hq] f32; out: [rows, hq, d] bf16.
 // Row r's parts are merge_parts[merge_begin[r] .. merge_begin[r + 1]).
 __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const AttentionArgs args) {
+  wait_prior_grids_release_next();
   const int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   if (unit >= static_cast<int64_t>(args.rows) * args.hq) return;
@@ -308,10 +311,9 @@ void launch_large_tasks(const AttentionArgs& args, int blocks, cudaStream_t stre
   if constexpr (mma_head_dim(D)) {
     attention_mma_tasks(args, blocks, stream);
   } else if (blocks > 0) {
-    attention_task_kernel<D, kCoreLargeTileRows>
-        <<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv)), kThreads, 0,
-           stream>>>(args, true);
-    CASCADE_CUDA_CHECK_LAUNCH("attention_task_kernel (large tiles)");
+    launch("attention_task_kernel (large tiles)", attention_task_kernel<D, kCoreLargeTileRows>,
+           dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv)), kThreads, 0,
+           stream, args, true);
   }
 }
 
@@ -330,9 +332,11 @@ void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid,
   if (grid.small_blocks > 0) {
     const dim3 blocks(static_cast<unsigned>(grid.small_blocks), hkv);
     if (grid.small_tile_rows == kSmallTileRows) {
-      attention_task_kernel<D, kSmallTileRows><<<blocks, kThreads, 0, stream>>>(args, false);
+      launch("attention_task_kernel", attention_task_kernel<D, kSmallTileRows>, blocks, kThreads, 0,
+             stream, args, false);
     } else {
-      attention_task_kernel<D, 2 * kSmallTileRows><<<blocks, kThreads, 0, stream>>>(args, false);
+      launch("attention_task_kernel", attention_task_kernel<D, 2 * kSmallTileRows>, blocks,
+             kThreads, 0, stream, args, false);
     }
     CASCADE_CUDA_CHECK_LAUNCH("attention_task_kernel (small tiles)");
   }
@@ -373,9 +377,8 @@ void attention(const AttentionArgs& args, const AttentionGrid& grid,
   }
   const int64_t units = static_cast<int64_t>(args.rows) * args.hq;
   if (units == 0) return;
-  attention_merge_kernel<<<static_cast<unsigned>((units + kWarps - 1) / kWarps), kThreads, 0,
-                           streams.main>>>(args);
-  CASCADE_CUDA_CHECK_LAUNCH("attention_merge_kernel");
+  launch("attention_merge_kernel", attention_merge_kernel,
+         static_cast<unsigned>((units + kWarps - 1) / kWarps), kThreads, 0, streams.main, args);
 }
 
 }  // namespace cascade::cuda

@@ -15,6 +15,7 @@
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_attention_tile.cuh"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cuda_launch.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -107,6 +108,7 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
 template <int D>
 __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
     attention_mma_kernel(const AttentionArgs args) {
+  wait_prior_grids_release_next();
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   MmaShared<D>& sh = *reinterpret_cast<MmaShared<D>*>(shared_bytes);
   const WorkView w{args.work};
@@ -124,7 +126,8 @@ constexpr int mma_shared_bytes() {
 
 template <int D>
 void launch_mma(dim3 grid, const AttentionArgs& args, cudaStream_t stream) {
-  attention_mma_kernel<D><<<grid, kThreads, mma_shared_bytes<D>(), stream>>>(args);
+  launch("attention_mma_kernel", attention_mma_kernel<D>, grid, kThreads, mma_shared_bytes<D>(),
+         stream, args);
 }
 
 }  // namespace

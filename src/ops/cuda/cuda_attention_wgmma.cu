@@ -20,6 +20,7 @@
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_attention_tile.cuh"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cuda_launch.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -224,6 +225,7 @@ constexpr int wgmma_shared_bytes() {
 template <int D>
 __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
     attention_wgmma_kernel(const AttentionArgs args) {
+  wait_prior_grids_release_next();
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char shared_bytes[];
   const uint32_t misalign = shared_address(shared_bytes) % 1024;
@@ -296,10 +298,12 @@ void attention_wgmma_tasks(const AttentionArgs& args, int blocks, cudaStream_t s
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv));
   switch (args.d) {
     case 64:
-      attention_wgmma_kernel<64><<<grid, kThreads, wgmma_shared_bytes<64>(), stream>>>(args);
+      launch("attention_wgmma_kernel", attention_wgmma_kernel<64>, grid, kThreads,
+             wgmma_shared_bytes<64>(), stream, args);
       break;
     case 128:
-      attention_wgmma_kernel<128><<<grid, kThreads, wgmma_shared_bytes<128>(), stream>>>(args);
+      launch("attention_wgmma_kernel", attention_wgmma_kernel<128>, grid, kThreads,
+             wgmma_shared_bytes<128>(), stream, args);
       break;
     default:
       throw Error("attention: no wgmma kernel for head_dim " + std::to_string(args.d));

@@ -8,6 +8,7 @@
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_launch.h"
 #include "ops/cuda/cuda_matmul.h"
 #include "ops/op_checks.h"
 
@@ -49,6 +50,7 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   CASCADE_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
   matmul_ = std::make_unique<CudaMatmul>();
   cuda::prepare_attention_mma_kernels();
+  cuda::configure_programmatic_launch();
 }
 
 CudaBackend::~CudaBackend() = default;

@@ -1,6 +1,7 @@
 // Row gathers and elementwise kernels: embedding, add_inplace, silu_mul, add_bias_f32.
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_launch.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -15,6 +16,7 @@ int grid_for(int64_t n, int64_t per_block) {
 // One block per output row; 16-byte copies when the row allows them.
 __global__ void embedding_kernel(const int32_t* ids, const bf16* table, int64_t vocab,
                                  int64_t hidden, bool vectorized, bf16* out) {
+  wait_prior_grids_release_next();
   const int64_t r = blockIdx.x;
   const int32_t id = ids[r];
   bf16* dst = out + r * hidden;
@@ -33,6 +35,7 @@ __global__ void embedding_kernel(const int32_t* ids, const bf16* table, int64_t 
 }
 
 __global__ void add_kernel(bf16* acc, const bf16* x, int64_t n) {
+  wait_prior_grids_release_next();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
        i += int64_t{gridDim.x} * blockDim.x) {
     acc[i] = __float2bfloat16(__bfloat162float(acc[i]) + __bfloat162float(x[i]));
@@ -40,6 +43,7 @@ __global__ void add_kernel(bf16* acc, const bf16* x, int64_t n) {
 }
 
 __global__ void add_pairs_kernel(__nv_bfloat162* acc, const __nv_bfloat162* x, int64_t pairs) {
+  wait_prior_grids_release_next();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < pairs;
        i += int64_t{gridDim.x} * blockDim.x) {
     const float2 a = __bfloat1622float2(acc[i]), b = __bfloat1622float2(x[i]);
@@ -48,6 +52,7 @@ __global__ void add_pairs_kernel(__nv_bfloat162* acc, const __nv_bfloat162* x, i
 }
 
 __global__ void silu_mul_kernel(const bf16* gate_up, int64_t rows, int64_t n, bf16* out) {
+  wait_prior_grids_release_next();
   const int64_t total = rows * n;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
        i += int64_t{gridDim.x} * blockDim.x) {
@@ -59,6 +64,7 @@ __global__ void silu_mul_kernel(const bf16* gate_up, int64_t rows, int64_t n, bf
 }
 
 __global__ void add_bias_f32_kernel(float* out, const bf16* bias, int64_t rows, int64_t n) {
+  wait_prior_grids_release_next();
   const int64_t total = rows * n;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
        i += int64_t{gridDim.x} * blockDim.x) {
@@ -73,9 +79,8 @@ void embedding(const int32_t* ids, const bf16* table, int64_t rows, int64_t voca
   if (rows == 0) return;
   const bool vectorized = hidden % 8 == 0 && reinterpret_cast<uintptr_t>(table) % 16 == 0 &&
                           reinterpret_cast<uintptr_t>(out) % 16 == 0;
-  embedding_kernel<<<static_cast<unsigned>(rows), 128, 0, stream>>>(ids, table, vocab, hidden,
-                                                                    vectorized, out);
-  CASCADE_CUDA_CHECK_LAUNCH("embedding_kernel");
+  launch("embedding_kernel", embedding_kernel, static_cast<unsigned>(rows), 128, 0, stream, ids,
+         table, vocab, hidden, vectorized, out);
 }
 
 void add_inplace(bf16* acc, const bf16* x, int64_t n, cudaStream_t stream) {
@@ -83,25 +88,24 @@ void add_inplace(bf16* acc, const bf16* x, int64_t n, cudaStream_t stream) {
   const bool paired = n % 2 == 0 && reinterpret_cast<uintptr_t>(acc) % 4 == 0 &&
                       reinterpret_cast<uintptr_t>(x) % 4 == 0;
   if (paired) {
-    add_pairs_kernel<<<grid_for(n / 2, kThreads), kThreads, 0, stream>>>(
-        reinterpret_cast<__nv_bfloat162*>(acc), reinterpret_cast<const __nv_bfloat162*>(x), n / 2);
-    CASCADE_CUDA_CHECK_LAUNCH("add_pairs_kernel");
+    launch("add_pairs_kernel", add_pairs_kernel, grid_for(n / 2, kThreads), kThreads, 0, stream,
+           reinterpret_cast<__nv_bfloat162*>(acc), reinterpret_cast<const __nv_bfloat162*>(x),
+           n / 2);
   } else {
-    add_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(acc, x, n);
-    CASCADE_CUDA_CHECK_LAUNCH("add_kernel");
+    launch("add_kernel", add_kernel, grid_for(n, kThreads), kThreads, 0, stream, acc, x, n);
   }
 }
 
 void silu_mul(const bf16* gate_up, int64_t rows, int64_t n, bf16* out, cudaStream_t stream) {
   if (rows * n == 0) return;
-  silu_mul_kernel<<<grid_for(rows * n, kThreads), kThreads, 0, stream>>>(gate_up, rows, n, out);
-  CASCADE_CUDA_CHECK_LAUNCH("silu_mul_kernel");
+  launch("silu_mul_kernel", silu_mul_kernel, grid_for(rows * n, kThreads), kThreads, 0, stream,
+         gate_up, rows, n, out);
 }
 
 void add_bias_f32(float* out, const bf16* bias, int64_t rows, int64_t n, cudaStream_t stream) {
   if (rows * n == 0) return;
-  add_bias_f32_kernel<<<grid_for(rows * n, kThreads), kThreads, 0, stream>>>(out, bias, rows, n);
-  CASCADE_CUDA_CHECK_LAUNCH("add_bias_f32_kernel");
+  launch("add_bias_f32_kernel", add_bias_f32_kernel, grid_for(rows * n, kThreads), kThreads, 0,
+         stream, out, bias, rows, n);
 }
 
 }  // namespace cascade::cuda

@@ -10,6 +10,7 @@
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_launch.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -72,6 +73,7 @@ template <int ROWS, int SLICES, GemvOut OUT>
 __global__ void __launch_bounds__(kThreads)
     gemv_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
                 const bf16* __restrict__ bias, void* __restrict__ out, int64_t n, int64_t k) {
+  wait_prior_grids_release_next();
   constexpr int kColumns = kWarps / SLICES;
   constexpr int kParts = OUT == GemvOut::kSiluMul ? 2 : 1;  // gate and up
   __shared__ float partial[kParts][kWarps][ROWS];
@@ -119,16 +121,16 @@ void launch_sliced(const bf16* x, const bf16* w, const bf16* bias, void* out, Ge
   const auto blocks = static_cast<unsigned>((n + kColumns - 1) / kColumns);
   switch (what) {
     case GemvOut::kBf16:
-      gemv_kernel<ROWS, SLICES, GemvOut::kBf16>
-          <<<blocks, kThreads, 0, stream>>>(x, w, bias, out, n, k);
+      launch("gemv_kernel", gemv_kernel<ROWS, SLICES, GemvOut::kBf16>, blocks, kThreads, 0, stream,
+             x, w, bias, out, n, k);
       break;
     case GemvOut::kF32:
-      gemv_kernel<ROWS, SLICES, GemvOut::kF32>
-          <<<blocks, kThreads, 0, stream>>>(x, w, bias, out, n, k);
+      launch("gemv_kernel", gemv_kernel<ROWS, SLICES, GemvOut::kF32>, blocks, kThreads, 0, stream,
+             x, w, bias, out, n, k);
       break;
     case GemvOut::kSiluMul:
-      gemv_kernel<ROWS, SLICES, GemvOut::kSiluMul>
-          <<<blocks, kThreads, 0, stream>>>(x, w, bias, out, n, k);
+      launch("gemv_kernel", gemv_kernel<ROWS, SLICES, GemvOut::kSiluMul>, blocks, kThreads, 0,
+             stream, x, w, bias, out, n, k);
       break;
   }
   CASCADE_CUDA_CHECK_LAUNCH("gemv_kernel");

@@ -4,6 +4,7 @@
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_launch.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -18,6 +19,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     qkv_store_kernel(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float eps,
                      const int32_t* positions, const int32_t* slots, const float* inv_freq, int hq,
                      int hkv, int d, int64_t cache_slots, bf16* q, bf16* k_cache, bf16* v_cache) {
+  wait_prior_grids_release_next();
   const int64_t r = blockIdx.x;
   const int lane = threadIdx.x % 32, half = d / 2;
   const int heads = hq + 2 * hkv;
@@ -84,10 +86,8 @@ void qkv_store(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float ep
   if (rows == 0) return;
   const dim3 grid(static_cast<unsigned>(rows),
                   static_cast<unsigned>((hq + 2 * hkv + kWarps - 1) / kWarps));
-  qkv_store_kernel<<<grid, kWarps * 32, 0, stream>>>(qkv, q_norm, k_norm, eps, positions, slots,
-                                                     inv_freq, hq, hkv, d, cache_slots, q, k_cache,
-                                                     v_cache);
-  CASCADE_CUDA_CHECK_LAUNCH("qkv_store_kernel");
+  launch("qkv_store_kernel", qkv_store_kernel, grid, kWarps * 32, 0, stream, qkv, q_norm, k_norm,
+         eps, positions, slots, inv_freq, hq, hkv, d, cache_slots, q, k_cache, v_cache);
 }
 
 }  // namespace cascade::cuda

@@ -3,6 +3,7 @@
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_launch.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -25,6 +26,7 @@ __device__ float inv_rms_of(float sum_sq, int64_t dim, float eps) {
 // x, out: [rows, dim] bf16; weight: [dim] bf16. out may alias x.
 __global__ void rms_norm_kernel(const bf16* x, const bf16* weight, int64_t dim, float eps,
                                 bf16* out) {
+  wait_prior_grids_release_next();
   const bf16* row = x + blockIdx.x * dim;
   float sum_sq = 0.0f;
   for (int64_t i = threadIdx.x; i < dim; i += kThreads) {
@@ -44,8 +46,9 @@ __global__ void rms_norm_kernel(const bf16* x, const bf16* weight, int64_t dim, 
 // when dim <= kThreads · kMaxPerThread, else re-read.
 constexpr int kMaxPerThread = 8;
 
-__global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* weight,
-                                    int64_t dim, float eps, bf16* out) {
+__global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* weight, int64_t dim,
+                                    float eps, bf16* out) {
+  wait_prior_grids_release_next();
   bf16* row = residual + blockIdx.x * dim;
   const bf16* add = x + blockIdx.x * dim;
   const bool cached = dim <= int64_t{kThreads} * kMaxPerThread;
@@ -73,16 +76,15 @@ __global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* w
 void add_rms_norm(bf16* residual, const bf16* x, const bf16* weight, int64_t rows, int64_t dim,
                   float eps, bf16* out, cudaStream_t stream) {
   if (rows == 0) return;
-  add_rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(residual, x, weight,
-                                                                            dim, eps, out);
-  CASCADE_CUDA_CHECK_LAUNCH("add_rms_norm_kernel");
+  launch("add_rms_norm_kernel", add_rms_norm_kernel, static_cast<unsigned>(rows), kThreads, 0,
+         stream, residual, x, weight, dim, eps, out);
 }
 
 void rms_norm(const bf16* x, const bf16* weight, int64_t rows, int64_t dim, float eps, bf16* out,
               cudaStream_t stream) {
   if (rows == 0) return;
-  rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(x, weight, dim, eps, out);
-  CASCADE_CUDA_CHECK_LAUNCH("rms_norm_kernel");
+  launch("rms_norm_kernel", rms_norm_kernel, static_cast<unsigned>(rows), kThreads, 0, stream, x,
+         weight, dim, eps, out);
 }
 
 }  // namespace cascade::cuda

@@ -14,6 +14,7 @@
 
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_launch.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -201,6 +202,7 @@ __global__ void __launch_bounds__(kThreads)
     sample_rows_kernel(const float* logits, int stride, int vocab, const float* temperature,
                        const double* uniform, const int32_t* top_k, const float* top_p,
                        int32_t* out) {
+  wait_prior_grids_release_next();
   __shared__ Shared s;
   const int row = blockIdx.x;
   const float* l = logits + static_cast<int64_t>(row) * stride;
@@ -262,10 +264,9 @@ void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t voca
                  const float* temperature, const double* uniform, const int32_t* top_k,
                  const float* top_p, int32_t* out, cudaStream_t stream) {
   if (rows == 0) return;
-  sample_rows_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
-      logits, static_cast<int>(stride), static_cast<int>(vocab), temperature, uniform, top_k, top_p,
-      out);
-  CASCADE_CUDA_CHECK_LAUNCH("sample_rows_kernel");
+  launch("sample_rows_kernel", sample_rows_kernel, static_cast<unsigned>(rows), kThreads, 0, stream,
+         logits, static_cast<int>(stride), static_cast<int>(vocab), temperature, uniform, top_k,
+         top_p, out);
 }
 
 }  // namespace cascade::cuda

@@ -1,0 +1,56 @@
+// Our kernels' launches, with Hopper's programmatic dependent launch (PDL) when enabled:
+// a kernel's blocks may then be scheduled while the kernel before it on the stream is
+// finishing, instead of after it. Every kernel of ours starts with
+// wait_prior_grids_release_next(), which returns once the kernels before it have completed
+// and their writes are visible (at once when launched without PDL), so launching with or
+// without PDL computes the same. What PDL saves is the gap between short kernels (a decode
+// step is dozens of 3-10 µs kernels). Off unless CASCADE_PDL=1 when a CUDA backend is
+// created (until measured); it needs compute capability 9.0 or later.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <string>
+#include <utility>
+
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cuda_launch.h"
+
+namespace cascade::cuda {
+
+// Device: first thing in every kernel, before it reads or writes global memory. Waits for
+// the kernels before it (complete, their writes visible), then lets the next kernel's
+// blocks be scheduled once every block of this one has come this far: they wait here in
+// turn, so the next kernel's launch overlaps this one's run instead of following it.
+// Without PDL both instructions return at once.
+__device__ __forceinline__ void wait_prior_grids_release_next() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+// kernel<<<grid, block, shared_bytes, stream>>>(args...), with PDL when enabled; a failed
+// launch is an Error naming `what`.
+template <class... Params, class... Args>
+void launch(const char* what, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
+            cudaStream_t stream, Args&&... args) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = shared_bytes;
+  config.stream = stream;
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  if (programmatic_launch_enabled()) {
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+  }
+  const cudaError_t status = cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+  if (status != cudaSuccess) {
+    throw_cuda_error(status, (std::string("launch of ") + what).c_str(), __FILE__, __LINE__);
+  }
+}
+
+}  // namespace cascade::cuda
