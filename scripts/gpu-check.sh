@@ -44,7 +44,7 @@ step() {
   return $rc
 }
 
-kernel_tests='CudaOpsTest.*:CudaAttentionTest.*:CudaAttentionWgmmaTest.*:CudaSamplingTest.*'
+kernel_tests='CudaOpsTest.*:CudaAttentionTest.*:CudaAttentionWgmma*:CudaSamplingTest.*'
 jobs=$(nproc)
 
 step deps "tail -1" -- bash scripts/gpu-deps.sh unpack

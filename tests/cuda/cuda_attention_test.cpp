@@ -5,7 +5,8 @@
 // different rope_delta (shared chunk levels), causal and non-causal tasks, empty tasks,
 // GQA groups 1, 2, 4, 7, 8, head_dim 16, 32, 64, 128 and page sizes 16 and 32. The tests
 // with large tiles run on the mma.sync kernel (CudaAttentionTest) and again on the wgmma
-// kernel (CudaAttentionWgmmaTest, where available).
+// kernel (CudaAttentionWgmmaTest, where available) and its pipelined variant
+// (CudaAttentionWgmmaPipelinedTest).
 //
 // Bound: the output is rounded to bf16 (2^-8 of the largest value at most); scores and
 // probabilities stay fp32 in fp32 arithmetic of another order, so
@@ -131,6 +132,21 @@ class CudaAttentionWgmmaTest : public CudaAttentionTest {
     if (IsSkipped()) return;
     if (!cuda::attention_wgmma_available()) GTEST_SKIP() << "built without sm_90a";
     cuda::set_attention_wgmma(true);
+    cuda::set_attention_wgmma_pipelined(false);
+  }
+};
+
+// And on its pipelined variant (each block's softmax overlapping the previous P · V).
+class CudaAttentionWgmmaPipelinedTest : public CudaAttentionWgmmaTest {
+ protected:
+  void SetUp() override {
+    CudaAttentionWgmmaTest::SetUp();
+    if (IsSkipped()) return;
+    cuda::set_attention_wgmma_pipelined(true);
+  }
+  void TearDown() override {
+    cuda::set_attention_wgmma_pipelined(false);
+    CudaAttentionWgmmaTest::TearDown();
   }
 };
 
@@ -171,6 +187,9 @@ TEST_F(CudaAttentionTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 TEST_F(CudaAttentionWgmmaTest, PrefillCausalTasks) {
+  check_prefill_causal_tasks();
+}
+TEST_F(CudaAttentionWgmmaPipelinedTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 
@@ -238,6 +257,9 @@ TEST_F(CudaAttentionTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
 TEST_F(CudaAttentionWgmmaTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
+TEST_F(CudaAttentionWgmmaPipelinedTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
 
 // Many rows against one long shared level (the cascade decode case), split across tasks
 // on page boundaries as the planner does for long levels.
@@ -268,6 +290,9 @@ TEST_F(CudaAttentionTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
 TEST_F(CudaAttentionWgmmaTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
 }
+TEST_F(CudaAttentionWgmmaPipelinedTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
 
 // Attention with a causal mask whose query positions lie before some keys (chunked
 // prefill continuing a sequence): rows see a prefix of the task's keys only.
@@ -287,6 +312,9 @@ TEST_F(CudaAttentionTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 TEST_F(CudaAttentionWgmmaTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+  check_chunked_prefill();
+}
+TEST_F(CudaAttentionWgmmaPipelinedTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 

@@ -178,6 +178,10 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
   cuda::set_attention_wgmma(true);
   print("  the same on the wgmma kernel (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_pipelined(true);
+  print("  the same on the pipelined wgmma kernel (FLOPs)",
+        time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_pipelined(false);
   cuda::set_attention_wgmma(wgmma_before);
 }
 

@@ -13,5 +13,8 @@ bool attention_wgmma_available();
 bool attention_wgmma_enabled();
 // Throws an Error when asked for a kernel the build lacks.
 void set_attention_wgmma(bool on);
+// EXPERIMENTAL (CASCADE_ATTENTION_KERNEL=wgmma-pipelined): the wgmma kernel with each KV
+// block's softmax overlapping the previous block's P · V; on implies set_attention_wgmma.
+void set_attention_wgmma_pipelined(bool on);
 
 }  // namespace cascade::cuda

@@ -21,6 +21,7 @@
 #include "ops/cuda/cuda_attention_tile.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_launch.cuh"
+#include "ops/cuda/cuda_wgmma.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -29,8 +30,10 @@ constexpr int kThreads = kTileThreads;  // one warpgroup
 constexpr int kTokens = kTileTokens;
 constexpr int kStages = 2;
 constexpr int kBandBytes = kTokens * 128;  // 64 rows of 64 bf16
-// 3 blocks per SM as the mma kernel: 163 registers, no spills; 68 KB of shared memory each.
-constexpr int kMinBlocksPerSm = 3;
+// Blocks per SM: 3 as the mma kernel (167 registers, no spills; 68 KB of shared memory
+// each); the pipelined variant holds S, P and O at once: 2.
+template <bool PIPELINED>
+constexpr int kMinBlocksPerSm = PIPELINED ? 2 : 3;
 
 template <int D>
 struct WgmmaShared {
@@ -44,86 +47,6 @@ struct WgmmaShared {
 };
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-
-// A shared-memory matrix descriptor in the 128-byte swizzled layout: leading_bytes, the
-// step between bands of 64 elements along the contiguous dimension (unused for K-major
-// operands that fit a band), stride_bytes between groups of 8 rows.
-__device__ __forceinline__ uint64_t swizzled_desc(const void* p, uint32_t leading_bytes,
-                                                  uint32_t stride_bytes) {
-  const uint32_t addr = shared_address(p);
-  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) |
-         (static_cast<uint64_t>(leading_bytes >> 4) << 16) |
-         (static_cast<uint64_t>(stride_bytes >> 4) << 32) | (uint64_t{1} << 62);
-}
-
-__device__ __forceinline__ void wgmma_fence() {
-  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-}
-__device__ __forceinline__ void wgmma_commit() {
-  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-}
-__device__ __forceinline__ void wgmma_wait_all() {
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-}
-// Values the asynchronous MMAs write are neither read nor moved across this point.
-template <int N>
-__device__ __forceinline__ void fence_registers(float (&r)[N][4]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) asm volatile("" : "+f"(r[i][e])::"memory");
-  }
-}
-// Thread writes to shared memory (cp.async's included) become visible to wgmma's reads.
-__device__ __forceinline__ void fence_shared_for_async() {
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-}
-
-// d += a · b, wgmma m64n64k16 (f32 += bf16 · bf16): a in registers, b in shared memory.
-template <int TRANS_B>
-__device__ __forceinline__ void wgmma_m64n64k16(float (&d)[8][4], const uint32_t (&a)[4],
-                                                uint64_t b_desc) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
-      " %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
-      "{%32, %33, %34, %35}, %36, p, 1, 1, %38;\n}\n"
-      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),
-        "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),
-        "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]),
-        "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),
-        "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),
-        "+f"(d[7][2]), "+f"(d[7][3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(1), "n"(TRANS_B));
-}
-
-// d += a · b, wgmma m64n128k16 (f32 += bf16 · bf16): a in registers, b in shared memory.
-template <int TRANS_B>
-__device__ __forceinline__ void wgmma_m64n128k16(float (&d)[16][4], const uint32_t (&a)[4],
-                                                 uint64_t b_desc) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
-      " %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31,"
-      " %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47,"
-      " %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
-      "{%64, %65, %66, %67}, %68, p, 1, 1, %70;\n}\n"
-      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),
-        "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),
-        "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]),
-        "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),
-        "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),
-        "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]),
-        "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]),
-        "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]),
-        "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]),
-        "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]),
-        "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]),
-        "+f"(d[15][2]), "+f"(d[15][3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(1), "n"(TRANS_B));
-}
 
 // ptxas (CUDA 13.0) does not count a wgmma's reads of register A operands carried around a
 // loop: at head_dim 64 it gave q's registers to P inside the KV loop, so every block after
@@ -142,13 +65,62 @@ __device__ __forceinline__ void keep_live_through_loop(const uint32_t (&r)[N][4]
   *reinterpret_cast<volatile uint32_t*>(sink) = x;
 }
 
+// Byte offset of 16-byte piece `piece` of row j in a swizzled operand.
+__device__ __forceinline__ int swizzled_offset(int j, int piece) {
+  return (piece / 8) * kBandBytes + j * 128 + (((piece % 8) ^ (j % 8)) << 4);
+}
+
 template <int D>
 __device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, int slot, int stage,
                                                WgmmaShared<D>& sh) {
   issue_kv_block<D>(args, sh.token_offset[slot], sh.kv[stage][0], sh.kv[stage][1],
-                    [](int j, int piece) {
-                      return (piece / 8) * kBandBytes + j * 128 + (((piece % 8) ^ (j % 8)) << 4);
-                    });
+                    [](int j, int piece) { return swizzled_offset(j, piece); });
+}
+
+// Copies of one operand (K or V from `cache`) of the block whose token offsets are given
+// into `dst`, swizzled, zeros past the end; the caller commits the group.
+template <int D>
+__device__ __forceinline__ void issue_operand_block(const bf16* cache, const int64_t* offsets,
+                                                    unsigned char* dst) {
+  constexpr int kPieces = D / 8;
+  constexpr int kRowsPerPass = kThreads / kPieces;
+  const int piece = threadIdx.x % kPieces, row0 = threadIdx.x / kPieces;
+#pragma unroll
+  for (int pass = 0; pass < kTokens / kRowsPerPass; ++pass) {
+    const int j = row0 + pass * kRowsPerPass;
+    const int64_t offset = offsets[j];
+    copy_16_async(dst + swizzled_offset(j, piece), cache + (offset >= 0 ? offset + piece * 8 : 0),
+                  offset >= 0 ? 16 : 0);
+  }
+}
+
+// Issues S = Q · Kᵀ for one block (not committed), both K-major: a k-step of 16 elements
+// is 32 bytes along a 128-byte row. The caller has fenced.
+template <int D>
+__device__ __forceinline__ void issue_scores(float (&s)[kTokens / 8][4],
+                                             const uint32_t (&q)[D / 16][4],
+                                             const unsigned char* k_stage) {
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    wgmma_m64n64k16<0>(s, q[kk],
+                       swizzled_desc(k_stage + (kk / 4) * kBandBytes + (kk % 4) * 32, 16, 1024));
+  }
+}
+
+// Issues O += P · V for one block (not committed), V N-major: a k-step of 16 tokens is 16
+// rows of 128 bytes; the next band of 64 dims is kBandBytes further. The caller has fenced.
+template <int D>
+__device__ __forceinline__ void issue_pv(float (&o)[D / 8][4], const uint32_t (&p)[kTokens / 16][4],
+                                         const unsigned char* v_stage) {
+#pragma unroll
+  for (int ks = 0; ks < kTokens / 16; ++ks) {
+    const uint64_t desc = swizzled_desc(v_stage + ks * 16 * 128, kBandBytes, 1024);
+    if constexpr (D == 128) {
+      wgmma_m64n128k16<1>(o, p[ks], desc);
+    } else {
+      wgmma_m64n64k16<1>(o, p[ks], desc);
+    }
+  }
 }
 
 template <int D>
@@ -170,7 +142,6 @@ __device__ __forceinline__ void run_wgmma_item(const AttentionArgs& args, const 
     const unsigned char* k_stage = sh.kv[i % 2][0];
     const unsigned char* v_stage = sh.kv[i % 2][1];
 
-    // S = Q · Kᵀ, K K-major: a k-step of 16 elements is 32 bytes along a 128-byte row.
     float s[kTokens / 8][4];
 #pragma unroll
     for (int nt = 0; nt < kTokens / 8; ++nt) {
@@ -178,11 +149,7 @@ __device__ __forceinline__ void run_wgmma_item(const AttentionArgs& args, const 
       for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
     }
     wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-      wgmma_m64n64k16<0>(s, q[kk],
-                         swizzled_desc(k_stage + (kk / 4) * kBandBytes + (kk % 4) * 32, 16, 1024));
-    }
+    issue_scores<D>(s, q, k_stage);
     wgmma_commit();
     wgmma_wait_all();
     fence_registers(s);
@@ -190,27 +157,103 @@ __device__ __forceinline__ void run_wgmma_item(const AttentionArgs& args, const 
     float alpha[2];
     tile_softmax(s, block, rows, m, l, alpha);
     rescale_o<D>(o, alpha);
-    // O += P · V, V N-major: a k-step of 16 tokens is 16 rows of 128 bytes; the next band of
-    // 64 dims is kBandBytes further.
     uint32_t p[kTokens / 16][4];
 #pragma unroll
     for (int ks = 0; ks < kTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
     fence_registers(o);
     wgmma_fence();
-#pragma unroll
-    for (int ks = 0; ks < kTokens / 16; ++ks) {
-      const uint64_t desc = swizzled_desc(v_stage + ks * 16 * 128, kBandBytes, 1024);
-      if constexpr (D == 128) {
-        wgmma_m64n128k16<1>(o, p[ks], desc);
-      } else {
-        wgmma_m64n64k16<1>(o, p[ks], desc);
-      }
-    }
+    issue_pv<D>(o, p, v_stage);
     wgmma_commit();
     wgmma_wait_all();
     fence_registers(o);
   }
   keep_live_through_loop(q, t.flat_rows < 0, args.part_lse);  // no item has negative rows
+  write_tile_parts<D>(args, t, o, m, l, rows);
+}
+
+// The same item with block i's softmax overlapping block i - 1's P · V (FlashAttention-3's
+// intra-warpgroup pipelining): per block, S(i) and then PV(i - 1) are issued, S(i) awaited
+// (PV(i - 1) still running) and its softmax computed, then PV(i - 1) awaited, O rescaled
+// and P(i) packed. V therefore trails K by a block: the copies issued at the top of block i
+// are K(i + 1) and V(i), into the stages that S(i - 1) and PV(i - 2) finished reading.
+template <int D>
+__device__ __forceinline__ void run_wgmma_item_pipelined(const AttentionArgs& args,
+                                                         const TaskItem& t, WgmmaShared<D>& sh) {
+  const int kv_begin = t.kv_begin;
+  uint32_t q[D / 16][4];  // staged (padded rows) in stage 1, free again once loaded
+  const TileRows rows = load_query_tile<D>(args, t, reinterpret_cast<bf16*>(sh.kv[1][0]),
+                                           WgmmaShared<D>::kQueryStride, sh.limit, q);
+  const int kv_stop = rows.kv_stop;
+  const int blocks = kv_stop > kv_begin ? (kv_stop - kv_begin + kTokens - 1) / kTokens : 0;
+
+  float o[D / 8][4], m[2], l[2];
+  start_rows<D>(o, m, l);
+  uint32_t p[kTokens / 16][4] = {};  // P of the block before
+  if (blocks > 0) {
+    find_token_offsets<D>(args, t, kv_begin, kv_stop, sh.token_offset[0]);
+    find_token_offsets<D>(args, t, kv_begin + kTokens, kv_stop, sh.token_offset[1]);
+    __syncthreads();
+    issue_operand_block<D>(args.k_cache, sh.token_offset[0], sh.kv[0][0]);
+    copies_commit();
+  }
+  for (int i = 0; i < blocks; ++i) {
+    const int block = kv_begin + i * kTokens;
+    copies_wait_pending<0>();  // K(i) and V(i - 1)
+    fence_shared_for_async();
+    __syncthreads();
+    if (i + 1 < blocks) {
+      issue_operand_block<D>(args.k_cache, sh.token_offset[(i + 1) % 3], sh.kv[(i + 1) % 2][0]);
+    }
+    issue_operand_block<D>(args.v_cache, sh.token_offset[i % 3], sh.kv[i % 2][1]);
+    copies_commit();
+    // Slot (i + 2) % 3 held block i - 1's offsets, last read issuing V(i - 1).
+    if (i + 2 < blocks) {
+      find_token_offsets<D>(args, t, block + 2 * kTokens, kv_stop, sh.token_offset[(i + 2) % 3]);
+    }
+
+    float s[kTokens / 8][4];
+#pragma unroll
+    for (int nt = 0; nt < kTokens / 8; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
+    }
+    fence_registers(s);
+    fence_registers(o);
+    fence_registers(p);
+    wgmma_fence();
+    issue_scores<D>(s, q, sh.kv[i % 2][0]);
+    wgmma_commit();
+    if (i > 0) {
+      issue_pv<D>(o, p, sh.kv[(i - 1) % 2][1]);
+      wgmma_commit();
+      wgmma_wait<1>();  // S(i); PV(i - 1) may still run
+    } else {
+      wgmma_wait<0>();
+    }
+    fence_registers(s);
+    float alpha[2];
+    tile_softmax(s, block, rows, m, l, alpha);
+    wgmma_wait<0>();  // PV(i - 1)
+    fence_registers(o);
+    rescale_o<D>(o, alpha);
+#pragma unroll
+    for (int ks = 0; ks < kTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
+  }
+  if (blocks > 0) {  // the last block's P · V
+    copies_wait_pending<0>();
+    fence_shared_for_async();
+    __syncthreads();
+    fence_registers(o);
+    fence_registers(p);
+    wgmma_fence();
+    issue_pv<D>(o, p, sh.kv[(blocks - 1) % 2][1]);
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_registers(o);
+  }
+  // q and p are wgmma A operands carried around the loop (see keep_live_through_loop).
+  keep_live_through_loop(q, t.flat_rows < 0, args.part_lse);
+  keep_live_through_loop(p, t.flat_rows < 0, args.part_lse);
   write_tile_parts<D>(args, t, o, m, l, rows);
 }
 
@@ -222,8 +265,8 @@ constexpr int wgmma_shared_bytes() {
 }
 
 // The large work items, block x taking items x, x + grid, ...
-template <int D>
-__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
+template <int D, bool PIPELINED>
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<PIPELINED>)
     attention_wgmma_kernel(const AttentionArgs args) {
   wait_prior_grids_release_next();
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -233,7 +276,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
   const WorkView w{args.work};
   const int count = w.count(kWorkNumLarge);
   for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
-    run_wgmma_item<D>(args, load_task_item(args, w, w[kWorkLargeItems], i), sh);
+    const TaskItem item = load_task_item(args, w, w[kWorkLargeItems], i);
+    if constexpr (PIPELINED) {
+      run_wgmma_item_pipelined<D>(args, item, sh);
+    } else {
+      run_wgmma_item<D>(args, item, sh);
+    }
     __syncthreads();  // the next item reuses shared memory
   }
 #else
@@ -245,6 +293,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
 // backend creation. Atomic: tensor-parallel ranks create their backends and launch
 // attention from threads of their own.
 std::atomic<bool> use_wgmma = true;
+std::atomic<bool> use_pipelined = false;  // experimental: CASCADE_ATTENTION_KERNEL=wgmma-pipelined
 
 }  // namespace
 
@@ -277,33 +326,45 @@ void set_attention_wgmma(bool on) {
   use_wgmma = on;
 }
 
+void set_attention_wgmma_pipelined(bool on) {
+  if (on) set_attention_wgmma(true);
+  use_pipelined = on;
+}
+
 void prepare_attention_wgmma_kernels() {
   if (const char* kernel = std::getenv("CASCADE_ATTENTION_KERNEL")) {
-    check(std::strcmp(kernel, "mma") == 0 || std::strcmp(kernel, "wgmma") == 0, [&] {
-      return "CASCADE_ATTENTION_KERNEL: expected mma or wgmma, got '" + std::string(kernel) + "'";
+    const std::string name = kernel;
+    check(name == "mma" || name == "wgmma" || name == "wgmma-pipelined", [&] {
+      return "CASCADE_ATTENTION_KERNEL: expected mma, wgmma or wgmma-pipelined, got '" + name + "'";
     });
-    set_attention_wgmma(std::strcmp(kernel, "wgmma") == 0);
+    set_attention_wgmma(name != "mma");
+    set_attention_wgmma_pipelined(name == "wgmma-pipelined");
   }
   if (!attention_wgmma_available()) return;
-  CASCADE_CUDA_CHECK(cudaFuncSetAttribute(attention_wgmma_kernel<64>,
-                                          cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          wgmma_shared_bytes<64>()));
-  CASCADE_CUDA_CHECK(cudaFuncSetAttribute(attention_wgmma_kernel<128>,
-                                          cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          wgmma_shared_bytes<128>()));
+  const auto allow_shared = [](auto kernel, int bytes) {
+    CASCADE_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  };
+  allow_shared(attention_wgmma_kernel<64, false>, wgmma_shared_bytes<64>());
+  allow_shared(attention_wgmma_kernel<128, false>, wgmma_shared_bytes<128>());
+  allow_shared(attention_wgmma_kernel<64, true>, wgmma_shared_bytes<64>());
+  allow_shared(attention_wgmma_kernel<128, true>, wgmma_shared_bytes<128>());
 }
 
 void attention_wgmma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {
   if (blocks == 0) return;
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv));
+  const bool pipelined = use_pipelined;
   switch (args.d) {
     case 64:
-      launch("attention_wgmma_kernel", attention_wgmma_kernel<64>, grid, kThreads,
-             wgmma_shared_bytes<64>(), stream, args);
+      launch("attention_wgmma_kernel",
+             pipelined ? attention_wgmma_kernel<64, true> : attention_wgmma_kernel<64, false>, grid,
+             kThreads, wgmma_shared_bytes<64>(), stream, args);
       break;
     case 128:
-      launch("attention_wgmma_kernel", attention_wgmma_kernel<128>, grid, kThreads,
-             wgmma_shared_bytes<128>(), stream, args);
+      launch("attention_wgmma_kernel",
+             pipelined ? attention_wgmma_kernel<128, true> : attention_wgmma_kernel<128, false>,
+             grid, kThreads, wgmma_shared_bytes<128>(), stream, args);
       break;
     default:
       throw Error("attention: no wgmma kernel for head_dim " + std::to_string(args.d));
