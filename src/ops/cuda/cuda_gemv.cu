@@ -39,6 +39,19 @@ __device__ __forceinline__ uint4 load_streaming(const bf16* p) {
   return __ldcs(reinterpret_cast<const uint4*>(p));
 }
 
+// Asks L2 for this lane's share of the slice of row `wrow` starting at `begin` (one
+// 128-byte line per 8 lanes), holding no registers: with programmatic dependent launch the
+// weights then stream in while the kernel before this one finishes.
+__device__ __forceinline__ void prefetch_slice(const bf16* wrow, int64_t k, int64_t begin,
+                                               int lane) {
+  if (lane % 8 != 0) return;
+#pragma unroll
+  for (int i = 0; i < kLoadsPerLane; ++i) {
+    const int64_t c = begin + (i * 32 + lane) * 8;
+    if (c < k) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(wrow + c));
+  }
+}
+
 // What a GEMV writes: out = x·wᵀ (+ bias) as bf16 or f32; or, for an MLP's fused gate/up
 // weight [2n, k], out[r, c] = silu(g) · u with g and u the bf16-rounded outputs c and
 // n + c, exactly as the separate linear and silu_mul kernels compute it.
@@ -68,18 +81,26 @@ __device__ __forceinline__ void slice_dot(const bf16* __restrict__ x, const bf16
 
 // x: [ROWS, k] bf16; w: [n, k] bf16 ([2n, k] for kSiluMul); bias: [n] bf16 or null (not
 // with kSiluMul); out: [ROWS, n] f32 (kF32) or bf16. k % 8 == 0, k <= SLICES *
-// kSliceElements; x and w 16-byte aligned.
-template <int ROWS, int SLICES, GemvOut OUT>
+// kSliceElements; x and w 16-byte aligned. PREFETCH: launched with programmatic dependent
+// launch (no kernel writes weights, so they may be asked for before the wait); a template
+// argument so that the kernels without it stay as they were.
+template <int ROWS, int SLICES, GemvOut OUT, bool PREFETCH>
 __global__ void __launch_bounds__(kThreads)
     gemv_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
                 const bf16* __restrict__ bias, void* __restrict__ out, int64_t n, int64_t k) {
-  wait_prior_grids_release_next();
   constexpr int kColumns = kWarps / SLICES;
   constexpr int kParts = OUT == GemvOut::kSiluMul ? 2 : 1;  // gate and up
   __shared__ float partial[kParts][kWarps][ROWS];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int slice = warp % SLICES;
   const int64_t col = static_cast<int64_t>(blockIdx.x) * kColumns + warp / SLICES;
+  if (PREFETCH && col < n) {
+#pragma unroll
+    for (int part = 0; part < kParts; ++part) {
+      prefetch_slice(w + (part * n + col) * k, k, slice * int64_t{kSliceElements}, lane);
+    }
+  }
+  wait_prior_grids_release_next();
 #pragma unroll
   for (int part = 0; part < kParts; ++part) {
     float acc[ROWS];
@@ -119,18 +140,25 @@ void launch_sliced(const bf16* x, const bf16* w, const bf16* bias, void* out, Ge
                    int64_t n, int64_t k, cudaStream_t stream) {
   constexpr int kColumns = kWarps / SLICES;
   const auto blocks = static_cast<unsigned>((n + kColumns - 1) / kColumns);
+  const bool prefetch = programmatic_launch_enabled();
   switch (what) {
     case GemvOut::kBf16:
-      launch("gemv_kernel", gemv_kernel<ROWS, SLICES, GemvOut::kBf16>, blocks, kThreads, 0, stream,
-             x, w, bias, out, n, k);
+      launch("gemv_kernel",
+             prefetch ? gemv_kernel<ROWS, SLICES, GemvOut::kBf16, true>
+                      : gemv_kernel<ROWS, SLICES, GemvOut::kBf16, false>,
+             blocks, kThreads, 0, stream, x, w, bias, out, n, k);
       break;
     case GemvOut::kF32:
-      launch("gemv_kernel", gemv_kernel<ROWS, SLICES, GemvOut::kF32>, blocks, kThreads, 0, stream,
-             x, w, bias, out, n, k);
+      launch("gemv_kernel",
+             prefetch ? gemv_kernel<ROWS, SLICES, GemvOut::kF32, true>
+                      : gemv_kernel<ROWS, SLICES, GemvOut::kF32, false>,
+             blocks, kThreads, 0, stream, x, w, bias, out, n, k);
       break;
     case GemvOut::kSiluMul:
-      launch("gemv_kernel", gemv_kernel<ROWS, SLICES, GemvOut::kSiluMul>, blocks, kThreads, 0,
-             stream, x, w, bias, out, n, k);
+      launch("gemv_kernel",
+             prefetch ? gemv_kernel<ROWS, SLICES, GemvOut::kSiluMul, true>
+                      : gemv_kernel<ROWS, SLICES, GemvOut::kSiluMul, false>,
+             blocks, kThreads, 0, stream, x, w, bias, out, n, k);
       break;
   }
   CASCADE_CUDA_CHECK_LAUNCH("gemv_kernel");
