@@ -286,7 +286,42 @@ TEST_F(CudaGraphTest, ShortPrefillStepsReplayedMatchEager) {
 
 // Programmatic dependent launch changes when kernels start, not what they compute: the
 // same steps with it on, eager and replayed, give bitwise the logits of the eager steps
-// without it (32 sequences fill their bucket; tensor-core and CUDA-core tiles).
+// without it (the batches fill their buckets): 32 sequences (cuBLASLt, tensor-core and
+// CUDA-core attention tiles) and 4 (decode through our GEMVs, which prefetch weights).
+void expect_programmatic_launch_computes_the_same(Backend& gpu, const std::string& dir,
+                                                   int seqs, int vocab) {
+  Stepper plain(dir, gpu, seqs, 0), eager(dir, gpu, seqs, 0), graphed(dir, gpu, seqs, 64);
+  std::mt19937 rng(static_cast<uint32_t>(11 + seqs));
+  const auto random_tokens = [&](int per_seq) {
+    std::vector<std::vector<int32_t>> t(static_cast<size_t>(seqs));
+    for (auto& seq : t) {
+      for (int i = 0; i < per_seq; ++i) seq.push_back(static_cast<int32_t>(rng() % vocab));
+    }
+    return t;
+  };
+  const auto with_pdl = [](const std::function<std::vector<float>()>& step) {
+    cuda::set_programmatic_launch(true);
+    std::vector<float> logits = step();
+    cuda::set_programmatic_launch(false);
+    return logits;
+  };
+  std::vector<int32_t> shared(kSharedTokens);
+  for (auto& id : shared) id = static_cast<int32_t>(rng() % vocab);
+  const auto want_prefix = plain.prefill_shared(shared);
+  EXPECT_EQ(with_pdl([&] { return eager.prefill_shared(shared); }), want_prefix) << seqs;
+  EXPECT_EQ(with_pdl([&] { return graphed.prefill_shared(shared); }), want_prefix) << seqs;
+  for (int i = 0; i < 8; ++i) {
+    const auto tokens = random_tokens(i == 0 ? 3 : 1);  // a 3-token step, then decode steps
+    const bool share = i % 2 == 0;
+    const auto want = plain.step(tokens, share);
+    EXPECT_EQ(with_pdl([&] { return eager.step(tokens, share); }), want)
+        << seqs << " seqs, eager step " << i;
+    EXPECT_EQ(with_pdl([&] { return graphed.step(tokens, share); }), want)
+        << seqs << " seqs, graphed step " << i;
+  }
+  EXPECT_GE(graphed.model().graphs_recorded(), 1) << seqs;
+}
+
 TEST_F(CudaGraphTest, ProgrammaticLaunchComputesTheSame) {
   try {
     cuda::set_programmatic_launch(true);
@@ -299,37 +334,9 @@ TEST_F(CudaGraphTest, ProgrammaticLaunchComputesTheSame) {
   config.vocab_size = 2048;
   const std::string dir = temp_dir("graph-pdl");
   write_random_checkpoint(config, dir, "", 7);
-  const int seqs = 32;
-  Stepper plain(dir, *gpu, seqs, 0), eager(dir, *gpu, seqs, 0), graphed(dir, *gpu, seqs, 64);
-  std::mt19937 rng(11);
-  const auto random_tokens = [&](int per_seq) {
-    std::vector<std::vector<int32_t>> t(static_cast<size_t>(seqs));
-    for (auto& seq : t) {
-      for (int i = 0; i < per_seq; ++i) {
-        seq.push_back(static_cast<int32_t>(rng() % static_cast<uint32_t>(config.vocab_size)));
-      }
-    }
-    return t;
-  };
-  const auto with_pdl = [](const std::function<std::vector<float>()>& step) {
-    cuda::set_programmatic_launch(true);
-    std::vector<float> logits = step();
-    cuda::set_programmatic_launch(false);
-    return logits;
-  };
-  std::vector<int32_t> shared(kSharedTokens);
-  for (auto& id : shared) id = static_cast<int32_t>(rng() % 2048);
-  const auto want_prefix = plain.prefill_shared(shared);
-  EXPECT_EQ(with_pdl([&] { return eager.prefill_shared(shared); }), want_prefix);
-  EXPECT_EQ(with_pdl([&] { return graphed.prefill_shared(shared); }), want_prefix);
-  for (int i = 0; i < 8; ++i) {
-    const auto tokens = random_tokens(i == 0 ? 3 : 1);  // a 3-token step, then decode steps
-    const bool share = i % 2 == 0;
-    const auto want = plain.step(tokens, share);
-    EXPECT_EQ(with_pdl([&] { return eager.step(tokens, share); }), want) << "eager step " << i;
-    EXPECT_EQ(with_pdl([&] { return graphed.step(tokens, share); }), want) << "graphed step " << i;
+  for (int seqs : {32, 4}) {
+    expect_programmatic_launch_computes_the_same(*gpu, dir, seqs, config.vocab_size);
   }
-  EXPECT_GE(graphed.model().graphs_recorded(), 1);
   std::filesystem::remove_all(dir);
 }
 
