@@ -30,11 +30,22 @@ __device__ __forceinline__ void wait_prior_grids_release_next() {
 #endif
 }
 
+inline void check_launch(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) {
+    throw_cuda_error(status, (std::string("launch of ") + what).c_str(), __FILE__, __LINE__);
+  }
+}
+
 // kernel<<<grid, block, shared_bytes, stream>>>(args...), with PDL when enabled; a failed
 // launch is an Error naming `what`.
 template <class... Params, class... Args>
 void launch(const char* what, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
             cudaStream_t stream, Args&&... args) {
+  if (!programmatic_launch_enabled()) {
+    kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+    check_launch(cudaGetLastError(), what);
+    return;
+  }
   cudaLaunchConfig_t config{};
   config.gridDim = grid;
   config.blockDim = block;
@@ -43,14 +54,9 @@ void launch(const char* what, void (*kernel)(Params...), dim3 grid, dim3 block, 
   cudaLaunchAttribute attribute{};
   attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attribute.val.programmaticStreamSerializationAllowed = 1;
-  if (programmatic_launch_enabled()) {
-    config.attrs = &attribute;
-    config.numAttrs = 1;
-  }
-  const cudaError_t status = cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
-  if (status != cudaSuccess) {
-    throw_cuda_error(status, (std::string("launch of ") + what).c_str(), __FILE__, __LINE__);
-  }
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  check_launch(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...), what);
 }
 
 }  // namespace cascade::cuda
