@@ -123,6 +123,18 @@ class Stepper {
   std::vector<int> lengths_;  // own tokens per sequence
 };
 
+// `per_seq` random ids for each of `seqs` sequences.
+std::vector<std::vector<int32_t>> random_tokens(std::mt19937& rng, int seqs, int per_seq,
+                                                int vocab) {
+  std::vector<std::vector<int32_t>> t(static_cast<size_t>(seqs));
+  for (auto& seq : t) {
+    for (int i = 0; i < per_seq; ++i) {
+      seq.push_back(static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab)));
+    }
+  }
+  return t;
+}
+
 std::vector<int32_t> argmax_rows(const std::vector<float>& logits, int vocab) {
   std::vector<int32_t> ids;
   for (size_t r = 0; r * vocab < logits.size(); ++r) {
@@ -152,17 +164,13 @@ void expect_graphs_match_eager(Backend& gpu, const std::string& dir, int num_seq
   const int vocab = eager.vocab();
   const bool padded = graphed.model().graph_rows(num_seqs) != num_seqs;
   std::mt19937 rng(static_cast<uint32_t>(num_seqs * 131 + 7));
-  const auto random_tokens = [&](int per_seq) {
-    std::vector<std::vector<int32_t>> t(static_cast<size_t>(num_seqs));
-    for (auto& seq : t) {
-      for (int i = 0; i < per_seq; ++i) seq.push_back(static_cast<int32_t>(rng() % vocab));
-    }
-    return t;
+  const auto random_step = [&](int per_seq) {
+    return random_tokens(rng, num_seqs, per_seq, vocab);
   };
   std::vector<int32_t> shared(kSharedTokens);
   for (auto& id : shared) id = static_cast<int32_t>(rng() % vocab);
   EXPECT_EQ(graphed.prefill_shared(shared), eager.prefill_shared(shared)) << label;
-  const auto first = random_tokens(9);
+  const auto first = random_step(9);
   EXPECT_EQ(graphed.step(first), eager.step(first)) << label;
 
   double worst = 0;
@@ -170,7 +178,7 @@ void expect_graphs_match_eager(Backend& gpu, const std::string& dir, int num_seq
   for (int phase = 0; phase < 2; ++phase) {
     std::set<uint32_t> variants;  // one graph each
     for (int i = 0; i < (phase == 0 ? 20 : 10); ++i) {
-      const auto tokens = random_tokens(1);
+      const auto tokens = random_step(1);
       // Phase 0 alternates a shared prefix task (tensor-core or 16-row tiles from 3
       // sequences on) with per-sequence prefix tasks (small tiles only): two variants.
       const bool share = phase == 1 || i % 2 == 0;
@@ -197,7 +205,7 @@ void expect_graphs_match_eager(Backend& gpu, const std::string& dir, int num_seq
     if (phase == 0) {
       // More rows than twice the largest step so far: the workspace grows (its sizes are
       // powers of two), so the next decode step records its graph again.
-      const auto more = random_tokens(2 * std::max(kSharedTokens, 9 * num_seqs) / num_seqs + 1);
+      const auto more = random_step(2 * std::max(kSharedTokens, 9 * num_seqs) / num_seqs + 1);
       EXPECT_EQ(graphed.step(more), eager.step(more)) << label;
     }
   }
@@ -239,13 +247,7 @@ TEST_F(CudaGraphTest, ShortPrefillStepsReplayedMatchEager) {
   const DecoderModel& model = graphed.model();
   const int vocab = eager.vocab();
   std::mt19937 rng(2026);
-  const auto random_tokens = [&](int per_seq) {
-    std::vector<std::vector<int32_t>> t(static_cast<size_t>(seqs));
-    for (auto& seq : t) {
-      for (int i = 0; i < per_seq; ++i) seq.push_back(static_cast<int32_t>(rng() % vocab));
-    }
-    return t;
-  };
+  const auto random_step = [&](int per_seq) { return random_tokens(rng, seqs, per_seq, vocab); };
   double worst = 0;
   int graphed_steps = 0;
   const auto expect_match = [&](const std::vector<float>& got, const std::vector<float>& want,
@@ -262,12 +264,12 @@ TEST_F(CudaGraphTest, ShortPrefillStepsReplayedMatchEager) {
   expect_match(graphed.prefill_shared(shared), eager.prefill_shared(shared), "prefix");
   EXPECT_EQ(model.graphs_recorded(), 1) << "the prefix's prefill was recorded";
   for (int i = 0; i < 6; ++i) {
-    const auto tokens = random_tokens(3);  // 12 rows, 4 logits rows
+    const auto tokens = random_step(3);  // 12 rows, 4 logits rows
     ASSERT_EQ(model.prefill_graph_rows(3 * seqs), 16);
     expect_match(graphed.step(tokens), eager.step(tokens), "3-token step " + std::to_string(i));
   }
   for (int i = 0; i < 4; ++i) {
-    const auto tokens = random_tokens(1);  // decode: 4 rows, all sample
+    const auto tokens = random_step(1);  // decode: 4 rows, all sample
     expect_match(graphed.step(tokens), eager.step(tokens), "decode step " + std::to_string(i));
   }
   // A graph per bucket and kernel variant, recorded again only when a buffer it uses grows.
@@ -275,7 +277,7 @@ TEST_F(CudaGraphTest, ShortPrefillStepsReplayedMatchEager) {
   EXPECT_LT(model.graphs_recorded(), graphed_steps) << "some steps replayed a recorded graph";
 
   const int recorded = model.graphs_recorded();
-  const auto long_step = random_tokens(20);  // 80 rows: past the prefill limit of 64
+  const auto long_step = random_step(20);  // 80 rows: past the prefill limit of 64
   EXPECT_EQ(model.prefill_graph_rows(80), 0);
   EXPECT_EQ(graphed.step(long_step), eager.step(long_step)) << "eager: the very same kernels";
   EXPECT_EQ(model.graphs_recorded(), recorded);
@@ -288,17 +290,11 @@ TEST_F(CudaGraphTest, ShortPrefillStepsReplayedMatchEager) {
 // same steps with it on, eager and replayed, give bitwise the logits of the eager steps
 // without it (the batches fill their buckets): 32 sequences (cuBLASLt, tensor-core and
 // CUDA-core attention tiles) and 4 (decode through our GEMVs, which prefetch weights).
-void expect_programmatic_launch_computes_the_same(Backend& gpu, const std::string& dir,
-                                                   int seqs, int vocab) {
+void expect_programmatic_launch_computes_the_same(Backend& gpu, const std::string& dir, int seqs,
+                                                  int vocab) {
   Stepper plain(dir, gpu, seqs, 0), eager(dir, gpu, seqs, 0), graphed(dir, gpu, seqs, 64);
   std::mt19937 rng(static_cast<uint32_t>(11 + seqs));
-  const auto random_tokens = [&](int per_seq) {
-    std::vector<std::vector<int32_t>> t(static_cast<size_t>(seqs));
-    for (auto& seq : t) {
-      for (int i = 0; i < per_seq; ++i) seq.push_back(static_cast<int32_t>(rng() % vocab));
-    }
-    return t;
-  };
+  const auto random_step = [&](int per_seq) { return random_tokens(rng, seqs, per_seq, vocab); };
   const auto with_pdl = [](const std::function<std::vector<float>()>& step) {
     cuda::set_programmatic_launch(true);
     std::vector<float> logits = step();
@@ -311,7 +307,7 @@ void expect_programmatic_launch_computes_the_same(Backend& gpu, const std::strin
   EXPECT_EQ(with_pdl([&] { return eager.prefill_shared(shared); }), want_prefix) << seqs;
   EXPECT_EQ(with_pdl([&] { return graphed.prefill_shared(shared); }), want_prefix) << seqs;
   for (int i = 0; i < 8; ++i) {
-    const auto tokens = random_tokens(i == 0 ? 3 : 1);  // a 3-token step, then decode steps
+    const auto tokens = random_step(i == 0 ? 3 : 1);  // a 3-token step, then decode steps
     const bool share = i % 2 == 0;
     const auto want = plain.step(tokens, share);
     EXPECT_EQ(with_pdl([&] { return eager.step(tokens, share); }), want)
