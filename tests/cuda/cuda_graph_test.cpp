@@ -214,6 +214,18 @@ void expect_graphs_match_eager(Backend& gpu, const std::string& dir, int num_seq
   EXPECT_EQ(replays, 30);
 }
 
+// Qwen3-0.6B's heads (head_dim 128, group 2) in 2 layers with a small vocabulary, random
+// weights from `seed`, written under a temporary folder named `name` (removed by the test).
+constexpr int kHeadsVocab = 2048;
+std::string qwen3_heads_checkpoint(const std::string& name, uint32_t seed) {
+  ModelConfig config = geometry_preset("qwen3-0.6b");
+  config.num_hidden_layers = 2;
+  config.vocab_size = kHeadsVocab;
+  const std::string dir = temp_dir(name);
+  write_random_checkpoint(config, dir, "", seed);
+  return dir;
+}
+
 using CudaGraphTest = CudaBackendTest;
 
 TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerOnTheTinyModel) {
@@ -226,11 +238,7 @@ TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerOnTheTinyModel) {
 TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerWithTensorCoreTiles) {
   // Qwen3-0.6B's heads (head_dim 128, group 2) in 2 layers: the shared task of 16 or more
   // sequences runs on the tensor-core kernel.
-  ModelConfig config = geometry_preset("qwen3-0.6b");
-  config.num_hidden_layers = 2;
-  config.vocab_size = 2048;
-  const std::string dir = temp_dir("graph-geometry");
-  write_random_checkpoint(config, dir, "", 99);
+  const std::string dir = qwen3_heads_checkpoint("graph-geometry", 99);
   for (int seqs : {32, 13}) {
     expect_graphs_match_eager(*gpu, dir, seqs,
                               "qwen3-0.6b heads, " + std::to_string(seqs) + " seqs");
@@ -325,13 +333,9 @@ TEST_F(CudaGraphTest, ProgrammaticLaunchComputesTheSame) {
     GTEST_SKIP() << "no programmatic dependent launch on this GPU";
   }
   cuda::set_programmatic_launch(false);
-  ModelConfig config = geometry_preset("qwen3-0.6b");
-  config.num_hidden_layers = 2;
-  config.vocab_size = 2048;
-  const std::string dir = temp_dir("graph-pdl");
-  write_random_checkpoint(config, dir, "", 7);
+  const std::string dir = qwen3_heads_checkpoint("graph-pdl", 7);
   for (int seqs : {32, 4}) {
-    expect_programmatic_launch_computes_the_same(*gpu, dir, seqs, config.vocab_size);
+    expect_programmatic_launch_computes_the_same(*gpu, dir, seqs, kHeadsVocab);
   }
   std::filesystem::remove_all(dir);
 }
