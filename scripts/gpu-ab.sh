@@ -13,9 +13,12 @@
 #   ROUNDS=2 bash scripts/gpu-ab.sh $OUT main WORKTREE -- --scenario B6 --repeats 3
 #   VARIANTS="--cascade-min-shared-tokens 16;--cascade-min-shared-tokens 256" \
 #     bash scripts/gpu-ab.sh $OUT WORKTREE -- --scenario B3
-# TESTS="gtest filter" then builds the last revision's cascade_cuda_tests and runs those
+# TESTS="gtest filter" first builds the last revision's cascade_cuda_tests and runs those
 # tests (CASCADE_CUDA_TIMING=1, so CudaTiming.* may be named); RACECHECK="gtest filter"
-# runs tests of it under compute-sanitizer racecheck. Logs: OUTDIR/tests.log, racecheck.log.
+# runs tests of it under compute-sanitizer racecheck (each stopped after TESTS_TIMEOUT
+# seconds, default 300); if either fails, no benchmark runs.
+# Logs: OUTDIR/tests.log, racecheck.log. Each benchmark run is stopped after BENCH_TIMEOUT
+# seconds (default 300).
 set -uo pipefail
 out=${1:?usage: scripts/gpu-ab.sh OUTDIR REV [REV...] -- [bench flags]}
 shift
@@ -80,6 +83,35 @@ for v in "${!variants[@]}"; do
   [ -n "${variants[$v]}" ] && echo "[*.$v] ${variants[$v]}"
 done
 
+if [ -n "${TESTS:-}${RACECHECK:-}" ]; then
+  last=$((${#revs[@]} - 1))
+  build=/tmp/cascade-ab-build-$last
+  if ! cmake --build "$build" -j "$(nproc)" --target cascade_cuda_tests >"$out/tests-build.log" 2>&1; then
+    echo "gpu-ab.sh: building the tests of '${revs[$last]}' failed (see $out/tests-build.log)" >&2
+    exit 1
+  fi
+  if [ -n "${TESTS:-}" ]; then
+    CASCADE_CUDA_TIMING=1 timeout "${TESTS_TIMEOUT:-300}" "$build/tests/cascade_cuda_tests" --gtest_filter="$TESTS" \
+      >"$out/tests.log" 2>&1
+    rc=$?
+    echo "== tests of ${revs[$last]} (rc $rc) =="
+    grep -E '^\[  (PASSED|FAILED) |^\[timing\]' "$out/tests.log"
+    [ $rc -eq 0 ] || tests_failed=1
+  fi
+  if [ -n "${RACECHECK:-}" ]; then
+    timeout "${TESTS_TIMEOUT:-300}" compute-sanitizer --tool racecheck "$build/tests/cascade_cuda_tests" \
+      --gtest_filter="$RACECHECK" >"$out/racecheck.log" 2>&1
+    rc=$?
+    echo "== racecheck of ${revs[$last]} (rc $rc) =="
+    grep -E 'RACECHECK SUMMARY|^\[  (PASSED|FAILED) ' "$out/racecheck.log"
+    [ $rc -eq 0 ] || tests_failed=1
+  fi
+fi
+if [ -n "${tests_failed:-}" ]; then
+  echo "gpu-ab.sh: tests failed; no benchmarks run" >&2
+  exit 1
+fi
+
 for round in $(seq 1 "${ROUNDS:-2}"); do
   for i in "${!revs[@]}"; do
     for v in "${!variants[@]}"; do
@@ -89,7 +121,7 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
         envs+=("${extra[0]}")
         extra=("${extra[@]:1}")
       done
-      env "${envs[@]}" "${binaries[$i]}" bench scenarios --device "${DEVICE:-cuda}" \
+      timeout "${BENCH_TIMEOUT:-300}" env "${envs[@]}" "${binaries[$i]}" bench scenarios --device "${DEVICE:-cuda}" \
         --cache-dir /tmp/cascade-ab-models "${bench_args[@]}" "${extra[@]}" \
         >"$out/$round-$i.$v.log" 2>&1 || echo "[$i.$v] round $round failed" >&2
     done
@@ -106,23 +138,3 @@ for i in "${!revs[@]}"; do
   done
 done | sort -s -k3
 
-if [ -n "${TESTS:-}${RACECHECK:-}" ]; then
-  last=$((${#revs[@]} - 1))
-  build=/tmp/cascade-ab-build-$last
-  if ! cmake --build "$build" -j "$(nproc)" --target cascade_cuda_tests >"$out/tests-build.log" 2>&1; then
-    echo "gpu-ab.sh: building the tests of '${revs[$last]}' failed (see $out/tests-build.log)" >&2
-    exit 1
-  fi
-  if [ -n "${TESTS:-}" ]; then
-    CASCADE_CUDA_TIMING=1 timeout 300 "$build/tests/cascade_cuda_tests" --gtest_filter="$TESTS" \
-      >"$out/tests.log" 2>&1
-    echo "== tests of ${revs[$last]} (rc $?) =="
-    grep -E '^\[  (PASSED|FAILED) |^\[timing\]' "$out/tests.log"
-  fi
-  if [ -n "${RACECHECK:-}" ]; then
-    timeout 300 compute-sanitizer --tool racecheck "$build/tests/cascade_cuda_tests" \
-      --gtest_filter="$RACECHECK" >"$out/racecheck.log" 2>&1
-    echo "== racecheck of ${revs[$last]} (rc $?) =="
-    grep -E 'RACECHECK SUMMARY|^\[  (PASSED|FAILED) ' "$out/racecheck.log"
-  fi
-fi

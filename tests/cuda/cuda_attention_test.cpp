@@ -6,7 +6,7 @@
 // GQA groups 1, 2, 4, 7, 8, head_dim 16, 32, 64, 128 and page sizes 16 and 32. The tests
 // with large tiles run on the mma.sync kernel (CudaAttentionTest) and again on the wgmma
 // kernel (CudaAttentionWgmmaTest, where available) and its pipelined variant
-// (CudaAttentionWgmmaPipelinedTest).
+// (CudaAttentionWgmmaPipelinedTest) and warp-specialized variant (CudaAttentionWgmmaWsTest).
 //
 // Bound: the output is rounded to bf16 (2^-8 of the largest value at most); scores and
 // probabilities stay fp32 in fp32 arithmetic of another order, so
@@ -150,6 +150,20 @@ class CudaAttentionWgmmaPipelinedTest : public CudaAttentionWgmmaTest {
   }
 };
 
+// And on the warp-specialized kernel (tiles of 128 rows, one warpgroup copying for two).
+class CudaAttentionWgmmaWsTest : public CudaAttentionWgmmaTest {
+ protected:
+  void SetUp() override {
+    CudaAttentionWgmmaTest::SetUp();
+    if (IsSkipped()) return;
+    cuda::set_attention_wgmma_ws(true);
+  }
+  void TearDown() override {
+    cuda::set_attention_wgmma_ws(false);
+    CudaAttentionWgmmaTest::TearDown();
+  }
+};
+
 const std::vector<Layout> kLayouts = {{16, 8, 128, 16}, {14, 2, 64, 16}, {4, 2, 32, 32},
                                       {8, 8, 64, 16},   {8, 1, 128, 32}, {4, 1, 16, 16}};
 
@@ -190,6 +204,9 @@ TEST_F(CudaAttentionWgmmaTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 TEST_F(CudaAttentionWgmmaPipelinedTest, PrefillCausalTasks) {
+  check_prefill_causal_tasks();
+}
+TEST_F(CudaAttentionWgmmaWsTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 
@@ -260,6 +277,9 @@ TEST_F(CudaAttentionWgmmaTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
 TEST_F(CudaAttentionWgmmaPipelinedTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
+TEST_F(CudaAttentionWgmmaWsTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
 
 // Many rows against one long shared level (the cascade decode case), split across tasks
 // on page boundaries as the planner does for long levels.
@@ -293,6 +313,9 @@ TEST_F(CudaAttentionWgmmaTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
 TEST_F(CudaAttentionWgmmaPipelinedTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
 }
+TEST_F(CudaAttentionWgmmaWsTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
 
 // Attention with a causal mask whose query positions lie before some keys (chunked
 // prefill continuing a sequence): rows see a prefix of the task's keys only.
@@ -315,6 +338,9 @@ TEST_F(CudaAttentionWgmmaTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 TEST_F(CudaAttentionWgmmaPipelinedTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+  check_chunked_prefill();
+}
+TEST_F(CudaAttentionWgmmaWsTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 

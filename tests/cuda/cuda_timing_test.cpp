@@ -182,6 +182,10 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
   print("  the same on the pipelined wgmma kernel (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   cuda::set_attention_wgmma_pipelined(false);
+  cuda::set_attention_wgmma_ws(true);
+  print("  the same on the warp-specialized wgmma kernel (FLOPs)",
+        time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_ws(false);
   cuda::set_attention_wgmma(wgmma_before);
 }
 

@@ -271,10 +271,15 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// part_o: [parts, hq, d] f32; part_lse: [parts, hq] f32; out: [rows, hq, d] bf16.
-// Row r's parts are merge_parts[merge_begin[r] .. merge_begin[r + 1]).
+// part_o: [parts, hq, D] f32; part_lse: [parts, hq] f32; out: [rows, hq, D] bf16.
+// Row r's parts are merge_parts[merge_begin[r] .. merge_begin[r + 1]). A warp per (row,
+// head): its lanes first take a part each (the weights 2^(lse_i - lse)), then every lane
+// owns D / 32 dims and sums the parts' values, the part indices and weights broadcast, so
+// the loads of different parts are independent (a row of B4 merges 33 parts).
+template <int D>
 __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const AttentionArgs args) {
   wait_prior_grids_release_next();
+  constexpr int kDims = D >= 32 ? D / 32 : 1;  // per lane (D 16: lanes 16..31 idle)
   const int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   if (unit >= static_cast<int64_t>(args.rows) * args.hq) return;
@@ -282,27 +287,57 @@ __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const Attenti
   const int32_t* merge_parts = w[kWorkMergeParts];
   const int row = static_cast<int>(unit / args.hq), head = static_cast<int>(unit % args.hq);
   const int begin = w[kWorkMergeBegin][row], end = w[kWorkMergeBegin][row + 1];
+  const auto lse_of = [&](int i) {
+    return args.part_lse[static_cast<int64_t>(merge_parts[i]) * args.hq + head];
+  };
   float m_all = kMinusInf;
-  for (int i = begin; i < end; ++i) {
-    m_all = fmaxf(m_all, args.part_lse[static_cast<int64_t>(merge_parts[i]) * args.hq + head]);
-  }
-  bf16* dst = args.out + unit * args.d;
+  for (int i = begin + lane; i < end; i += 32) m_all = fmaxf(m_all, lse_of(i));
+  m_all = warp_max(m_all);
+  bf16* dst = args.out + unit * D + lane * kDims;
+  const bool owner = lane * kDims < D;
   if (m_all == kMinusInf) {  // nothing visible: zero, as on the CPU
-    for (int dim = lane; dim < args.d; dim += 32) dst[dim] = __float2bfloat16(0.0f);
+    if (owner) {
+#pragma unroll
+      for (int k = 0; k < kDims; ++k) dst[k] = __float2bfloat16(0.0f);
+    }
     return;
   }
   float total = 0.0f;
-  for (int i = begin; i < end; ++i) {
-    total += exp2f(args.part_lse[static_cast<int64_t>(merge_parts[i]) * args.hq + head] - m_all);
-  }
-  const float lse = m_all + log2f(total);
-  for (int dim = lane; dim < args.d; dim += 32) {
-    float acc = 0.0f;
-    for (int i = begin; i < end; ++i) {
-      const int64_t state = static_cast<int64_t>(merge_parts[i]) * args.hq + head;
-      acc += exp2f(args.part_lse[state] - lse) * args.part_o[state * args.d + dim];
+  for (int i = begin + lane; i < end; i += 32) total += exp2f(lse_of(i) - m_all);
+  const float lse = m_all + log2f(warp_sum(total));
+  float acc[kDims] = {};
+  for (int base = begin; base < end; base += 32) {
+    int64_t state = 0;  // this lane's part of the 32 (part · hq + head)
+    float weight = 0.0f;
+    if (base + lane < end) {
+      state = static_cast<int64_t>(merge_parts[base + lane]) * args.hq + head;
+      weight = exp2f(args.part_lse[state] - lse);
     }
-    dst[dim] = __float2bfloat16(acc);
+    const int count = min(32, end - base);
+#pragma unroll 4
+    for (int j = 0; j < count; ++j) {
+      const int64_t s = __shfl_sync(0xffffffffu, state, j);
+      const float wj = __shfl_sync(0xffffffffu, weight, j);
+      if (!owner) continue;
+      const float* src = args.part_o + s * D + lane * kDims;
+      if constexpr (kDims == 4) {
+        const float4 v = *reinterpret_cast<const float4*>(src);
+        acc[0] += wj * v.x;
+        acc[1] += wj * v.y;
+        acc[2] += wj * v.z;
+        acc[3] += wj * v.w;
+      } else if constexpr (kDims == 2) {
+        const float2 v = *reinterpret_cast<const float2*>(src);
+        acc[0] += wj * v.x;
+        acc[1] += wj * v.y;
+      } else {
+        acc[0] += wj * src[0];
+      }
+    }
+  }
+  if (owner) {
+#pragma unroll
+    for (int k = 0; k < kDims; ++k) dst[k] = __float2bfloat16(acc[k]);
   }
 }
 
@@ -354,7 +389,8 @@ bool attention_supports_head_dim(int d) {
 }
 
 int attention_large_tile_rows(int d) {
-  return attention_mma_supports_head_dim(d) ? kMmaTileRows : kCoreLargeTileRows;
+  if (!attention_mma_supports_head_dim(d)) return kCoreLargeTileRows;
+  return attention_wgmma_ws_enabled() ? kWsTileRows : kMmaTileRows;
 }
 
 void attention(const AttentionArgs& args, const AttentionGrid& grid,
@@ -377,8 +413,12 @@ void attention(const AttentionArgs& args, const AttentionGrid& grid,
   }
   const int64_t units = static_cast<int64_t>(args.rows) * args.hq;
   if (units == 0) return;
-  launch("attention_merge_kernel", attention_merge_kernel,
-         static_cast<unsigned>((units + kWarps - 1) / kWarps), kThreads, 0, streams.main, args);
+  const auto blocks = static_cast<unsigned>((units + kWarps - 1) / kWarps);
+  const auto merge = args.d == 16   ? attention_merge_kernel<16>
+                     : args.d == 32 ? attention_merge_kernel<32>
+                     : args.d == 64 ? attention_merge_kernel<64>
+                                    : attention_merge_kernel<128>;
+  launch("attention_merge_kernel", merge, blocks, kThreads, 0, streams.main, args);
 }
 
 }  // namespace cascade::cuda

@@ -134,6 +134,7 @@ void launch_mma(dim3 grid, const AttentionArgs& args, cudaStream_t stream) {
 
 void prepare_attention_mma_kernels() {
   prepare_attention_wgmma_kernels();
+  prepare_attention_wgmma_ws_kernels();
   // More than 48 KB of dynamic shared memory is opt-in, per kernel and device.
   CASCADE_CUDA_CHECK(cudaFuncSetAttribute(attention_mma_kernel<64>,
                                           cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -149,6 +150,7 @@ bool attention_mma_supports_head_dim(int d) {
 
 void attention_mma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {
   if (blocks == 0) return;
+  if (attention_wgmma_ws_enabled()) return attention_wgmma_ws_tasks(args, blocks, stream);
   if (attention_wgmma_enabled()) return attention_wgmma_tasks(args, blocks, stream);
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv));
   switch (args.d) {

@@ -6,8 +6,10 @@
 
 namespace cascade::cuda {
 
-// Flat query rows per tile of the tensor-core kernel.
+// Flat query rows per tile of the tensor-core kernels; the warp-specialized wgmma kernel
+// runs two such tiles per work item.
 inline constexpr int kMmaTileRows = 64;
+inline constexpr int kWsTileRows = 2 * kMmaTileRows;
 
 constexpr bool mma_head_dim(int d) {
   return d == 64 || d == 128;
@@ -27,5 +29,10 @@ void attention_mma_tasks(const AttentionArgs& args, int blocks, cudaStream_t str
 // (cuda_attention_variant.h).
 void prepare_attention_wgmma_kernels();
 void attention_wgmma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream);
+
+// The warp-specialized wgmma kernel (cuda_attention_wgmma_ws.cu) for work items of
+// kWsTileRows rows, which attention_mma_tasks runs when attention_wgmma_ws_enabled().
+void prepare_attention_wgmma_ws_kernels();
+void attention_wgmma_ws_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream);
 
 }  // namespace cascade::cuda

@@ -44,7 +44,8 @@ const float* CudaBackend::rope_inv_freq(const RopeParams& rope) {
 const AttentionWork& CudaBackend::attention_work(const AttentionPlan& plan, int64_t rows,
                                                  int64_t num_pages, int64_t page_size,
                                                  const AttentionWorkShape& shape) {
-  const WorkKey key{plan.id, rows, num_pages, page_size, shape.group, shape.kv_heads};
+  const WorkKey key{
+      plan.id, rows, num_pages, page_size, shape.group, shape.kv_heads, shape.large_tile_rows};
   if (plan.id != 0 && key == work_key_ && plan_device_.defined()) return work_;
   check(!capturing_, "attention: a recorded step's plan must be prepared before recording");
   PhaseTimer timer(StepPhase::AttentionHost);

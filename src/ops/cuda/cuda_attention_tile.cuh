@@ -21,6 +21,17 @@ inline constexpr int kTileTokens = 64;  // KV tokens per block step
 inline constexpr int kTileOffsetSlots = 3;
 static_assert(kMmaTileRows == 64, "4 warps of 16 rows");
 
+// This thread's index in the warpgroup that runs the tile: threadIdx.x in a block of one
+// warpgroup; a block of several (the warp-specialized kernel) runs a tile per warpgroup.
+__device__ __forceinline__ int tile_thread() {
+  return static_cast<int>(threadIdx.x % kTileThreads);
+}
+
+// The whole block's barrier, for kernels whose block is the tile's warpgroup.
+struct BlockBarrier {
+  __device__ __forceinline__ void operator()() const { __syncthreads(); }
+};
+
 // This thread's rows in the tile and how far they see.
 struct TileRows {
   int row_a;           // this thread's first row (g); the other is row_a + 8
@@ -30,24 +41,21 @@ struct TileRows {
 };
 
 // The query tile, rotated and scaled, as bf16: row r's element i at staged[place(r, i)];
-// the rows' limits through limit_sh ([kMmaTileRows]). before_barrier() runs before the
-// barrier that publishes them (the wgmma kernel's proxy fence).
-template <int D, class Place, class BeforeBarrier>
+// the rows' limits through limit_sh ([kMmaTileRows]), published by barrier() (the tile's
+// warpgroup's).
+template <int D, class Place, class Barrier>
 __device__ __forceinline__ TileRows stage_query_tile(const AttentionArgs& args, const TaskItem& t,
                                                      bf16* staged, Place place, int* limit_sh,
-                                                     BeforeBarrier before_barrier) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  for (int idx = threadIdx.x; idx < kMmaTileRows * (D / 2); idx += kTileThreads) {
+                                                     Barrier barrier) {
+  const int thread = tile_thread(), warp = thread / 32, lane = thread % 32;
+  for (int idx = thread; idx < kMmaTileRows * (D / 2); idx += kTileThreads) {
     const int r = idx / (D / 2), i = idx % (D / 2);
     const float2 xy = task_query_pair(args, t, t.flat_row0 + r, i, D);
     staged[place(r, i)] = __float2bfloat16(xy.x);
     staged[place(r, i + D / 2)] = __float2bfloat16(xy.y);
   }
-  if (threadIdx.x < kMmaTileRows) {
-    limit_sh[threadIdx.x] = task_row_limit(args, t, t.flat_row0 + threadIdx.x);
-  }
-  before_barrier();
-  __syncthreads();
+  if (thread < kMmaTileRows) limit_sh[thread] = task_row_limit(args, t, t.flat_row0 + thread);
+  barrier();
   TileRows rows;
   rows.kv_stop = t.kv_begin;
   for (int r = 0; r < kMmaTileRows; ++r) rows.kv_stop = max(rows.kv_stop, limit_sh[r]);
@@ -59,19 +67,20 @@ __device__ __forceinline__ TileRows stage_query_tile(const AttentionArgs& args, 
 }
 
 // The query tile staged as rows of `stride` elements at `staged`, then this warp's A
-// fragments q. Ends with a barrier: `staged` may then be reused.
-template <int D>
+// fragments q. Ends with barrier() (the tile's warpgroup's): `staged` may then be reused.
+template <int D, class Barrier = BlockBarrier>
 __device__ __forceinline__ TileRows load_query_tile(const AttentionArgs& args, const TaskItem& t,
                                                     bf16* staged, int stride, int* limit_sh,
-                                                    uint32_t (&q)[D / 16][4]) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+                                                    uint32_t (&q)[D / 16][4],
+                                                    Barrier barrier = {}) {
+  const int warp = tile_thread() / 32, lane = tile_thread() % 32;
   const TileRows rows = stage_query_tile<D>(
-      args, t, staged, [stride](int r, int i) { return r * stride + i; }, limit_sh, [] {});
+      args, t, staged, [stride](int r, int i) { return r * stride + i; }, limit_sh, barrier);
 #pragma unroll
   for (int ks = 0; ks < D / 16; ++ks) {
     ldmatrix_x4(q[ks], &staged[(warp * 16 + lane % 16) * stride + ks * 16 + (lane / 16) * 8]);
   }
-  __syncthreads();
+  barrier();
   return rows;
 }
 
@@ -80,9 +89,9 @@ __device__ __forceinline__ TileRows load_query_tile(const AttentionArgs& args, c
 template <int D>
 __device__ __forceinline__ void find_token_offsets(const AttentionArgs& args, const TaskItem& t,
                                                    int block, int kv_stop, int64_t* offsets) {
-  if (threadIdx.x < kTileTokens) {
-    const int token = block + threadIdx.x;
-    offsets[threadIdx.x] = token < kv_stop ? task_token_offset(args, t, token, D) : -1;
+  if (tile_thread() < kTileTokens) {
+    const int token = block + tile_thread();
+    offsets[tile_thread()] = token < kv_stop ? task_token_offset(args, t, token, D) : -1;
   }
 }
 

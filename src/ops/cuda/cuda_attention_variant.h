@@ -16,5 +16,10 @@ void set_attention_wgmma(bool on);
 // EXPERIMENTAL (CASCADE_ATTENTION_KERNEL=wgmma-pipelined): the wgmma kernel with each KV
 // block's softmax overlapping the previous block's P · V; on implies set_attention_wgmma.
 void set_attention_wgmma_pipelined(bool on);
+// EXPERIMENTAL (CASCADE_ATTENTION_KERNEL=wgmma-ws): the warp-specialized wgmma kernel, one
+// warpgroup copying KV for two computing ones, on tiles of 128 flat rows; on implies
+// set_attention_wgmma.
+bool attention_wgmma_ws_enabled();
+void set_attention_wgmma_ws(bool on);
 
 }  // namespace cascade::cuda

@@ -1,8 +1,8 @@
 // Attention task kernel on Hopper's warpgroup tensor cores (wgmma, sm_90a), for the same
 // large tiles as the mma.sync kernel (cuda_attention_mma.cu): 64 flat query rows, head_dim
 // 64 or 128, same inputs and outputs, same masking and online softmax
-// (cuda_attention_tile.cuh). Used only when enabled (cuda_attention_variant.h:
-// CASCADE_ATTENTION_KERNEL=wgmma), built only for sm_90a.
+// (cuda_attention_tile.cuh). Built only for sm_90a; the default where available
+// (cuda_attention_variant.h).
 //
 // A block is one warpgroup (4 warps); warp w owns flat rows [16w, 16w + 16). Queries are A
 // operands in registers (mma's A fragment layout, which wgmma's register A shares). Per
@@ -18,10 +18,9 @@
 
 #include "base/error.h"
 #include "ops/cuda/cuda_attention_mma.h"
-#include "ops/cuda/cuda_attention_tile.cuh"
+#include "ops/cuda/cuda_attention_wgmma.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_launch.cuh"
-#include "ops/cuda/cuda_wgmma.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -29,7 +28,7 @@ namespace {
 constexpr int kThreads = kTileThreads;  // one warpgroup
 constexpr int kTokens = kTileTokens;
 constexpr int kStages = 2;
-constexpr int kBandBytes = kTokens * 128;  // 64 rows of 64 bf16
+constexpr int kBandBytes = kWgmmaBandBytes;
 // Blocks per SM: 3 as the mma kernel (167 registers, no spills; 68 KB of shared memory
 // each); the pipelined variant holds S, P and O at once: 2.
 template <bool PIPELINED>
@@ -47,28 +46,6 @@ struct WgmmaShared {
 };
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-
-// ptxas (CUDA 13.0) does not count a wgmma's reads of register A operands carried around a
-// loop: at head_dim 64 it gave q's registers to P inside the KV loop, so every block after
-// the first multiplied by P (measured: errors of 40-700 %). An ordinary read of q after the
-// loop, on a branch that is never taken, keeps q's registers live through the loop.
-template <int N>
-__device__ __forceinline__ void keep_live_through_loop(const uint32_t (&r)[N][4], bool never,
-                                                       float* sink) {
-  if (!never) return;
-  uint32_t x = 0;
-#pragma unroll
-  for (int i = 0; i < N; ++i) {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) x ^= r[i][e];
-  }
-  *reinterpret_cast<volatile uint32_t*>(sink) = x;
-}
-
-// Byte offset of 16-byte piece `piece` of row j in a swizzled operand.
-__device__ __forceinline__ int swizzled_offset(int j, int piece) {
-  return (piece / 8) * kBandBytes + j * 128 + (((piece % 8) ^ (j % 8)) << 4);
-}
 
 template <int D>
 __device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, int slot, int stage,
@@ -91,35 +68,6 @@ __device__ __forceinline__ void issue_operand_block(const bf16* cache, const int
     const int64_t offset = offsets[j];
     copy_16_async(dst + swizzled_offset(j, piece), cache + (offset >= 0 ? offset + piece * 8 : 0),
                   offset >= 0 ? 16 : 0);
-  }
-}
-
-// Issues S = Q · Kᵀ for one block (not committed), both K-major: a k-step of 16 elements
-// is 32 bytes along a 128-byte row. The caller has fenced.
-template <int D>
-__device__ __forceinline__ void issue_scores(float (&s)[kTokens / 8][4],
-                                             const uint32_t (&q)[D / 16][4],
-                                             const unsigned char* k_stage) {
-#pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk) {
-    wgmma_m64n64k16<0>(s, q[kk],
-                       swizzled_desc(k_stage + (kk / 4) * kBandBytes + (kk % 4) * 32, 16, 1024));
-  }
-}
-
-// Issues O += P · V for one block (not committed), V N-major: a k-step of 16 tokens is 16
-// rows of 128 bytes; the next band of 64 dims is kBandBytes further. The caller has fenced.
-template <int D>
-__device__ __forceinline__ void issue_pv(float (&o)[D / 8][4], const uint32_t (&p)[kTokens / 16][4],
-                                         const unsigned char* v_stage) {
-#pragma unroll
-  for (int ks = 0; ks < kTokens / 16; ++ks) {
-    const uint64_t desc = swizzled_desc(v_stage + ks * 16 * 128, kBandBytes, 1024);
-    if constexpr (D == 128) {
-      wgmma_m64n128k16<1>(o, p[ks], desc);
-    } else {
-      wgmma_m64n64k16<1>(o, p[ks], desc);
-    }
   }
 }
 
@@ -334,11 +282,14 @@ void set_attention_wgmma_pipelined(bool on) {
 void prepare_attention_wgmma_kernels() {
   if (const char* kernel = std::getenv("CASCADE_ATTENTION_KERNEL")) {
     const std::string name = kernel;
-    check(name == "mma" || name == "wgmma" || name == "wgmma-pipelined", [&] {
-      return "CASCADE_ATTENTION_KERNEL: expected mma, wgmma or wgmma-pipelined, got '" + name + "'";
+    check(name == "mma" || name == "wgmma" || name == "wgmma-pipelined" || name == "wgmma-ws", [&] {
+      return "CASCADE_ATTENTION_KERNEL: expected mma, wgmma, wgmma-pipelined or wgmma-ws, "
+             "got '" +
+             name + "'";
     });
     set_attention_wgmma(name != "mma");
     set_attention_wgmma_pipelined(name == "wgmma-pipelined");
+    set_attention_wgmma_ws(name == "wgmma-ws");
   }
   if (!attention_wgmma_available()) return;
   const auto allow_shared = [](auto kernel, int bytes) {

@@ -106,7 +106,8 @@ class CudaBackend final : public Backend {
   int num_sms_ = 0;
   std::unique_ptr<CudaMatmul> matmul_;
   std::map<std::pair<double, int>, Tensor> inv_freq_;
-  using WorkKey = std::tuple<uint64_t, int64_t, int64_t, int64_t, int, int>;
+  // plan id, rows, pages, page size, group, kv heads, large tile rows (the kernel's)
+  using WorkKey = std::tuple<uint64_t, int64_t, int64_t, int64_t, int, int, int>;
   WorkKey work_key_{};
   AttentionWork work_;
   Tensor plan_device_;

@@ -1,0 +1,59 @@
+// Shared-memory barriers (mbarrier) and named barriers, for kernels whose warps take roles
+// (one warpgroup copies, others compute) and hand shared memory over without stopping the
+// whole block. sm_90 device code.
+#pragma once
+
+#include <cstdint>
+
+#include "ops/cuda/cuda_device_math.cuh"
+
+namespace cascade::cuda {
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+
+// Before any use, by one thread; a block-wide barrier then publishes it.
+__device__ __forceinline__ void mbarrier_init(uint64_t* bar, int arrivals) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(shared_address(bar)), "r"(arrivals)
+               : "memory");
+}
+
+// One of the phase's expected arrivals (release: this thread's earlier writes are seen by
+// whoever waits for the phase).
+__device__ __forceinline__ void mbarrier_arrive(uint64_t* bar) {
+  asm volatile(
+      "{\n.reg .b64 state;\nmbarrier.arrive.release.cta.shared::cta.b64 state, [%0];\n}\n" ::"r"(
+          shared_address(bar))
+      : "memory");
+}
+
+// One of the phase's expected arrivals, made once every cp.async this thread has issued so
+// far has landed (the barrier's expected count includes it: .noinc).
+__device__ __forceinline__ void mbarrier_arrive_when_copied(uint64_t* bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(shared_address(bar))
+               : "memory");
+}
+
+// Waits until the phase of parity `parity` has completed (acquire). A barrier starts in
+// phase 0: waiting for parity 1 returns at once, which lets a producer treat every slot as
+// free before its first round.
+__device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
+  uint32_t done = 0;
+  while (!done) {
+    asm volatile(
+        "{\n.reg .pred p;\n"
+        "mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 p, [%1], %2;\n"
+        "selp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(shared_address(bar)), "r"(parity)
+        : "memory");
+  }
+}
+
+// Barrier `id` (1..15; 0 is __syncthreads) among `threads` threads, whole warps.
+__device__ __forceinline__ void named_barrier(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+
+#endif
+
+}  // namespace cascade::cuda
