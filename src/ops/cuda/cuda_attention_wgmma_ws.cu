@@ -9,10 +9,12 @@
 // Hand-over per stage through two mbarriers: `full` (each of the 128 copying threads is
 // counted once its copies have landed; the computing threads then fence them for wgmma's
 // reads) and `empty` (the 256 computing threads arrive once their P · V has read the
-// stage). Blocks loop over the
-// items (a persistent grid, one block per SM), and both roles walk the same items and KV
-// blocks in the same order, so the ring position is a count of blocks: the copies of an
-// item's first blocks overlap the previous item's last.
+// stage). Blocks loop over the items (a persistent grid, one block per SM), and both roles
+// walk the same items and KV blocks in the same order, so the ring position is a count of
+// blocks: the copies of an item's first blocks overlap the previous item's last.
+//
+// Measured slower than the one-warpgroup kernel (docs/BENCHMARKS.md, 2026-11-30): kept as
+// the base for FlashAttention-3's schedule (setmaxnreg, 128-key blocks, ping-pong).
 #include <algorithm>
 #include <atomic>
 #include <string>
