@@ -169,15 +169,16 @@ __device__ __forceinline__ void start_rows(float (&o)[D / 8][4], float (&m)[2], 
 }
 
 // Mask (only a block that reaches some row's limit), then the online base-2 softmax of this
-// thread's rows over one block's scores s (becoming P): m, l updated, alpha the factor O
-// must be rescaled by. l is this thread's columns only; the quad is summed at the end.
-__device__ __forceinline__ void tile_softmax(float (&s)[kTileTokens / 8][4], int block,
-                                             const TileRows& rows, float (&m)[2], float (&l)[2],
-                                             float (&alpha)[2]) {
+// thread's rows over one block's scores s of TILES × 8 keys (becoming P): m, l updated, alpha the
+// factor O must be rescaled by. l is this thread's columns only; the quad is summed at the end.
+template <int TILES>
+__device__ __forceinline__ void tile_softmax(float (&s)[TILES][4], int block, const TileRows& rows,
+                                             float (&m)[2], float (&l)[2], float (&alpha)[2]) {
+  constexpr int kKeys = 8 * TILES;
   const int lane = threadIdx.x % 32;
-  if (block + kTileTokens > rows.warp_min_limit) {
+  if (block + kKeys > rows.warp_min_limit) {
 #pragma unroll
-    for (int nt = 0; nt < kTileTokens / 8; ++nt) {
+    for (int nt = 0; nt < TILES; ++nt) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int token = block + nt * 8 + 2 * (lane % 4) + (e & 1);
@@ -189,7 +190,7 @@ __device__ __forceinline__ void tile_softmax(float (&s)[kTileTokens / 8][4], int
   for (int h = 0; h < 2; ++h) {
     float block_max = -INFINITY;
 #pragma unroll
-    for (int nt = 0; nt < kTileTokens / 8; ++nt) {
+    for (int nt = 0; nt < TILES; ++nt) {
       block_max = fmaxf(block_max, fmaxf(s[nt][2 * h], s[nt][2 * h + 1]));
     }
     block_max = fmaxf(block_max, __shfl_xor_sync(0xffffffffu, block_max, 1));
@@ -200,7 +201,7 @@ __device__ __forceinline__ void tile_softmax(float (&s)[kTileTokens / 8][4], int
     m[h] = m_new;
     float sum = 0.0f;
 #pragma unroll
-    for (int nt = 0; nt < kTileTokens / 8; ++nt) {
+    for (int nt = 0; nt < TILES; ++nt) {
       s[nt][2 * h] = fast_exp2(s[nt][2 * h] - m_use);
       s[nt][2 * h + 1] = fast_exp2(s[nt][2 * h + 1] - m_use);
       sum += s[nt][2 * h] + s[nt][2 * h + 1];
@@ -223,9 +224,10 @@ __device__ __forceinline__ void rescale_o(float (&o)[D / 8][4], const float (&al
   }
 }
 
-// P's A fragment for tokens [16 ks, 16 ks + 16): two S tiles side by side, as bf16.
-__device__ __forceinline__ void p_fragment(const float (&s)[kTileTokens / 8][4], int ks,
-                                           uint32_t (&a)[4]) {
+// P's A fragment for tokens [16 ks, 16 ks + 16) of a block of TILES × 8: two S tiles side
+// by side, as bf16.
+template <int TILES>
+__device__ __forceinline__ void p_fragment(const float (&s)[TILES][4], int ks, uint32_t (&a)[4]) {
   a[0] = pack_bf16(s[2 * ks][0], s[2 * ks][1]);
   a[1] = pack_bf16(s[2 * ks][2], s[2 * ks][3]);
   a[2] = pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);

@@ -33,38 +33,47 @@ __device__ __forceinline__ void keep_live_through_loop(const uint32_t (&r)[N][4]
   *reinterpret_cast<volatile uint32_t*>(sink) = x;
 }
 
-// Byte offset of 16-byte piece `piece` of row j in a swizzled operand.
+// Byte offset of 16-byte piece `piece` of row j in a swizzled operand of TOKENS rows (a
+// band of 64 elements is TOKENS × 128 bytes).
+template <int TOKENS = kTileTokens>
 __device__ __forceinline__ int swizzled_offset(int j, int piece) {
-  return (piece / 8) * kWgmmaBandBytes + j * 128 + (((piece % 8) ^ (j % 8)) << 4);
+  return (piece / 8) * (TOKENS * 128) + j * 128 + (((piece % 8) ^ (j % 8)) << 4);
 }
 
-// Issues S = Q · Kᵀ for one block (not committed), both K-major: a k-step of 16 elements
-// is 32 bytes along a 128-byte row. The caller has fenced.
-template <int D>
-__device__ __forceinline__ void issue_scores(float (&s)[kTileTokens / 8][4],
+// d += a · b over TOKENS columns: wgmma m64n64k16 or m64n128k16.
+template <int TRANS_B, int TOKENS>
+__device__ __forceinline__ void wgmma_m64k16(float (&d)[TOKENS / 8][4], const uint32_t (&a)[4],
+                                             uint64_t b_desc) {
+  static_assert(TOKENS == 64 || TOKENS == 128, "wgmma N of 64 or 128");
+  if constexpr (TOKENS == 128) {
+    wgmma_m64n128k16<TRANS_B>(d, a, b_desc);
+  } else {
+    wgmma_m64n64k16<TRANS_B>(d, a, b_desc);
+  }
+}
+
+// Issues S = Q · Kᵀ for one block of TOKENS keys (not committed), both K-major: a k-step of
+// 16 elements is 32 bytes along a 128-byte row. The caller has fenced.
+template <int D, int TOKENS = kTileTokens>
+__device__ __forceinline__ void issue_scores(float (&s)[TOKENS / 8][4],
                                              const uint32_t (&q)[D / 16][4],
                                              const unsigned char* k_stage) {
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk) {
-    wgmma_m64n64k16<0>(
-        s, q[kk], swizzled_desc(k_stage + (kk / 4) * kWgmmaBandBytes + (kk % 4) * 32, 16, 1024));
+    wgmma_m64k16<0, TOKENS>(
+        s, q[kk], swizzled_desc(k_stage + (kk / 4) * (TOKENS * 128) + (kk % 4) * 32, 16, 1024));
   }
 }
 
-// Issues O += P · V for one block (not committed), V N-major: a k-step of 16 tokens is 16
-// rows of 128 bytes; the next band of 64 dims is kWgmmaBandBytes further. The caller has fenced.
-template <int D>
-__device__ __forceinline__ void issue_pv(float (&o)[D / 8][4],
-                                         const uint32_t (&p)[kTileTokens / 16][4],
+// Issues O += P · V for one block of TOKENS keys (not committed), V N-major: a k-step of 16
+// tokens is 16 rows of 128 bytes; the next band of 64 dims is TOKENS × 128 bytes further.
+// The caller has fenced.
+template <int D, int TOKENS = kTileTokens>
+__device__ __forceinline__ void issue_pv(float (&o)[D / 8][4], const uint32_t (&p)[TOKENS / 16][4],
                                          const unsigned char* v_stage) {
 #pragma unroll
-  for (int ks = 0; ks < kTileTokens / 16; ++ks) {
-    const uint64_t desc = swizzled_desc(v_stage + ks * 16 * 128, kWgmmaBandBytes, 1024);
-    if constexpr (D == 128) {
-      wgmma_m64n128k16<1>(o, p[ks], desc);
-    } else {
-      wgmma_m64n64k16<1>(o, p[ks], desc);
-    }
+  for (int ks = 0; ks < TOKENS / 16; ++ks) {
+    wgmma_m64k16<1, D>(o, p[ks], swizzled_desc(v_stage + ks * 16 * 128, TOKENS * 128, 1024));
   }
 }
 

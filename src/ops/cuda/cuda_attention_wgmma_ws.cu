@@ -1,20 +1,25 @@
 // Attention's large tiles on Hopper with warp specialization (sm_90a; experimental:
-// CASCADE_ATTENTION_KERNEL=wgmma-ws). A block of three warpgroups runs tiles of 128 flat
-// query rows: warpgroup 0 copies the KV blocks (cp.async, in the swizzled layout of
-// cuda_attention_wgmma.cuh) into a ring of kStages stages; warpgroups 1 and 2 each own 64
-// of the rows and compute them as the wgmma kernel does (same masking, online softmax and
-// parts), both reading every stage. So a KV block crosses from L2 once per 128 rows, not
-// once per 64, and the copies cost the computing warps no issue slots.
+// CASCADE_ATTENTION_KERNEL=wgmma-ws), after FlashAttention-3's schedule. A block of three
+// warpgroups runs tiles of 128 flat query rows: warpgroup 0 copies the KV blocks of 128
+// tokens (cp.async, in the swizzled layout of cuda_attention_wgmma.cuh) into two rings of
+// two stages, one for K and one for V; warpgroups 1 and 2 each own 64 of the rows and both
+// read every stage, so a KV block crosses from L2 once per 128 rows and the copies cost
+// the computing warps no issue slots. The copying warpgroup hands registers to the
+// computing ones (setmaxnreg: 40 and 232 per thread), which hold S and P of a 128-key
+// block besides O and Q and overlap each block's softmax with the previous block's P · V:
+// per block i, S(i) = Q·K(i)ᵀ and O += P(i-1)·V(i-1) are issued together, S(i) awaited
+// and its softmax computed while P · V runs, then O rescaled and P(i) packed.
 //
-// Hand-over per stage through two mbarriers: `full` (each of the 128 copying threads is
+// Hand-over per stage through mbarriers: `full` (each of the 128 copying threads is
 // counted once its copies have landed; the computing threads then fence them for wgmma's
-// reads) and `empty` (the 256 computing threads arrive once their P · V has read the
-// stage). Blocks loop over the items (a persistent grid, one block per SM), and both roles
-// walk the same items and KV blocks in the same order, so the ring position is a count of
-// blocks: the copies of an item's first blocks overlap the previous item's last.
+// reads) and `empty` (the 256 computing threads arrive once wgmma has read the stage: K
+// after S(i), V after P·V(i)). Blocks loop over the items (a persistent grid, one block
+// per SM), and both roles walk the same items and KV blocks in the same order, so a ring
+// position is a count of blocks: the copies of an item's first blocks overlap the previous
+// item's last.
 //
-// Measured slower than the one-warpgroup kernel (docs/BENCHMARKS.md, 2026-11-30): kept as
-// the base for FlashAttention-3's schedule (setmaxnreg, 128-key blocks, ping-pong).
+// Its first version (64-key blocks, one ring, no register hand-over, no overlap) was
+// correct and slower than the one-warpgroup kernel (docs/BENCHMARKS.md, 2026-11-30).
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -31,18 +36,23 @@ namespace {
 
 constexpr int kConsumers = 2;
 constexpr int kThreads = kTileThreads * (1 + kConsumers);
-constexpr int kStages = 4;
+constexpr int kBlockTokens = 128;  // KV tokens per block (S is 64 × 128 per warpgroup)
+constexpr int kStages = 2;         // per ring (K, V)
+// setmaxnreg: 128 × 40 + 256 × 232 = 384 × 168, the register file at one block per SM.
+constexpr int kCopyRegisters = 40;
+constexpr int kComputeRegisters = 232;
 
 template <int D>
 struct WsShared {
-  static constexpr int kOperandBytes = (D / 64) * kWgmmaBandBytes;  // one block of K (or V)
+  static constexpr int kOperandBytes = (D / 64) * kBlockTokens * 128;  // a block of K (or V)
   static constexpr int kQueryStride = D + 8;  // bf16 per staged query row (padded)
-  // Stage s: K then V, each band 1024-byte aligned (the swizzle's period).
-  alignas(1024) unsigned char kv[kStages][2][kOperandBytes];
+  // Bands 1024-byte aligned (the swizzle's period).
+  alignas(1024) unsigned char k[kStages][kOperandBytes];
+  alignas(1024) unsigned char v[kStages][kOperandBytes];
   alignas(16) bf16 query[kConsumers][kMmaTileRows * kQueryStride];
   int limit[kConsumers][kMmaTileRows];
-  uint64_t full[kStages];
-  uint64_t empty[kStages];
+  uint64_t k_full[kStages], k_empty[kStages];
+  uint64_t v_full[kStages], v_empty[kStages];
 };
 
 template <int D>
@@ -62,7 +72,12 @@ __device__ __forceinline__ int tile_kv_stop(const AttentionArgs& args, const Tas
   return __reduce_max_sync(0xffffffffu, stop);
 }
 
-// Ring position n: its stage and the parity of its round.
+__device__ __forceinline__ int blocks_between(int begin, int stop) {
+  return stop > begin ? (stop - begin + kBlockTokens - 1) / kBlockTokens : 0;
+}
+
+// Ring position n (the n-th block since the kernel began): its stage, and the parity of
+// its round that `full` completes.
 __device__ __forceinline__ int stage_of(uint32_t n) {
   return static_cast<int>(n % kStages);
 }
@@ -70,87 +85,172 @@ __device__ __forceinline__ uint32_t round_parity(uint32_t n) {
   return (n / kStages) & 1u;
 }
 
-// Warpgroup 0: every item's KV blocks into the ring, zeros past the tile's end.
+// One operand (K or V from `cache`) of the block at `block` into `dst`, zeros from `stop`.
 template <int D>
-__device__ __forceinline__ void copy_items(const AttentionArgs& args, const WorkView& w,
-                                           WsShared<D>& sh) {
+__device__ __forceinline__ void copy_operand(const AttentionArgs& args, const TaskItem& t,
+                                             const bf16* cache, int block, int stop,
+                                             unsigned char* dst) {
   constexpr int kPieces = D / 8;  // 16-byte pieces per token row
   constexpr int kRowsPerPass = kTileThreads / kPieces;
   const int piece = static_cast<int>(threadIdx.x) % kPieces;
   const int row0 = static_cast<int>(threadIdx.x) / kPieces;
+#pragma unroll 4
+  for (int pass = 0; pass < kBlockTokens / kRowsPerPass; ++pass) {
+    const int j = row0 + pass * kRowsPerPass, token = block + j;
+    const bool inside = token < stop;
+    const int64_t src = inside ? task_token_offset(args, t, token, D) + piece * 8 : 0;
+    copy_16_async(dst + swizzled_offset<kBlockTokens>(j, piece), cache + src, inside ? 16 : 0);
+  }
+}
+
+// Warpgroup 0: every item's KV blocks into the rings, K then V of each block. Never waits
+// for its copies: `full` counts a thread once its copies have landed.
+template <int D>
+__device__ __forceinline__ void copy_items(const AttentionArgs& args, const WorkView& w,
+                                           WsShared<D>& sh) {
+  release_registers_to<kCopyRegisters>();
   const int count = w.count(kWorkNumLarge);
   uint32_t n = 0;
   for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
     const TaskItem t = load_task_item(args, w, w[kWorkLargeItems], i);
     const int stop = tile_kv_stop(args, t);
-    for (int block = t.kv_begin; block < stop; block += kTileTokens, ++n) {
+    for (int block = t.kv_begin; block < stop; block += kBlockTokens, ++n) {
       const int stage = stage_of(n);
-      mbarrier_wait(&sh.empty[stage], round_parity(n) ^ 1u);
-#pragma unroll
-      for (int pass = 0; pass < kTileTokens / kRowsPerPass; ++pass) {
-        const int j = row0 + pass * kRowsPerPass, token = block + j;
-        const bool inside = token < stop;
-        const int64_t src = inside ? task_token_offset(args, t, token, D) + piece * 8 : 0;
-        const int dst = swizzled_offset(j, piece);
-        copy_16_async(sh.kv[stage][0] + dst, args.k_cache + src, inside ? 16 : 0);
-        copy_16_async(sh.kv[stage][1] + dst, args.v_cache + src, inside ? 16 : 0);
-      }
-      // Never waits: the barrier counts this thread once its copies have landed, so up to
-      // kStages blocks are in flight.
-      mbarrier_arrive_when_copied(&sh.full[stage]);
+      mbarrier_wait(&sh.k_empty[stage], round_parity(n) ^ 1u);
+      copy_operand<D>(args, t, args.k_cache, block, stop, sh.k[stage]);
+      mbarrier_arrive_when_copied(&sh.k_full[stage]);
+      mbarrier_wait(&sh.v_empty[stage], round_parity(n) ^ 1u);
+      copy_operand<D>(args, t, args.v_cache, block, stop, sh.v[stage]);
+      mbarrier_arrive_when_copied(&sh.v_full[stage]);
     }
   }
 }
 
-// Warpgroups 1 and 2: rows [64 c, 64 c + 64) of every item's tile, c = warpgroup - 1.
+// The K (or V) of ring position n has landed: wait, then make it visible to wgmma.
+__device__ __forceinline__ void wait_landed(uint64_t* full, uint32_t n) {
+  mbarrier_wait(&full[stage_of(n)], round_parity(n));
+}
+
+// Computing warpgroup, block 0 of its rows: S(0) and its softmax (no P · V before it).
+template <int D>
+__device__ __forceinline__ void first_block(WsShared<D>& sh, uint32_t n, int block,
+                                            const TileRows& rows, const uint32_t (&q)[D / 16][4],
+                                            float (&o)[D / 8][4], float (&m)[2], float (&l)[2],
+                                            uint32_t (&p)[kBlockTokens / 16][4]) {
+  wait_landed(sh.k_full, n);
+  fence_shared_for_async();  // the copies (generic proxy) before wgmma's reads
+  float s[kBlockTokens / 8][4];
+#pragma unroll
+  for (int nt = 0; nt < kBlockTokens / 8; ++nt) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
+  }
+  wgmma_fence();
+  issue_scores<D, kBlockTokens>(s, q, sh.k[stage_of(n)]);
+  wgmma_commit();
+  wgmma_wait<0>();
+  fence_registers(s);
+  mbarrier_arrive(&sh.k_empty[stage_of(n)]);
+  float alpha[2];
+  tile_softmax(s, block, rows, m, l, alpha);
+  rescale_o<D>(o, alpha);
+#pragma unroll
+  for (int ks = 0; ks < kBlockTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
+}
+
+// Block i > 0 of its rows: S(i) and O += P(i - 1) · V(i - 1) issued together, S(i)'s
+// softmax while P · V runs, then O rescaled and P(i) packed.
+template <int D>
+__device__ __forceinline__ void next_block(WsShared<D>& sh, uint32_t n, int block,
+                                           const TileRows& rows, const uint32_t (&q)[D / 16][4],
+                                           float (&o)[D / 8][4], float (&m)[2], float (&l)[2],
+                                           uint32_t (&p)[kBlockTokens / 16][4]) {
+  const uint32_t before = n - 1;
+  wait_landed(sh.k_full, n);
+  wait_landed(sh.v_full, before);
+  fence_shared_for_async();
+  float s[kBlockTokens / 8][4];
+#pragma unroll
+  for (int nt = 0; nt < kBlockTokens / 8; ++nt) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
+  }
+  fence_registers(o);
+  fence_registers(p);
+  wgmma_fence();
+  issue_scores<D, kBlockTokens>(s, q, sh.k[stage_of(n)]);
+  wgmma_commit();
+  issue_pv<D, kBlockTokens>(o, p, sh.v[stage_of(before)]);
+  wgmma_commit();
+  wgmma_wait<1>();  // S(i); P · V(i - 1) may still run
+  fence_registers(s);
+  mbarrier_arrive(&sh.k_empty[stage_of(n)]);
+  float alpha[2];
+  tile_softmax(s, block, rows, m, l, alpha);
+  wgmma_wait<0>();  // P · V(i - 1)
+  fence_registers(o);
+  mbarrier_arrive(&sh.v_empty[stage_of(before)]);
+  rescale_o<D>(o, alpha);
+#pragma unroll
+  for (int ks = 0; ks < kBlockTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
+}
+
+// After the last block of its rows: O += P · V of that block.
+template <int D>
+__device__ __forceinline__ void last_pv(WsShared<D>& sh, uint32_t n, float (&o)[D / 8][4],
+                                        uint32_t (&p)[kBlockTokens / 16][4]) {
+  wait_landed(sh.v_full, n);
+  fence_shared_for_async();
+  fence_registers(o);
+  fence_registers(p);
+  wgmma_fence();
+  issue_pv<D, kBlockTokens>(o, p, sh.v[stage_of(n)]);
+  wgmma_commit();
+  wgmma_wait<0>();
+  fence_registers(o);
+  mbarrier_arrive(&sh.v_empty[stage_of(n)]);
+}
+
+// Warpgroups 1 and 2: rows [64 c, 64 c + 64) of every item's tile, c = warpgroup - 1. A
+// warpgroup passes every block of the tile (waits for it, releases it) but computes only
+// the blocks its own rows see (the first `own`). No wgmma is issued on a conditional path
+// inside the loop: ptxas would then serialize them all.
 template <int D>
 __device__ __forceinline__ void compute_items(const AttentionArgs& args, const WorkView& w,
                                               WsShared<D>& sh) {
+  claim_registers_up_to<kComputeRegisters>();
   const int c = static_cast<int>(threadIdx.x) / kTileThreads - 1;
   const auto barrier = [c] { named_barrier(1 + c, kTileThreads); };
   const int count = w.count(kWorkNumLarge);
-  uint32_t n = 0;
-  for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
-    TaskItem t = load_task_item(args, w, w[kWorkLargeItems], i);
-    const int stop = tile_kv_stop(args, t);  // the tile's: this warpgroup passes every block
+  uint32_t n0 = 0;  // ring position of the item's first block
+  for (int item = static_cast<int>(blockIdx.x); item < count; item += static_cast<int>(gridDim.x)) {
+    TaskItem t = load_task_item(args, w, w[kWorkLargeItems], item);
+    const int blocks = blocks_between(t.kv_begin, tile_kv_stop(args, t));
     t.flat_row0 += c * kMmaTileRows;
     uint32_t q[D / 16][4];
     const TileRows rows = load_query_tile<D>(args, t, sh.query[c], WsShared<D>::kQueryStride,
                                              sh.limit[c], q, barrier);
+    const int own = blocks_between(t.kv_begin, rows.kv_stop);  // uniform over the warpgroup
     float o[D / 8][4], m[2], l[2];
     start_rows<D>(o, m, l);
-    for (int block = t.kv_begin; block < stop; block += kTileTokens, ++n) {
-      const int stage = stage_of(n);
-      mbarrier_wait(&sh.full[stage], round_parity(n));
-      if (block < rows.kv_stop) {  // uniform over the warpgroup
-        fence_shared_for_async();  // the copies (generic proxy) before wgmma's reads
-        float s[kTileTokens / 8][4];
-#pragma unroll
-        for (int nt = 0; nt < kTileTokens / 8; ++nt) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
-        }
-        wgmma_fence();
-        issue_scores<D>(s, q, sh.kv[stage][0]);
-        wgmma_commit();
-        wgmma_wait_all();
-        fence_registers(s);
-        float alpha[2];
-        tile_softmax(s, block, rows, m, l, alpha);
-        rescale_o<D>(o, alpha);
-        uint32_t p[kTileTokens / 16][4];
-#pragma unroll
-        for (int ks = 0; ks < kTileTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
-        fence_registers(o);
-        wgmma_fence();
-        issue_pv<D>(o, p, sh.kv[stage][1]);
-        wgmma_commit();
-        wgmma_wait_all();
-        fence_registers(o);
+    uint32_t p[kBlockTokens / 16][4];  // P of the block before
+    if (own > 0) {
+      first_block<D>(sh, n0, t.kv_begin, rows, q, o, m, l, p);
+      for (int i = 1; i < own; ++i) {
+        next_block<D>(sh, n0 + i, t.kv_begin + i * kBlockTokens, rows, q, o, m, l, p);
       }
-      mbarrier_arrive(&sh.empty[stage]);
+      last_pv<D>(sh, n0 + own - 1, o, p);
+      // q and p are wgmma A operands carried around the loop (keep_live_through_loop).
+      keep_live_through_loop(q, t.flat_rows < 0, args.part_lse);  // no item has negative rows
+      keep_live_through_loop(p, t.flat_rows < 0, args.part_lse);
     }
-    keep_live_through_loop(q, t.flat_rows < 0, args.part_lse);  // no item has negative rows
+    for (int i = own; i < blocks; ++i) {  // blocks past this warpgroup's rows
+      wait_landed(sh.k_full, n0 + i);
+      mbarrier_arrive(&sh.k_empty[stage_of(n0 + i)]);
+      wait_landed(sh.v_full, n0 + i);
+      mbarrier_arrive(&sh.v_empty[stage_of(n0 + i)]);
+    }
+    n0 += static_cast<uint32_t>(blocks);
     write_tile_parts<D>(args, t, o, m, l, rows);
   }
 }
@@ -167,8 +267,10 @@ __global__ void __launch_bounds__(kThreads, 1) attention_wgmma_ws_kernel(const A
   auto& sh = *reinterpret_cast<WsShared<D>*>(shared_bytes + (1024 - misalign) % 1024);
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; ++s) {
-      mbarrier_init(&sh.full[s], kTileThreads);
-      mbarrier_init(&sh.empty[s], kConsumers * kTileThreads);
+      mbarrier_init(&sh.k_full[s], kTileThreads);
+      mbarrier_init(&sh.v_full[s], kTileThreads);
+      mbarrier_init(&sh.k_empty[s], kConsumers * kTileThreads);
+      mbarrier_init(&sh.v_empty[s], kConsumers * kTileThreads);
     }
   }
   __syncthreads();

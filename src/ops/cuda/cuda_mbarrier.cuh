@@ -1,6 +1,7 @@
-// Shared-memory barriers (mbarrier) and named barriers, for kernels whose warps take roles
-// (one warpgroup copies, others compute) and hand shared memory over without stopping the
-// whole block. sm_90 device code.
+// Shared-memory barriers (mbarrier), named barriers and register hand-over between
+// warpgroups, for kernels whose warps take roles (one warpgroup copies, others compute)
+// and hand shared memory over without stopping the whole block. sm_90 device code
+// (setmaxnreg: sm_90a).
 #pragma once
 
 #include <cstdint>
@@ -52,6 +53,22 @@ __device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
 // Barrier `id` (1..15; 0 is __syncthreads) among `threads` threads, whole warps.
 __device__ __forceinline__ void named_barrier(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+
+#endif
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+
+// The calling warpgroup gives registers back to the SM's pool (down to COUNT per thread) or
+// takes more (up to COUNT), so that a copying warpgroup needs few and computing ones get
+// many; every thread of the warpgroup executes it. COUNT: a multiple of 8 in [24, 256].
+template <int COUNT>
+__device__ __forceinline__ void release_registers_to() {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(COUNT));
+}
+template <int COUNT>
+__device__ __forceinline__ void claim_registers_up_to() {
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(COUNT));
 }
 
 #endif
