@@ -6,7 +6,8 @@
 // GQA groups 1, 2, 4, 7, 8, head_dim 16, 32, 64, 128 and page sizes 16 and 32. The tests
 // with large tiles run on the mma.sync kernel (CudaAttentionTest) and again on the wgmma
 // kernel (CudaAttentionWgmmaTest, where available) and its pipelined variant
-// (CudaAttentionWgmmaPipelinedTest) and warp-specialized variant (CudaAttentionWgmmaWsTest).
+// (CudaAttentionWgmmaPipelinedTest) and warp-specialized variant (CudaAttentionWgmmaWsTest,
+// and CudaAttentionWgmmaWsFewBlocksTest with many items per block).
 //
 // Bound: the output is rounded to bf16 (2^-8 of the largest value at most); scores and
 // probabilities stay fp32 in fp32 arithmetic of another order, so
@@ -164,6 +165,21 @@ class CudaAttentionWgmmaWsTest : public CudaAttentionWgmmaTest {
   }
 };
 
+// And with two blocks per kv head, so that every block runs many items in turn (the
+// kernel's rings carry on from one item to the next).
+class CudaAttentionWgmmaWsFewBlocksTest : public CudaAttentionWgmmaWsTest {
+ protected:
+  void SetUp() override {
+    CudaAttentionWgmmaWsTest::SetUp();
+    if (IsSkipped()) return;
+    cuda::set_attention_wgmma_ws_blocks_per_head(2);
+  }
+  void TearDown() override {
+    cuda::set_attention_wgmma_ws_blocks_per_head(0);
+    CudaAttentionWgmmaWsTest::TearDown();
+  }
+};
+
 const std::vector<Layout> kLayouts = {{16, 8, 128, 16}, {14, 2, 64, 16}, {4, 2, 32, 32},
                                       {8, 8, 64, 16},   {8, 1, 128, 32}, {4, 1, 16, 16}};
 
@@ -207,6 +223,9 @@ TEST_F(CudaAttentionWgmmaPipelinedTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 TEST_F(CudaAttentionWgmmaWsTest, PrefillCausalTasks) {
+  check_prefill_causal_tasks();
+}
+TEST_F(CudaAttentionWgmmaWsFewBlocksTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 
@@ -280,6 +299,9 @@ TEST_F(CudaAttentionWgmmaPipelinedTest, SharedLevelsWithRopeDeltasAndOwnCausalLe
 TEST_F(CudaAttentionWgmmaWsTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
+TEST_F(CudaAttentionWgmmaWsFewBlocksTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
 
 // Many rows against one long shared level (the cascade decode case), split across tasks
 // on page boundaries as the planner does for long levels.
@@ -316,6 +338,9 @@ TEST_F(CudaAttentionWgmmaPipelinedTest, ManyRowsOneLongSharedLevelSplitIntoTasks
 TEST_F(CudaAttentionWgmmaWsTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
 }
+TEST_F(CudaAttentionWgmmaWsFewBlocksTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
 
 // Attention with a causal mask whose query positions lie before some keys (chunked
 // prefill continuing a sequence): rows see a prefix of the task's keys only.
@@ -341,6 +366,9 @@ TEST_F(CudaAttentionWgmmaPipelinedTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 TEST_F(CudaAttentionWgmmaWsTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+  check_chunked_prefill();
+}
+TEST_F(CudaAttentionWgmmaWsFewBlocksTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 

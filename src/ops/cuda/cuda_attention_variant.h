@@ -21,5 +21,8 @@ void set_attention_wgmma_pipelined(bool on);
 // set_attention_wgmma.
 bool attention_wgmma_ws_enabled();
 void set_attention_wgmma_ws(bool on);
+// For tests: at most this many thread blocks per kv head (0: one per SM, the default), so
+// that each block runs many work items one after another.
+void set_attention_wgmma_ws_blocks_per_head(int blocks);
 
 }  // namespace cascade::cuda

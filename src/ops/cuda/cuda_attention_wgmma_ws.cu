@@ -287,6 +287,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_wgmma_ws_kernel(const A
 
 std::atomic<bool> use_ws = false;
 std::atomic<int> num_sms = 0;
+std::atomic<int> blocks_per_head_limit = 0;  // tests: set_attention_wgmma_ws_blocks_per_head
 
 }  // namespace
 
@@ -297,6 +298,11 @@ bool attention_wgmma_ws_enabled() {
 void set_attention_wgmma_ws(bool on) {
   if (on) set_attention_wgmma(true);
   use_ws = on;
+}
+
+void set_attention_wgmma_ws_blocks_per_head(int blocks) {
+  check(blocks >= 0, "attention: blocks per head must be >= 0");
+  blocks_per_head_limit = blocks;
 }
 
 void prepare_attention_wgmma_ws_kernels() {
@@ -316,7 +322,8 @@ void prepare_attention_wgmma_ws_kernels() {
 void attention_wgmma_ws_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {
   if (blocks == 0) return;
   // Persistent: about one block per SM over all kv heads (blocks loop over the items).
-  const int per_head = std::max(1, num_sms.load() / args.hkv);
+  int per_head = std::max(1, num_sms.load() / args.hkv);
+  if (blocks_per_head_limit > 0) per_head = std::min(per_head, blocks_per_head_limit.load());
   const dim3 grid(static_cast<unsigned>(std::min(blocks, per_head)),
                   static_cast<unsigned>(args.hkv));
   switch (args.d) {
