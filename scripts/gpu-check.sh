@@ -103,9 +103,11 @@ if wants sanitize; then
 fi
 if wants profile; then
   bench=(build-gpu/cascade bench scenarios --device cuda --cache-dir build-gpu/bench-models)
-  # Host time per engine phase (one table per engine: B4 cached, B4 cold, B6).
+  # Host time per engine phase (one table per engine: B4 cached, B4 cold, B6; then B1).
   step host "grep -c 'step profile'" -- env CASCADE_PROFILE=1 "${bench[@]}" --scenario B4,B6 \
     --repeats 3
+  step host_b1 "grep -c 'step profile'" -- env CASCADE_PROFILE=1 "${bench[@]}" --scenario B1 \
+    --repeats 1
   # Kernel durations in launch order, cut into forward passes at the embedding kernel.
   # B4's passes: the chunks' prefill, the cached request, the cold engine's warm-up and
   # cold request (eager). B6: a few decode steps (graph nodes) well after the start.
