@@ -108,13 +108,17 @@ if wants profile; then
     --repeats 3
   step host_b1 "grep -c 'step profile'" -- env CASCADE_PROFILE=1 "${bench[@]}" --scenario B1 \
     --repeats 1
-  # Kernel durations in launch order, cut into forward passes at the embedding kernel.
-  # B4's passes: the chunks' prefill, the cached request, the cold engine's warm-up and
-  # cold request (eager). B6: a few decode steps (graph nodes) well after the start.
+  # Kernel durations in launch order, cut at the embedding kernel: a forward pass is two
+  # segments, its layers (from the token embedding) and its logits (the rows gathered by
+  # the same kernel, final norm, LM head, sampling). B4: 0/1 the chunks' prefill, 2/3 its
+  # second token (eager, before that step's graph is recorded; replays are not listed
+  # without --graph-profiling node), 4/5 the cached request (64 rows), 6/7 the cold
+  # engine's warm-up, 8/9 the cold request. B6: a few decode steps (graph nodes) well
+  # after the start.
   ncu_time=(timeout 240 ncu --csv --metrics gpu__time_duration.sum)
   step b4_kernels "grep -c segment" -- bash -c "${ncu_time[*]} ${bench[*]} --scenario B4 \
     --repeats 1 >$out/b4-kernels.csv && python3 tools/ncu_summary.py $out/b4-kernels.csv \
-    --split embedding_kernel && for s in 1 3; do python3 tools/ncu_summary.py \
+    --split embedding_kernel && for s in 4 8; do python3 tools/ncu_summary.py \
     $out/b4-kernels.csv --split embedding_kernel --segments \$s --top 15; done"
   step b6_kernels "grep -c segment" -- bash -c "${ncu_time[*]} --graph-profiling node \
     --launch-skip 4000 --launch-count 700 ${bench[*]} --scenario B6 --repeats 1 \
