@@ -38,9 +38,6 @@ constexpr int kConsumers = 2;
 constexpr int kThreads = kTileThreads * (1 + kConsumers);
 constexpr int kBlockTokens = 128;  // KV tokens per block (S is 64 × 128 per warpgroup)
 constexpr int kStages = 2;         // per ring (K, V)
-// setmaxnreg: 128 × 40 + 256 × 232 = 384 × 168, the register file at one block per SM.
-constexpr int kCopyRegisters = 40;
-constexpr int kComputeRegisters = 232;
 
 template <int D>
 struct WsShared {
@@ -61,6 +58,10 @@ constexpr int ws_shared_bytes() {
 }
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+
+// setmaxnreg: 128 × 40 + 256 × 232 = 384 × 168, the register file at one block per SM.
+constexpr int kCopyRegisters = 40;
+constexpr int kComputeRegisters = 232;
 
 // Warp-wide: the end of the KV tokens any of the item's kWsTileRows rows sees (at least
 // kv_begin). Both roles compute it, so they agree on the item's blocks.
