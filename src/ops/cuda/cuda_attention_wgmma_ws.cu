@@ -127,7 +127,8 @@ __device__ __forceinline__ void copy_items(const AttentionArgs& args, const Work
   }
 }
 
-// The K (or V) of ring position n has landed: wait, then make it visible to wgmma.
+// Waits until the K (or V) of ring position n has landed (the caller then fences it for
+// wgmma).
 __device__ __forceinline__ void wait_landed(uint64_t* full, uint32_t n) {
   mbarrier_wait(&full[stage_of(n)], round_parity(n));
 }
