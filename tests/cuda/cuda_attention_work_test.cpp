@@ -43,10 +43,11 @@ std::vector<Item> items_of(const AttentionWork& w, const AttentionWorkShape& sha
 
 TEST(CudaAttentionWorkTest, CoversEverySlotAndTokenOnceAndMergesAllParts) {
   const AttentionPlan plan = make_plan();
-  for (const int group : {1, 2, 7}) {
+  for (const int group : {1, 2, 7, 8}) {
     for (const int target : {1, 64, 1000}) {
       AttentionWorkShape shape;
-      shape.large_tile_rows = group == 2 ? 64 : 16;
+      // 16: CUDA cores; 64: the tensor-core kernels; 128: the warp-specialized kernel.
+      shape.large_tile_rows = group == 2 ? 64 : group == 8 ? 128 : 16;
       shape.group = group;
       shape.small_tile_rows = small_tile_rows_for(group);  // 8 for group 7
       shape.kv_heads = 2;
