@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings the Debian libraries cascade builds with to the GPU machine, which has no network
-# and lacks them (docs: ../shared/GPU.md).
+# and lacks them.
 #   scripts/gpu-deps.sh download   on a machine with apt: the .deb files into .debs/
 #   scripts/gpu-deps.sh unpack     on the GPU machine: unpacks .debs/ into /tmp/deps and
 #                                  writes /tmp/deps/env.sh (PKG_CONFIG_PATH,

@@ -1,4 +1,4 @@
-// The benchmark floors against the figures /work/shared/BENCHMARKS.md gives for the H200
+// The benchmark floors against the figures the project brief gives for the H200
 // (4,270 GB/s, 790 TFLOP/s, bf16), and Python's random for nano-vllm's B1 workload.
 #include <gtest/gtest.h>
 

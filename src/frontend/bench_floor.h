@@ -1,4 +1,4 @@
-// Physical floors for the benchmark scenarios (/work/shared/BENCHMARKS.md, docs/BENCHMARKS.md):
+// Physical floors for the benchmark scenarios (the project brief; docs/BENCHMARKS.md):
 //   floor seconds = bytes that must move / peak bandwidth + FLOPs that must be done / peak FLOP/s
 // with every weight read once per forward step, every needed KV byte read once per step,
 // prefill FLOPs = 2·params·tokens plus causal attention, and decode counted by bytes only.

@@ -1,4 +1,4 @@
-// The benchmark scenarios B1–B7 (/work/shared/BENCHMARKS.md; as implemented:
+// The benchmark scenarios B1–B7 (the project brief; as implemented:
 // docs/BENCHMARKS.md), each on random weights in its geometry, with floors for the same work.
 #pragma once
 
