@@ -91,11 +91,8 @@ __device__ __forceinline__ void run_wgmma_item(const AttentionArgs& args, const 
     const unsigned char* v_stage = sh.kv[i % 2][1];
 
     float s[kTokens / 8][4];
-#pragma unroll
-    for (int nt = 0; nt < kTokens / 8; ++nt) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
-    }
+
+    zero_tiles(s);
     wgmma_fence();
     issue_scores<D>(s, q, k_stage);
     wgmma_commit();
@@ -160,11 +157,8 @@ __device__ __forceinline__ void run_wgmma_item_pipelined(const AttentionArgs& ar
     }
 
     float s[kTokens / 8][4];
-#pragma unroll
-    for (int nt = 0; nt < kTokens / 8; ++nt) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
-    }
+
+    zero_tiles(s);
     fence_registers(s);
     fence_registers(o);
     fence_registers(p);

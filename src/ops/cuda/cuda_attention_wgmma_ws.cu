@@ -142,11 +142,7 @@ __device__ __forceinline__ void first_block(WsShared<D>& sh, uint32_t n, int blo
   wait_landed(sh.k_full, n);
   fence_shared_for_async();  // the copies (generic proxy) before wgmma's reads
   float s[kBlockTokens / 8][4];
-#pragma unroll
-  for (int nt = 0; nt < kBlockTokens / 8; ++nt) {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
-  }
+  zero_tiles(s);
   wgmma_fence();
   issue_scores<D, kBlockTokens>(s, q, sh.k[stage_of(n)]);
   wgmma_commit();
@@ -172,11 +168,7 @@ __device__ __forceinline__ void next_block(WsShared<D>& sh, uint32_t n, int bloc
   wait_landed(sh.v_full, before);
   fence_shared_for_async();
   float s[kBlockTokens / 8][4];
-#pragma unroll
-  for (int nt = 0; nt < kBlockTokens / 8; ++nt) {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
-  }
+  zero_tiles(s);
   fence_registers(o);
   fence_registers(p);
   wgmma_fence();
