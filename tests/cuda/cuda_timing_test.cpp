@@ -2,6 +2,8 @@
 // measured copy bandwidth (4270 GB/s) or FLOPs over its bf16 matrix rate (790 TFLOP/s).
 // Run by scripts/gpu-check.sh (CASCADE_CUDA_TIMING=1); skipped otherwise. Each time is the
 // median of 5 batches' mean after warm-up; inputs are random, never zeros.
+#include <cuda_runtime_api.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -187,6 +189,34 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   cuda::set_attention_wgmma_ws(false);
   cuda::set_attention_wgmma(wgmma_before);
+}
+
+// Device sampling over Qwen's 151,936 logits per row: one greedy row (B6's step) and 256
+// rows at temperature 0.6 (B1's largest decode step); each call includes its parameter
+// upload and its tokens' download, as an engine step does. Bytes: the logits read once.
+TEST_F(CudaTiming, SampleQwenRows) {
+  const int vocab = 151936;
+  for (const int rows : {1, 256}) {
+    const std::vector<float> host = random_bf16_values(size_t(rows) * vocab, 11);
+    Tensor logits = gpu->allocate(DType::F32, {rows, vocab});
+    gpu->synchronize();
+    ASSERT_EQ(
+        cudaMemcpy(logits.data, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice),
+        cudaSuccess);
+    const float temperature = rows == 1 ? 0.0f : 0.6f;
+    const std::vector<float> temps(rows, temperature), top_p(rows, 1.0f);
+    const std::vector<double> draws(rows, 0.5);
+    const std::vector<int32_t> top_k(rows, 0);
+    std::vector<int32_t> out(rows);
+    bool sampled = true;
+    const double ms = time_ms([&] {
+      sampled = gpu->sample(logits, vocab, {temps, draws, top_k, top_p}, out) && sampled;
+    });
+    ASSERT_TRUE(sampled);
+    print("sample " + std::to_string(rows) + (rows == 1 ? " greedy row" : " rows at t 0.6") +
+              " of 151936 logits (bytes)",
+          ms, 4.0 * rows * vocab, 0);
+  }
 }
 
 // Qwen3-0.6B's fused QKV at decode, mixed and prefill sizes and its LM head; then
