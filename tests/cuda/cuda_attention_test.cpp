@@ -89,14 +89,16 @@ class CudaAttentionTest : public CudaBackendTest {
                  cpu->upload(v.data(), DType::F32, shape)};
   }
 
-  // Runs the plan on both backends; returns max |diff| / max |ref|.
+  // Runs the plan on both backends; returns max |diff| / max |ref|. `padding` rows past
+  // the plan's pad q (as in a recorded step): their output must be zeros.
   double compare(const Layout& L, const std::vector<KvRun>& runs,
-                 const std::vector<TaskSpec>& tasks, const std::vector<int32_t>& positions,
-                 uint32_t seed) {
-    const int rows = static_cast<int>(positions.size());
+                 const std::vector<TaskSpec>& tasks, std::vector<int32_t> positions, uint32_t seed,
+                 int padding = 0) {
     AttentionPlan plan;
     plan.page_size = L.page_size;
-    plan.num_rows = rows;
+    plan.num_rows = static_cast<int>(positions.size());
+    positions.resize(positions.size() + static_cast<size_t>(padding), 0);
+    const int rows = static_cast<int>(positions.size());
     for (const TaskSpec& t : tasks) {
       const KvRun& run = runs[static_cast<size_t>(t.run)];
       plan.add_task(t.rows, run.pages, run.len, t.kv_pos0, t.delta, t.causal);
@@ -244,6 +246,26 @@ TEST_F(CudaAttentionTest, DecodeRowsIncludingSplitKv) {
     }
     const double err = compare(L, runs, tasks, positions, 8);
     report("attention decode " + name(L), err);
+    EXPECT_LE(err, kBound) << name(L);
+  }
+}
+
+// Decode of a few short sequences: unsplit on wide blocks, each row's output written by
+// the task kernel (no merge), the padding rows of the step zeroed.
+TEST_F(CudaAttentionTest, FewShortDecodeRowsOnWideBlocksWithPaddingRows) {
+  for (const Layout& L : kLayouts) {
+    const std::vector<int> lengths = {1, 17, 100, 333, 1000, 2048};
+    std::vector<KvRun> runs;
+    for (int n : lengths) runs.push_back({{}, n, 0});
+    build_cache(L, 400, runs, 250);
+    std::vector<TaskSpec> tasks;
+    std::vector<int32_t> positions;
+    for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
+      tasks.push_back({{s}, s, 0, 0, true});
+      positions.push_back(runs[s].len - 1);
+    }
+    const double err = compare(L, runs, tasks, positions, 11, 2);
+    report("attention decode wide " + name(L), err);
     EXPECT_LE(err, kBound) << name(L);
   }
 }

@@ -1,6 +1,7 @@
 // How the CUDA attention divides a plan (host code, no GPU needed): every (slot, head) is
 // covered by exactly one tile per KV chunk, chunks cover each task's KV exactly once, and
-// each row merges exactly the parts of its tasks.
+// each row merges exactly the parts of its tasks; few short decode tasks run unsplit on wide
+// blocks, and the merge is left out exactly where every row has one part.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -100,6 +101,7 @@ TEST(CudaAttentionWorkTest, HeaderLocatesTheArraysAndPaddingRowsMergeNothing) {
   AttentionWorkShape shape;
   const AttentionWork w = build_attention_work(plan, 9, 300, 16, shape);  // 3 padding rows
   const auto& p = w.packed;
+  EXPECT_EQ(p[kWorkNumRows], 6);
   EXPECT_EQ(p[kWorkNumSmall], w.num_small);
   EXPECT_EQ(p[kWorkNumLarge], w.num_large);
   EXPECT_EQ(p[kWorkRowBegin], w.row_begin);
@@ -122,6 +124,90 @@ TEST(CudaAttentionWorkTest, HeaderLocatesTheArraysAndPaddingRowsMergeNothing) {
         << "padding row " << r;
   }
   EXPECT_GT(p[static_cast<size_t>(w.merge_begin + 6)], 0);
+}
+
+// One decode row per sequence, each its own task of kv_len tokens.
+AttentionPlan decode_plan(const std::vector<int32_t>& kv_lens, int num_rows) {
+  AttentionPlan plan;
+  plan.page_size = 16;
+  plan.num_rows = num_rows;
+  for (int32_t r = 0; r < static_cast<int32_t>(kv_lens.size()); ++r) {
+    plan.add_task({r}, std::vector<int32_t>(static_cast<size_t>((kv_lens[r] + 15) / 16), r),
+                  kv_lens[r], 0, 0, true);
+  }
+  plan.finalize();
+  return plan;
+}
+
+// Qwen2.5-0.5B's attention (group 7, 2 kv heads) on an H200-sized GPU.
+AttentionWorkShape b6_shape() {
+  AttentionWorkShape shape;
+  shape.group = 7;
+  shape.kv_heads = 2;
+  shape.small_tile_rows = small_tile_rows_for(7);
+  shape.large_tile_rows = 64;
+  shape.target_blocks = 528;
+  shape.wide_max_blocks = 132;
+  shape.wide_max_tokens = 2048;
+  return shape;
+}
+
+TEST(CudaAttentionWorkTest, FewShortDecodeRowsRunUnsplitOnWideBlocksWithoutMerge) {
+  AttentionWorkShape shape = b6_shape();
+  const AttentionPlan plan = decode_plan({1000, 2048}, 2);
+  AttentionWork w = build_attention_work(plan, 2, 300, 16, shape);
+  EXPECT_TRUE(w.wide);
+  EXPECT_TRUE(w.direct);
+  ASSERT_EQ(w.num_small, 2);
+  EXPECT_EQ(w.num_large, 0);
+  EXPECT_EQ(w.num_parts, 2);
+  for (const Item& it : items_of(w, shape)) {
+    EXPECT_EQ(it.kv_begin, 0);
+    EXPECT_EQ(it.kv_end, plan.kv_len[it.task]);
+  }
+  // A task past wide_max_tokens, or wide blocks switched off or too many: KV chunks again,
+  // several parts per row, and the merge.
+  w = build_attention_work(decode_plan({1000, 2049}, 2), 2, 300, 16, shape);
+  EXPECT_FALSE(w.wide);
+  EXPECT_FALSE(w.direct);
+  EXPECT_GT(w.num_parts, 2);
+  shape.wide_max_tokens = 0;
+  w = build_attention_work(plan, 2, 300, 16, shape);
+  EXPECT_FALSE(w.wide);
+  EXPECT_FALSE(w.direct);
+  shape = b6_shape();
+  shape.wide_max_blocks = 3;  // the plan's 2 tiles x 2 kv heads
+  w = build_attention_work(plan, 2, 300, 16, shape);
+  EXPECT_FALSE(w.wide);
+  EXPECT_GT(w.num_parts, 2);
+}
+
+TEST(CudaAttentionWorkTest, DirectOnlyWhereEveryRowHasOnePartAndNoLargeTiles) {
+  AttentionWorkShape shape = b6_shape();
+  shape.target_blocks = 4;  // 8 tiles x 2 kv heads fill it: no split, no wide blocks
+  AttentionWork w = build_attention_work(decode_plan(std::vector<int32_t>(8, 3000), 8), 10, 300, 16,
+                                         shape);  // rows 8 and 9 pad the step
+  EXPECT_FALSE(w.wide);
+  EXPECT_TRUE(w.direct);
+  EXPECT_EQ(w.num_parts, 8);
+  EXPECT_EQ(w.packed[kWorkNumRows], 8);
+
+  AttentionPlan cascade = decode_plan({100, 200}, 2);  // row 1 also sees a shared level
+  cascade.add_task({1}, {7}, 16, 0, 0, false);
+  cascade.finalize();
+  w = build_attention_work(cascade, 2, 300, 16, b6_shape());
+  EXPECT_TRUE(w.wide);
+  EXPECT_FALSE(w.direct) << "row 1 has two parts";
+
+  AttentionPlan prefill;  // 3 rows x group 7 = 21 flat rows: a large tile
+  prefill.page_size = 16;
+  prefill.num_rows = 3;
+  prefill.add_task({0, 1, 2}, {0}, 3, 0, 0, true);
+  prefill.finalize();
+  w = build_attention_work(prefill, 3, 300, 16, b6_shape());
+  EXPECT_EQ(w.num_large, 1);
+  EXPECT_FALSE(w.direct);
+  EXPECT_FALSE(w.wide);
 }
 
 TEST(CudaAttentionWorkTest, RejectsPagesOutsideTheCache) {

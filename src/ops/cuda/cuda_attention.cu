@@ -2,15 +2,16 @@
 // a plan becomes work items and parts.
 //
 // Task kernel on CUDA cores, for small tiles (decode) and for head sizes without the
-// tensor-core kernel (cuda_attention_mma.cu): a block of 4 warps runs one work item (a tile
-// of ROWS flat query rows of one task, one KV chunk; rows past the task's pad the tile and
-// are skipped) for one kv head. The queries are rotated at position - rope_delta, scaled by
-// log2(e)/sqrt(d) and kept in shared memory as f32. Warp w walks the KV blocks w, w + 4, ...
-// of 32 tokens: the block's V rows are copied into shared memory asynchronously while lane
-// j scores token j against every row (its K row loaded 8 pieces of 16 bytes at a time, all
-// in flight together); an online base-2 softmax per row keeps (max m, sum l, o) in
-// registers, and P·V gives each lane d/32 output dims. The warps' states are merged at the
-// end into one (o, lse) per row: the part written to part_o / part_lse.
+// tensor-core kernel (cuda_attention_mma.cu): a block of W warps (4, or 16 for wide work)
+// runs one work item (a tile of ROWS flat query rows of one task, one KV chunk; rows past
+// the task's pad the tile and are skipped) for one kv head. The queries are rotated at
+// position - rope_delta, scaled by log2(e)/sqrt(d) and kept in shared memory as f32. Warp w
+// walks the KV blocks w, w + W, ... of 32 tokens: the block's V rows are copied into shared
+// memory asynchronously while lane j scores token j against every row (its K row loaded 8
+// pieces of 16 bytes at a time, all in flight together); an online base-2 softmax per row
+// keeps (max m, sum l, o) in registers, and P·V gives each lane d/32 output dims. The warps'
+// states are merged at the end into one (o, lse) per row: the part written to part_o /
+// part_lse, or, where every row has one part (AttentionArgs::direct_out), the output row.
 //
 // Merge kernel: one warp per (row, head) combines the row's parts through their LSE.
 #include <cmath>
@@ -26,25 +27,25 @@
 namespace cascade::cuda {
 namespace {
 
-constexpr int kWarps = 4;
+constexpr int kWarps = kNarrowWarps;  // the merge kernel's and the large tiles' blocks
 constexpr int kThreads = kWarps * 32;
 constexpr int kBlockTokens = 32;  // KV tokens per warp step (one per lane)
 constexpr float kMinusInf = -INFINITY;
 constexpr int kCoreLargeTileRows = 16;  // large tiles where no tensor-core kernel exists
 
-template <int D, int ROWS>
+template <int D, int ROWS, int WARPS>
 struct TaskShared {
   static constexpr int kDimsPerLane = D >= 32 ? D / 32 : 1;
   union {
     struct {
-      float q[ROWS][D];                             // rotated, scaled queries
-      float p[kWarps][ROWS][kBlockTokens];          // one warp step's probabilities
-      alignas(16) bf16 v[kWarps][kBlockTokens][D];  // one warp step's V rows
+      float q[ROWS][D];                            // rotated, scaled queries
+      float p[WARPS][ROWS][kBlockTokens];          // one warp step's probabilities
+      alignas(16) bf16 v[WARPS][kBlockTokens][D];  // one warp step's V rows
     } loop;
     struct {
-      float o[kWarps][ROWS][D];
-      float m[kWarps][ROWS];
-      float l[kWarps][ROWS];
+      float o[WARPS][ROWS][D];
+      float m[WARPS][ROWS];
+      float l[WARPS][ROWS];
     } merge;
   };
   int limit[ROWS];  // KV tokens row r may see in this item: [kv_begin, limit)
@@ -55,9 +56,10 @@ struct TaskShared {
 // first is used, so that several are in flight per lane. USED is a template argument so
 // that the unrolled row loops carry no per-row test (a tile's padding rows are skipped by
 // choosing USED = ROWS / 2 when they are half of it).
-template <int USED, int D, int ROWS>
+template <int USED, int D, int ROWS, int WARPS>
 __device__ __forceinline__ void score_token(const uint4* __restrict__ k,
-                                            const TaskShared<D, ROWS>& sh, float (&s)[ROWS]) {
+                                            const TaskShared<D, ROWS, WARPS>& sh,
+                                            float (&s)[ROWS]) {
   constexpr int kKBatch = D / 8 < 8 ? D / 8 : 8;
 #pragma unroll
   for (int c0 = 0; c0 < D / 8; c0 += kKBatch) {
@@ -122,11 +124,12 @@ __device__ __forceinline__ void accumulate_pv(const bf16* v_lane,
 
 // One work item: q: [rows, hq, D] bf16 (args.q); k_cache, v_cache:
 // [pages, page_size, hkv, D] bf16; writes part_o: [parts, hq, D] f32 and part_lse:
-// [parts, hq] f32 for the item's rows.
-template <int D, int ROWS>
+// [parts, hq] f32 for the item's rows, or (direct_out) out: [rows, hq, D] bf16.
+template <int D, int ROWS, int WARPS>
 __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const TaskItem& t,
-                                              TaskShared<D, ROWS>& sh) {
-  constexpr int kDimsPerLane = TaskShared<D, ROWS>::kDimsPerLane;
+                                              TaskShared<D, ROWS, WARPS>& sh) {
+  constexpr int kDimsPerLane = TaskShared<D, ROWS, WARPS>::kDimsPerLane;
+  constexpr int kThreads = WARPS * 32;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int kv_begin = t.kv_begin;
   // Rows past the task's flat rows pad the tile: their scores, softmax and P·V are skipped
@@ -157,8 +160,7 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
   }
   const bool lane_has_dims = lane * kDimsPerLane < D;
 
-  for (int block = kv_begin + warp * kBlockTokens; block < kv_stop;
-       block += kWarps * kBlockTokens) {
+  for (int block = kv_begin + warp * kBlockTokens; block < kv_stop; block += WARPS * kBlockTokens) {
     const int token = block + lane;
     const bool token_valid = token < kv_stop;
     int64_t kv_offset = 0;  // element offset of this lane's token and kv head in the cache
@@ -216,7 +218,7 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     __syncwarp();
   }
 
-  // Merge the four warps' states; the loop's shared memory is reused.
+  // Merge the warps' states; the loop's shared memory is reused.
   __syncthreads();
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) {
@@ -236,12 +238,12 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     const int flat = t.flat_row0 + r;
     float m_all = kMinusInf;
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) m_all = fmaxf(m_all, sh.merge.m[w][r]);
+    for (int w = 0; w < WARPS; ++w) m_all = fmaxf(m_all, sh.merge.m[w][r]);
     float out = 0.0f, lse = kMinusInf;
     if (m_all != kMinusInf) {
       float sum = 0.0f, acc = 0.0f;
 #pragma unroll
-      for (int w = 0; w < kWarps; ++w) {
+      for (int w = 0; w < WARPS; ++w) {
         const float scale = fast_exp2(sh.merge.m[w][r] - m_all);
         sum += sh.merge.l[w][r] * scale;
         acc += sh.merge.o[w][r][dim] * scale;
@@ -249,26 +251,67 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
       out = acc / sum;
       lse = m_all + log2f(sum);
     }
-    const int64_t part = t.part_base + flat / t.group;
     const int head = t.kv_head * t.group + flat % t.group;
+    if (args.direct_out) {
+      const int64_t row = t.rows[t.slot0 + flat / t.group];
+      args.out[(row * args.hq + head) * D + dim] = __float2bfloat16(out);
+      continue;
+    }
+    const int64_t part = t.part_base + flat / t.group;
     args.part_o[(part * args.hq + head) * D + dim] = out;
     if (dim == 0) args.part_lse[part * args.hq + head] = lse;
   }
 }
 
-// The small (large == false) or large work items, block x taking items x, x + grid, ...
-template <int D, int ROWS>
-__global__ void __launch_bounds__(kThreads)
+// out: [rows, hq, D] bf16. Where no merge runs (direct_out), the rows past the plan's
+// (padding of a recorded step) are zeroed, as the merge does, for kv head blockIdx.y.
+template <int D>
+__device__ __forceinline__ void zero_padding_rows(const AttentionArgs& args, const WorkView& w) {
+  const int group = args.hq / args.hkv, real = w.count(kWorkNumRows);
+  const int64_t n = static_cast<int64_t>(args.rows - real) * group * D;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    const int64_t row = real + i / (group * D);
+    const int64_t head = static_cast<int64_t>(blockIdx.y) * group + i / D % group;
+    args.out[(row * args.hq + head) * D + i % D] = __float2bfloat16(0.0f);
+  }
+}
+
+// The small (large == false) or large work items, block x taking items x, x + grid, ...;
+// shared memory: TaskShared<D, ROWS, WARPS> (dynamic: wide blocks need more than 48 KiB).
+template <int D, int ROWS, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32)
     attention_task_kernel(const AttentionArgs args, const bool large) {
   wait_prior_grids_release_next();
-  __shared__ TaskShared<D, ROWS> sh;
+  extern __shared__ uint4 task_shared[];
+  auto& sh = *reinterpret_cast<TaskShared<D, ROWS, WARPS>*>(task_shared);
   const WorkView w{args.work};
+  if (args.direct_out && blockIdx.x == 0) zero_padding_rows<D>(args, w);
   const int count = w.count(large ? kWorkNumLarge : kWorkNumSmall);
   const int32_t* items = w[large ? kWorkLargeItems : kWorkSmallItems];
   for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
-    run_task_item<D, ROWS>(args, load_task_item(args, w, items, i), sh);
+    run_task_item<D, ROWS, WARPS>(args, load_task_item(args, w, items, i), sh);
     __syncthreads();  // the next item reuses shared memory
   }
+}
+
+template <int D, int ROWS, int WARPS>
+void launch_task_kernel(const AttentionArgs& args, int blocks, bool large, cudaStream_t stream) {
+  launch("attention_task_kernel", attention_task_kernel<D, ROWS, WARPS>,
+         dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv)), WARPS * 32,
+         sizeof(TaskShared<D, ROWS, WARPS>), stream, args, large);
+}
+
+// Wide blocks' shared memory is past the 48 KiB a kernel gets without asking.
+template <int D>
+void allow_wide_shared() {
+  const auto allow = [](auto kernel, size_t bytes) {
+    CASCADE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(bytes)));
+  };
+  allow(attention_task_kernel<D, kSmallTileRows, kWideWarps>,
+        sizeof(TaskShared<D, kSmallTileRows, kWideWarps>));
+  allow(attention_task_kernel<D, 2 * kSmallTileRows, kWideWarps>,
+        sizeof(TaskShared<D, 2 * kSmallTileRows, kWideWarps>));
 }
 
 // part_o: [parts, hq, D] f32; part_lse: [parts, hq] f32; out: [rows, hq, D] bf16.
@@ -346,16 +389,13 @@ void launch_large_tasks(const AttentionArgs& args, int blocks, cudaStream_t stre
   if constexpr (mma_head_dim(D)) {
     attention_mma_tasks(args, blocks, stream);
   } else if (blocks > 0) {
-    launch("attention_task_kernel (large tiles)", attention_task_kernel<D, kCoreLargeTileRows>,
-           dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv)), kThreads, 0,
-           stream, args, true);
+    launch_task_kernel<D, kCoreLargeTileRows, kWarps>(args, blocks, true, stream);
   }
 }
 
 template <int D>
 void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid,
                   const AttentionStreams& streams) {
-  const auto hkv = static_cast<unsigned>(args.hkv);
   cudaStream_t stream = streams.main;
   const bool both = grid.small_blocks > 0 && grid.large_blocks > 0 && streams.side != nullptr;
   if (both) {  // large tiles first: the longer kernel takes its SMs, the short one the rest
@@ -365,13 +405,14 @@ void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid,
     CASCADE_CUDA_CHECK(cudaEventRecord(streams.join, streams.side));
   }
   if (grid.small_blocks > 0) {
-    const dim3 blocks(static_cast<unsigned>(grid.small_blocks), hkv);
-    if (grid.small_tile_rows == kSmallTileRows) {
-      launch("attention_task_kernel", attention_task_kernel<D, kSmallTileRows>, blocks, kThreads, 0,
-             stream, args, false);
+    const bool rows4 = grid.small_tile_rows == kSmallTileRows;
+    const int blocks = grid.small_blocks;
+    if (grid.wide) {
+      rows4 ? launch_task_kernel<D, kSmallTileRows, kWideWarps>(args, blocks, false, stream)
+            : launch_task_kernel<D, 2 * kSmallTileRows, kWideWarps>(args, blocks, false, stream);
     } else {
-      launch("attention_task_kernel", attention_task_kernel<D, 2 * kSmallTileRows>, blocks,
-             kThreads, 0, stream, args, false);
+      rows4 ? launch_task_kernel<D, kSmallTileRows, kWarps>(args, blocks, false, stream)
+            : launch_task_kernel<D, 2 * kSmallTileRows, kWarps>(args, blocks, false, stream);
     }
     CASCADE_CUDA_CHECK_LAUNCH("attention_task_kernel (small tiles)");
   }
@@ -393,6 +434,13 @@ int attention_large_tile_rows(int d) {
   return attention_wgmma_ws_enabled() ? kWsTileRows : kMmaTileRows;
 }
 
+void prepare_attention_task_kernels() {
+  allow_wide_shared<16>();
+  allow_wide_shared<32>();
+  allow_wide_shared<64>();
+  allow_wide_shared<128>();
+}
+
 void attention(const AttentionArgs& args, const AttentionGrid& grid,
                const AttentionStreams& streams) {
   switch (args.d) {
@@ -412,7 +460,7 @@ void attention(const AttentionArgs& args, const AttentionGrid& grid,
       throw Error("attention: no CUDA kernel for head_dim " + std::to_string(args.d));
   }
   const int64_t units = static_cast<int64_t>(args.rows) * args.hq;
-  if (units == 0) return;
+  if (units == 0 || args.direct_out) return;
   const auto blocks = static_cast<unsigned>((units + kWarps - 1) / kWarps);
   const auto merge = args.d == 16   ? attention_merge_kernel<16>
                      : args.d == 32 ? attention_merge_kernel<32>

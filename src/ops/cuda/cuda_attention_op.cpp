@@ -68,6 +68,7 @@ AttentionWorkShape CudaBackend::attention_shape(int64_t hq, int64_t hkv, int64_t
   shape.target_blocks = 4 * num_sms_;
   shape.large_tile_rows = cuda::attention_large_tile_rows(static_cast<int>(d));
   shape.small_tile_rows = small_tile_rows_for(shape.group);
+  shape.wide_max_blocks = num_sms_;
   return shape;
 }
 
@@ -120,13 +121,14 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   a.d = static_cast<int>(d);
   a.page_size = static_cast<int>(page_size);
   a.score_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(d)));
+  a.direct_out = work.direct;
   // Eager: one block per item. Recorded: the power of two at or above the items (blocks
   // loop over items past it), which graph_variant() keys the recording by, so a replayed
   // step has at most one item per block (B2 with cascade off ran 9 % slower at one block
   // per 4.5 items) and at most half the blocks idle (a fixed grid sized for the largest
   // split left B6's decode step with ~500 idle blocks per kv head); a kind with no items
   // is not launched.
-  cuda::AttentionGrid grid{work.num_small, work.num_large, shape.small_tile_rows};
+  cuda::AttentionGrid grid{work.num_small, work.num_large, shape.small_tile_rows, work.wide};
   if (capturing_) {
     grid.small_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(work.num_small)));
     grid.large_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(work.num_large)));
@@ -137,13 +139,15 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
 }
 
 uint32_t CudaBackend::graph_variant() const {
-  // 0 for no items, else 1 + log2 of the launched blocks: 6 bits per kind.
+  // 0 for no items, else 1 + log2 of the launched blocks: 6 bits per kind; then whether
+  // the small tiles run on wide blocks and whether the merge is left out.
   const auto grid_class = [](int items) {
     return items == 0 ? 0u
                       : 1u + static_cast<uint32_t>(
                                  std::countr_zero(std::bit_ceil(static_cast<uint32_t>(items))));
   };
-  return grid_class(work_.num_small) | (grid_class(work_.num_large) << 6);
+  return grid_class(work_.num_small) | (grid_class(work_.num_large) << 6) |
+         (work_.wide ? 1u << 12 : 0u) | (work_.direct ? 1u << 13 : 0u);
 }
 
 }  // namespace cascade

@@ -45,17 +45,27 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
   // Tiles per task, then how many KV chunks the GPU's size asks for.
   std::vector<int64_t> tile_rows(static_cast<size_t>(tasks)), tiles(static_cast<size_t>(tasks));
   int64_t blocks = 0;
+  int32_t longest = 0;
+  bool any_large = false;
   for (int t = 0; t < tasks; ++t) {
     const int64_t flat = int64_t{plan.row_begin[t + 1] - plan.row_begin[t]} * group;
     tile_rows[t] = flat <= shape.small_tile_rows ? shape.small_tile_rows : shape.large_tile_rows;
     tiles[t] = ceil_div(flat, tile_rows[t]);
     blocks += tiles[t] * shape.kv_heads;
+    longest = std::max(longest, plan.kv_len[t]);
+    any_large = any_large || tile_rows[t] != shape.small_tile_rows;
   }
-  const int64_t split =
+  int64_t split =
       blocks >= shape.target_blocks || blocks == 0 ? 1 : ceil_div(shape.target_blocks, blocks);
 
   AttentionWork work;
   work.num_tasks = tasks;
+  // A few short small-tile tasks: wide blocks instead of KV chunks (no parts to merge).
+  if (split > 1 && !any_large && blocks <= shape.wide_max_blocks &&
+      longest <= shape.wide_max_tokens) {
+    work.wide = true;
+    split = 1;
+  }
   std::vector<AttentionWorkItem> small, large;
   std::vector<int32_t> task_part_base(static_cast<size_t>(tasks)),
       chunks(static_cast<size_t>(tasks));
@@ -92,6 +102,7 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
     for (int32_t s = plan.row_begin[t]; s < plan.row_begin[t + 1]; ++s) slot_task[s] = t;
   }
   std::vector<int32_t> merge_begin{0}, merge_parts;
+  work.direct = !any_large && tasks > 0;
   for (int64_t r = 0; r < rows; ++r) {
     if (r >= plan.num_rows) {  // padding
       merge_begin.push_back(static_cast<int32_t>(merge_parts.size()));
@@ -105,6 +116,7 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
         merge_parts.push_back(task_part_base[t] + c * slots + local);
       }
     }
+    work.direct = work.direct && merge_parts.size() == static_cast<size_t>(merge_begin.back()) + 1;
     merge_begin.push_back(static_cast<int32_t>(merge_parts.size()));
   }
 
@@ -123,6 +135,7 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
   work.large_items = append(p, kWorkLargeItems, flatten(large));
   work.merge_begin = append(p, kWorkMergeBegin, merge_begin);
   work.merge_parts = append(p, kWorkMergeParts, merge_parts);
+  p[kWorkNumRows] = plan.num_rows;
   p[kWorkNumSmall] = work.num_small;
   p[kWorkNumLarge] = work.num_large;
   return work;

@@ -30,13 +30,18 @@ struct AttentionWorkShape {
   int kv_heads = 1;
   int target_blocks = 528;  // split KV until about this many thread blocks run
   int min_chunk_tokens = 256;
-  int chunk_multiple = 128;  // chunk lengths are multiples of this (tokens per block step)
-  int large_tile_rows = 16;  // 64 where the tensor-core kernel runs the large tiles
-  int small_tile_rows = 4;   // small_tile_rows_for(group)
+  int chunk_multiple = 128;    // chunk lengths are multiples of this (tokens per block step)
+  int large_tile_rows = 16;    // 64 where the tensor-core kernel runs the large tiles
+  int small_tile_rows = 4;     // small_tile_rows_for(group)
+  int wide_max_blocks = 132;   // wide blocks only where unsplit blocks would fit the SMs
+  int wide_max_tokens = 2048;  // ... and no task is longer than this (0: no wide blocks)
 };
 
 // Tasks whose flat rows fit a small tile use it; the others tiles of large_tile_rows.
 inline constexpr int kSmallTileRows = 4;
+// Warps of a small-tile block: kNarrowWarps, or kWideWarps for AttentionWork::wide.
+inline constexpr int kNarrowWarps = 4;
+inline constexpr int kWideWarps = 16;
 // Small tiles of 8 rows where a group has 5 to 8 query heads, so that one decode row of
 // such a model (Qwen2.5-0.5B: 7) stays on the small-tile kernel.
 inline constexpr int small_tile_rows_for(int group) {
@@ -47,6 +52,7 @@ inline constexpr int small_tile_rows_for(int group) {
 // find a step's work from one fixed address (a recorded step replays with the work last
 // uploaded there, whatever its size).
 enum AttentionWorkHeader : int {
+  kWorkNumRows,  // plan.num_rows: the rows past it pad the step
   kWorkNumSmall,
   kWorkNumLarge,
   kWorkRowBegin,
@@ -84,6 +90,8 @@ struct AttentionWork {
   int num_small = 0;
   int num_large = 0;
   int num_parts = 0;
+  bool wide = false;    // small tiles on blocks of kWideWarps warps, tasks unsplit
+  bool direct = false;  // one part per row, no large tiles: the task kernel writes out
 };
 
 // Validates the plan against the cache (Error naming the problem, as the CPU backend

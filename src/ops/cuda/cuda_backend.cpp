@@ -50,6 +50,7 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   CASCADE_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
   matmul_ = std::make_unique<CudaMatmul>();
   cuda::prepare_attention_mma_kernels();
+  cuda::prepare_attention_task_kernels();
   cuda::configure_programmatic_launch();
 }
 

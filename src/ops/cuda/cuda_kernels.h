@@ -83,6 +83,7 @@ struct AttentionArgs {
   bf16* out;                 // [rows, hq, d]
   int rows, hq, hkv, d, page_size;
   float score_scale;  // log2(e) / sqrt(d)
+  bool direct_out;    // AttentionWork::direct: the task kernel writes out, no merge runs
 };
 
 // Thread blocks (per kv head) of the two task kernels; a block runs items i, i + grid, ...
@@ -92,11 +93,14 @@ struct AttentionGrid {
   int small_blocks = 0;
   int large_blocks = 0;
   int small_tile_rows = 4;  // AttentionWorkShape::small_tile_rows: 4 or 8
+  bool wide = false;        // AttentionWork::wide: small tiles on kWideWarps-warp blocks
 };
 
 // Whether attention kernels exist for head size d, and the flat rows of its large tiles
 // (AttentionWorkShape::large_tile_rows).
 bool attention_supports_head_dim(int d);
+// Once per process and device, before the first attention: the wide blocks' shared memory.
+void prepare_attention_task_kernels();
 int attention_large_tile_rows(int d);
 
 // Where attention's kernels run: the work is ordered on `main`. When a step has items of
