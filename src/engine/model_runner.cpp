@@ -1,11 +1,10 @@
 #include "engine/model_runner.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 
+#include "base/env_int.h"
 #include "base/error.h"
 #include "base/step_profile.h"
 #include "model/safetensors.h"
@@ -23,16 +22,7 @@ constexpr int kMaxGraphRows = 512;
 // compute logits for every row of their bucket. Off (0) until measured on a GPU;
 // CASCADE_PREFILL_GRAPH_ROWS=N (0..512) turns it on for steps of up to N rows.
 int prefill_graph_rows_from_env() {
-  const char* env = std::getenv("CASCADE_PREFILL_GRAPH_ROWS");
-  if (env == nullptr || *env == '\0') return 0;
-  char* end = nullptr;
-  errno = 0;
-  const long rows = std::strtol(env, &end, 10);
-  check(errno == 0 && *end == '\0' && rows >= 0 && rows <= kMaxGraphRows, [&] {
-    return "CASCADE_PREFILL_GRAPH_ROWS: expected a number of rows from 0 to " +
-           std::to_string(kMaxGraphRows) + ", got '" + std::string(env) + "'";
-  });
-  return static_cast<int>(rows);
+  return env_int("CASCADE_PREFILL_GRAPH_ROWS", 0, 0, kMaxGraphRows);
 }
 
 }  // namespace
@@ -46,10 +36,9 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
   const auto checkpoint = SafetensorsModel::open(model_dir);
   model_ = std::make_unique<TensorParallelModel>(
       model_config, checkpoint,
-      TensorParallelOptions{
-          config.device, config.tensor_parallel_size, config.num_threads,
-          config.enforce_eager ? 0 : std::min(config.max_num_seqs, kMaxGraphRows),
-          config.enforce_eager ? 0 : prefill_graph_rows_from_env()});
+      TensorParallelOptions{config.device, config.tensor_parallel_size, config.num_threads,
+                            config.enforce_eager ? 0 : std::min(config.max_num_seqs, kMaxGraphRows),
+                            config.enforce_eager ? 0 : prefill_graph_rows_from_env()});
   device_ = model_->backend().name();
   planner_.min_shared_tokens = config.cascade_min_shared_tokens >= 0
                                    ? config.cascade_min_shared_tokens

@@ -13,6 +13,7 @@
 // probabilities stay fp32 in fp32 arithmetic of another order, so
 // max |diff| / max |ref| <= 1e-2 leaves room for rounding, not for a wrong mask, position
 // or weight (those move the output by tens of percent).
+#include <cstdlib>
 #include <numeric>
 
 #include "cuda_test_util.h"
@@ -250,22 +251,53 @@ TEST_F(CudaAttentionTest, DecodeRowsIncludingSplitKv) {
   }
 }
 
-// Decode of a few short sequences: unsplit on wide blocks, each row's output written by
-// the task kernel (no merge), the padding rows of the step zeroed.
-TEST_F(CudaAttentionTest, FewShortDecodeRowsOnWideBlocksWithPaddingRows) {
+// Decode of a few short sequences with two padding rows (zeros), the rows' outputs from
+// the task kernel alone: split into KV chunks, each row merged by the block that writes its
+// last part (the default); unsplit on wide blocks (CASCADE_ATTENTION_WIDE_TOKENS), each row
+// written by its one block; and split, with the merge kernel
+// (CASCADE_ATTENTION_TASK_MERGE_PARTS=0).
+TEST_F(CudaAttentionTest, FewShortDecodeRowsMergedByTheTaskKernelWithPaddingRows) {
+  const std::vector<std::pair<const char*, const char*>> switches = {
+      {"CASCADE_ATTENTION_WIDE_TOKENS", "0"},
+      {"CASCADE_ATTENTION_WIDE_TOKENS", "2048"},
+      {"CASCADE_ATTENTION_TASK_MERGE_PARTS", "0"}};
+  for (const auto& [variable, value] : switches) {
+    ::setenv(variable, value, 1);
+    gpu = make_backend("cuda");  // reads the switches
+    ::unsetenv(variable);
+    for (const Layout& L : kLayouts) {
+      const std::vector<int> lengths = {1, 17, 100, 333, 1000, 2048};
+      std::vector<KvRun> runs;
+      for (int n : lengths) runs.push_back({{}, n, 0});
+      build_cache(L, 400, runs, 250);
+      std::vector<TaskSpec> tasks;
+      std::vector<int32_t> positions;
+      for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
+        tasks.push_back({{s}, s, 0, 0, true});
+        positions.push_back(runs[s].len - 1);
+      }
+      const double err = compare(L, runs, tasks, positions, 11, 2);
+      report(std::string("attention decode ") + variable + "=" + value + " " + name(L), err);
+      EXPECT_LE(err, kBound) << variable << "=" << value << " " << name(L);
+    }
+  }
+}
+
+// Many decode rows, enough blocks without a split: one part per row, written by the task
+// kernel (no merge at all).
+TEST_F(CudaAttentionTest, ManyDecodeRowsWithOnePartEachWriteTheOutputDirectly) {
   for (const Layout& L : kLayouts) {
-    const std::vector<int> lengths = {1, 17, 100, 333, 1000, 2048};
     std::vector<KvRun> runs;
-    for (int n : lengths) runs.push_back({{}, n, 0});
-    build_cache(L, 400, runs, 250);
+    for (int s = 0; s < 600; ++s) runs.push_back({{}, 1 + (s * 37) % 90, 0});
+    build_cache(L, 4000, runs, 260);
     std::vector<TaskSpec> tasks;
     std::vector<int32_t> positions;
     for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
       tasks.push_back({{s}, s, 0, 0, true});
       positions.push_back(runs[s].len - 1);
     }
-    const double err = compare(L, runs, tasks, positions, 11, 2);
-    report("attention decode wide " + name(L), err);
+    const double err = compare(L, runs, tasks, positions, 12, 3);
+    report("attention decode 600 rows " + name(L), err);
     EXPECT_LE(err, kBound) << name(L);
   }
 }

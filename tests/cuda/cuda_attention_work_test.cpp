@@ -152,12 +152,12 @@ AttentionWorkShape b6_shape() {
   return shape;
 }
 
-TEST(CudaAttentionWorkTest, FewShortDecodeRowsRunUnsplitOnWideBlocksWithoutMerge) {
+TEST(CudaAttentionWorkTest, FewShortDecodeRowsRunUnsplitOnWideBlocksWhereAsked) {
   AttentionWorkShape shape = b6_shape();
   const AttentionPlan plan = decode_plan({1000, 2048}, 2);
   AttentionWork w = build_attention_work(plan, 2, 300, 16, shape);
   EXPECT_TRUE(w.wide);
-  EXPECT_TRUE(w.direct);
+  EXPECT_EQ(w.merge, AttentionMerge::kNone);
   ASSERT_EQ(w.num_small, 2);
   EXPECT_EQ(w.num_large, 0);
   EXPECT_EQ(w.num_parts, 2);
@@ -165,16 +165,16 @@ TEST(CudaAttentionWorkTest, FewShortDecodeRowsRunUnsplitOnWideBlocksWithoutMerge
     EXPECT_EQ(it.kv_begin, 0);
     EXPECT_EQ(it.kv_end, plan.kv_len[it.task]);
   }
-  // A task past wide_max_tokens, or wide blocks switched off or too many: KV chunks again,
-  // several parts per row, and the merge.
+  // A task past wide_max_tokens, wide blocks off (the default) or too many: KV chunks
+  // again, several parts per row, merged by the task kernel's blocks.
   w = build_attention_work(decode_plan({1000, 2049}, 2), 2, 300, 16, shape);
   EXPECT_FALSE(w.wide);
-  EXPECT_FALSE(w.direct);
+  EXPECT_EQ(w.merge, AttentionMerge::kLastPart);
   EXPECT_GT(w.num_parts, 2);
-  shape.wide_max_tokens = 0;
+  shape.wide_max_tokens = AttentionWorkShape{}.wide_max_tokens;
   w = build_attention_work(plan, 2, 300, 16, shape);
   EXPECT_FALSE(w.wide);
-  EXPECT_FALSE(w.direct);
+  EXPECT_EQ(w.merge, AttentionMerge::kLastPart);
   shape = b6_shape();
   shape.wide_max_blocks = 3;  // the plan's 2 tiles x 2 kv heads
   w = build_attention_work(plan, 2, 300, 16, shape);
@@ -182,13 +182,13 @@ TEST(CudaAttentionWorkTest, FewShortDecodeRowsRunUnsplitOnWideBlocksWithoutMerge
   EXPECT_GT(w.num_parts, 2);
 }
 
-TEST(CudaAttentionWorkTest, DirectOnlyWhereEveryRowHasOnePartAndNoLargeTiles) {
+TEST(CudaAttentionWorkTest, MergeKernelOnlyWithLargeTilesOrManyPartsPerRow) {
   AttentionWorkShape shape = b6_shape();
   shape.target_blocks = 4;  // 8 tiles x 2 kv heads fill it: no split, no wide blocks
-  AttentionWork w = build_attention_work(decode_plan(std::vector<int32_t>(8, 3000), 8), 10, 300, 16,
-                                         shape);  // rows 8 and 9 pad the step
+  const AttentionPlan unsplit = decode_plan(std::vector<int32_t>(8, 3000), 8);
+  AttentionWork w = build_attention_work(unsplit, 10, 300, 16, shape);  // rows 8, 9 pad
   EXPECT_FALSE(w.wide);
-  EXPECT_TRUE(w.direct);
+  EXPECT_EQ(w.merge, AttentionMerge::kNone);
   EXPECT_EQ(w.num_parts, 8);
   EXPECT_EQ(w.packed[kWorkNumRows], 8);
 
@@ -197,7 +197,13 @@ TEST(CudaAttentionWorkTest, DirectOnlyWhereEveryRowHasOnePartAndNoLargeTiles) {
   cascade.finalize();
   w = build_attention_work(cascade, 2, 300, 16, b6_shape());
   EXPECT_TRUE(w.wide);
-  EXPECT_FALSE(w.direct) << "row 1 has two parts";
+  EXPECT_EQ(w.merge, AttentionMerge::kLastPart) << "row 1 has two parts";
+
+  shape = b6_shape();  // 3000 tokens in 256-token chunks: 12 parts per row
+  shape.max_parts_merged_in_tasks = 11;
+  EXPECT_EQ(build_attention_work(unsplit, 8, 300, 16, shape).merge, AttentionMerge::kKernel);
+  shape.max_parts_merged_in_tasks = 12;
+  EXPECT_EQ(build_attention_work(unsplit, 8, 300, 16, shape).merge, AttentionMerge::kLastPart);
 
   AttentionPlan prefill;  // 3 rows x group 7 = 21 flat rows: a large tile
   prefill.page_size = 16;
@@ -206,7 +212,7 @@ TEST(CudaAttentionWorkTest, DirectOnlyWhereEveryRowHasOnePartAndNoLargeTiles) {
   prefill.finalize();
   w = build_attention_work(prefill, 3, 300, 16, b6_shape());
   EXPECT_EQ(w.num_large, 1);
-  EXPECT_FALSE(w.direct);
+  EXPECT_EQ(w.merge, AttentionMerge::kKernel);
   EXPECT_FALSE(w.wide);
 }
 

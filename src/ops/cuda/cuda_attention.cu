@@ -11,7 +11,8 @@
 // pieces of 16 bytes at a time, all in flight together); an online base-2 softmax per row
 // keeps (max m, sum l, o) in registers, and P·V gives each lane d/32 output dims. The warps'
 // states are merged at the end into one (o, lse) per row: the part written to part_o /
-// part_lse, or, where every row has one part (AttentionArgs::direct_out), the output row.
+// part_lse, or, where every row has one part (AttentionMerge::kNone), the output row. With
+// AttentionMerge::kLastPart the block that writes a row's last part then merges the row.
 //
 // Merge kernel: one warp per (row, head) combines the row's parts through their LSE.
 #include <cmath>
@@ -48,7 +49,8 @@ struct TaskShared {
       float l[WARPS][ROWS];
     } merge;
   };
-  int limit[ROWS];  // KV tokens row r may see in this item: [kv_begin, limit)
+  int limit[ROWS];     // KV tokens row r may see in this item: [kv_begin, limit)
+  int finished[ROWS];  // kLastPart: the (row · hq + head) this block merges, or -1
 };
 
 // s[r] += q[r] · k for rows r < USED of the tile, k: [D] bf16 (global), q: sh.loop.q f32.
@@ -122,9 +124,104 @@ __device__ __forceinline__ void accumulate_pv(const bf16* v_lane,
   }
 }
 
+// Row `row`, head `head` of out: [rows, hq, D] bf16 from its parts, part_o: [parts, hq, D]
+// f32 and part_lse: [parts, hq] f32, merge_parts[merge_begin[row] .. merge_begin[row + 1]),
+// by one warp: its lanes first take a part each (the weights 2^(lse_i - lse)), then every
+// lane owns D / 32 dims and sums the parts' values, the part indices and weights broadcast,
+// so the loads of different parts are independent (a row of B4 merges 33 parts). The parts
+// are read through L2 (another block may have written them in this launch).
+template <int D>
+__device__ __forceinline__ void merge_row_head(const AttentionArgs& args, const WorkView& w,
+                                               int row, int head, int lane) {
+  constexpr int kDims = D >= 32 ? D / 32 : 1;  // per lane (D 16: lanes 16..31 idle)
+  const int32_t* merge_parts = w[kWorkMergeParts];
+  const int begin = w[kWorkMergeBegin][row], end = w[kWorkMergeBegin][row + 1];
+  const auto lse_of = [&](int i) {
+    return __ldcg(&args.part_lse[static_cast<int64_t>(merge_parts[i]) * args.hq + head]);
+  };
+  float m_all = kMinusInf;
+  for (int i = begin + lane; i < end; i += 32) m_all = fmaxf(m_all, lse_of(i));
+  m_all = warp_max(m_all);
+  bf16* dst = args.out + (static_cast<int64_t>(row) * args.hq + head) * D + lane * kDims;
+  const bool owner = lane * kDims < D;
+  if (m_all == kMinusInf) {  // nothing visible: zero, as on the CPU
+    if (owner) {
+#pragma unroll
+      for (int k = 0; k < kDims; ++k) dst[k] = __float2bfloat16(0.0f);
+    }
+    return;
+  }
+  float total = 0.0f;
+  for (int i = begin + lane; i < end; i += 32) total += exp2f(lse_of(i) - m_all);
+  const float lse = m_all + log2f(warp_sum(total));
+  float acc[kDims] = {};
+  for (int base = begin; base < end; base += 32) {
+    int64_t state = 0;  // this lane's part of the 32 (part · hq + head)
+    float weight = 0.0f;
+    if (base + lane < end) {
+      state = static_cast<int64_t>(merge_parts[base + lane]) * args.hq + head;
+      weight = exp2f(__ldcg(&args.part_lse[state]) - lse);
+    }
+    const int count = min(32, end - base);
+#pragma unroll 4
+    for (int j = 0; j < count; ++j) {
+      const int64_t s = __shfl_sync(0xffffffffu, state, j);
+      const float wj = __shfl_sync(0xffffffffu, weight, j);
+      if (!owner) continue;
+      const float* src = args.part_o + s * D + lane * kDims;
+      if constexpr (kDims == 4) {
+        const float4 v = __ldcg(reinterpret_cast<const float4*>(src));
+        acc[0] += wj * v.x;
+        acc[1] += wj * v.y;
+        acc[2] += wj * v.z;
+        acc[3] += wj * v.w;
+      } else if constexpr (kDims == 2) {
+        const float2 v = __ldcg(reinterpret_cast<const float2*>(src));
+        acc[0] += wj * v.x;
+        acc[1] += wj * v.y;
+      } else {
+        acc[0] += wj * __ldcg(src);
+      }
+    }
+  }
+  if (owner) {
+#pragma unroll
+    for (int k = 0; k < kDims; ++k) dst[k] = __float2bfloat16(acc[k]);
+  }
+}
+
+// kLastPart, after the block wrote the tile's parts: each of the tile's (row, head) counts its
+// parts written in merge_count, and the block that writes a row's last part merges the row
+// and sets its count back to 0 for the next launch. Every thread fences its part writes
+// before the count, and the merging block fences after it (CUDA's threadfence reduction).
+template <int D, int ROWS, int WARPS>
+__device__ __forceinline__ void merge_finished_rows(const AttentionArgs& args, const TaskItem& t,
+                                                    int rows_valid,
+                                                    TaskShared<D, ROWS, WARPS>& sh) {
+  const WorkView w{args.work};
+  __threadfence();
+  __syncthreads();
+  if (static_cast<int>(threadIdx.x) < rows_valid) {
+    const int flat = t.flat_row0 + static_cast<int>(threadIdx.x);
+    const int row = t.rows[t.slot0 + flat / t.group];
+    const int unit = row * args.hq + t.kv_head * t.group + flat % t.group;
+    const int parts = w[kWorkMergeBegin][row + 1] - w[kWorkMergeBegin][row];
+    const bool last = atomicAdd(&args.merge_count[unit], 1) == parts - 1;
+    if (last) args.merge_count[unit] = 0;
+    sh.finished[threadIdx.x] = last ? unit : -1;
+  }
+  __syncthreads();
+  __threadfence();
+  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+  for (int r = warp; r < rows_valid; r += WARPS) {
+    const int unit = sh.finished[r];
+    if (unit >= 0) merge_row_head<D>(args, w, unit / args.hq, unit % args.hq, lane);
+  }
+}
+
 // One work item: q: [rows, hq, D] bf16 (args.q); k_cache, v_cache:
 // [pages, page_size, hkv, D] bf16; writes part_o: [parts, hq, D] f32 and part_lse:
-// [parts, hq] f32 for the item's rows, or (direct_out) out: [rows, hq, D] bf16.
+// [parts, hq] f32 for the item's rows, or (kNone) out: [rows, hq, D] bf16.
 template <int D, int ROWS, int WARPS>
 __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const TaskItem& t,
                                               TaskShared<D, ROWS, WARPS>& sh) {
@@ -252,7 +349,7 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
       lse = m_all + log2f(sum);
     }
     const int head = t.kv_head * t.group + flat % t.group;
-    if (args.direct_out) {
+    if (args.merge == AttentionMerge::kNone) {
       const int64_t row = t.rows[t.slot0 + flat / t.group];
       args.out[(row * args.hq + head) * D + dim] = __float2bfloat16(out);
       continue;
@@ -261,10 +358,11 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     args.part_o[(part * args.hq + head) * D + dim] = out;
     if (dim == 0) args.part_lse[part * args.hq + head] = lse;
   }
+  if (args.merge == AttentionMerge::kLastPart) merge_finished_rows(args, t, rows_valid, sh);
 }
 
-// out: [rows, hq, D] bf16. Where no merge runs (direct_out), the rows past the plan's
-// (padding of a recorded step) are zeroed, as the merge does, for kv head blockIdx.y.
+// out: [rows, hq, D] bf16. Where no merge kernel runs, the rows past the plan's (padding
+// of a recorded step) are zeroed, as the merge does, for kv head blockIdx.y.
 template <int D>
 __device__ __forceinline__ void zero_padding_rows(const AttentionArgs& args, const WorkView& w) {
   const int group = args.hq / args.hkv, real = w.count(kWorkNumRows);
@@ -285,7 +383,7 @@ __global__ void __launch_bounds__(WARPS * 32)
   extern __shared__ uint4 task_shared[];
   auto& sh = *reinterpret_cast<TaskShared<D, ROWS, WARPS>*>(task_shared);
   const WorkView w{args.work};
-  if (args.direct_out && blockIdx.x == 0) zero_padding_rows<D>(args, w);
+  if (args.merge != AttentionMerge::kKernel && blockIdx.x == 0) zero_padding_rows<D>(args, w);
   const int count = w.count(large ? kWorkNumLarge : kWorkNumSmall);
   const int32_t* items = w[large ? kWorkLargeItems : kWorkSmallItems];
   for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
@@ -314,74 +412,14 @@ void allow_wide_shared() {
         sizeof(TaskShared<D, 2 * kSmallTileRows, kWideWarps>));
 }
 
-// part_o: [parts, hq, D] f32; part_lse: [parts, hq] f32; out: [rows, hq, D] bf16.
-// Row r's parts are merge_parts[merge_begin[r] .. merge_begin[r + 1]). A warp per (row,
-// head): its lanes first take a part each (the weights 2^(lse_i - lse)), then every lane
-// owns D / 32 dims and sums the parts' values, the part indices and weights broadcast, so
-// the loads of different parts are independent (a row of B4 merges 33 parts).
+// The merge of every (row, head) of out: a warp each (merge_row_head).
 template <int D>
 __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const AttentionArgs args) {
   wait_prior_grids_release_next();
-  constexpr int kDims = D >= 32 ? D / 32 : 1;  // per lane (D 16: lanes 16..31 idle)
   const int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
   if (unit >= static_cast<int64_t>(args.rows) * args.hq) return;
-  const WorkView w{args.work};
-  const int32_t* merge_parts = w[kWorkMergeParts];
-  const int row = static_cast<int>(unit / args.hq), head = static_cast<int>(unit % args.hq);
-  const int begin = w[kWorkMergeBegin][row], end = w[kWorkMergeBegin][row + 1];
-  const auto lse_of = [&](int i) {
-    return args.part_lse[static_cast<int64_t>(merge_parts[i]) * args.hq + head];
-  };
-  float m_all = kMinusInf;
-  for (int i = begin + lane; i < end; i += 32) m_all = fmaxf(m_all, lse_of(i));
-  m_all = warp_max(m_all);
-  bf16* dst = args.out + unit * D + lane * kDims;
-  const bool owner = lane * kDims < D;
-  if (m_all == kMinusInf) {  // nothing visible: zero, as on the CPU
-    if (owner) {
-#pragma unroll
-      for (int k = 0; k < kDims; ++k) dst[k] = __float2bfloat16(0.0f);
-    }
-    return;
-  }
-  float total = 0.0f;
-  for (int i = begin + lane; i < end; i += 32) total += exp2f(lse_of(i) - m_all);
-  const float lse = m_all + log2f(warp_sum(total));
-  float acc[kDims] = {};
-  for (int base = begin; base < end; base += 32) {
-    int64_t state = 0;  // this lane's part of the 32 (part · hq + head)
-    float weight = 0.0f;
-    if (base + lane < end) {
-      state = static_cast<int64_t>(merge_parts[base + lane]) * args.hq + head;
-      weight = exp2f(args.part_lse[state] - lse);
-    }
-    const int count = min(32, end - base);
-#pragma unroll 4
-    for (int j = 0; j < count; ++j) {
-      const int64_t s = __shfl_sync(0xffffffffu, state, j);
-      const float wj = __shfl_sync(0xffffffffu, weight, j);
-      if (!owner) continue;
-      const float* src = args.part_o + s * D + lane * kDims;
-      if constexpr (kDims == 4) {
-        const float4 v = *reinterpret_cast<const float4*>(src);
-        acc[0] += wj * v.x;
-        acc[1] += wj * v.y;
-        acc[2] += wj * v.z;
-        acc[3] += wj * v.w;
-      } else if constexpr (kDims == 2) {
-        const float2 v = *reinterpret_cast<const float2*>(src);
-        acc[0] += wj * v.x;
-        acc[1] += wj * v.y;
-      } else {
-        acc[0] += wj * src[0];
-      }
-    }
-  }
-  if (owner) {
-#pragma unroll
-    for (int k = 0; k < kDims; ++k) dst[k] = __float2bfloat16(acc[k]);
-  }
+  merge_row_head<D>(args, WorkView{args.work}, static_cast<int>(unit / args.hq),
+                    static_cast<int>(unit % args.hq), static_cast<int>(threadIdx.x % 32));
 }
 
 template <int D>
@@ -460,7 +498,7 @@ void attention(const AttentionArgs& args, const AttentionGrid& grid,
       throw Error("attention: no CUDA kernel for head_dim " + std::to_string(args.d));
   }
   const int64_t units = static_cast<int64_t>(args.rows) * args.hq;
-  if (units == 0 || args.direct_out) return;
+  if (units == 0 || args.merge != AttentionMerge::kKernel) return;
   const auto blocks = static_cast<unsigned>((units + kWarps - 1) / kWarps);
   const auto merge = args.d == 16   ? attention_merge_kernel<16>
                      : args.d == 32 ? attention_merge_kernel<32>

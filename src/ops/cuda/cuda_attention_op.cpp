@@ -69,6 +69,8 @@ AttentionWorkShape CudaBackend::attention_shape(int64_t hq, int64_t hkv, int64_t
   shape.large_tile_rows = cuda::attention_large_tile_rows(static_cast<int>(d));
   shape.small_tile_rows = small_tile_rows_for(shape.group);
   shape.wide_max_blocks = num_sms_;
+  shape.wide_max_tokens = attention_wide_tokens_;
+  shape.max_parts_merged_in_tasks = attention_parts_merged_in_tasks_;
   return shape;
 }
 
@@ -121,7 +123,11 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   a.d = static_cast<int>(d);
   a.page_size = static_cast<int>(page_size);
   a.score_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(d)));
-  a.direct_out = work.direct;
+  a.merge = work.merge;
+  if (work.merge == AttentionMerge::kLastPart) {
+    a.merge_count = static_cast<int32_t*>(
+        recorded_scratch(merge_count_, static_cast<size_t>(rows * hq) * sizeof(int32_t)));
+  }
   // Eager: one block per item. Recorded: the power of two at or above the items (blocks
   // loop over items past it), which graph_variant() keys the recording by, so a replayed
   // step has at most one item per block (B2 with cascade off ran 9 % slower at one block
@@ -140,14 +146,14 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
 
 uint32_t CudaBackend::graph_variant() const {
   // 0 for no items, else 1 + log2 of the launched blocks: 6 bits per kind; then whether
-  // the small tiles run on wide blocks and whether the merge is left out.
+  // the small tiles run on wide blocks, and how rows are merged (2 bits).
   const auto grid_class = [](int items) {
     return items == 0 ? 0u
                       : 1u + static_cast<uint32_t>(
                                  std::countr_zero(std::bit_ceil(static_cast<uint32_t>(items))));
   };
   return grid_class(work_.num_small) | (grid_class(work_.num_large) << 6) |
-         (work_.wide ? 1u << 12 : 0u) | (work_.direct ? 1u << 13 : 0u);
+         (work_.wide ? 1u << 12 : 0u) | (static_cast<uint32_t>(work_.merge) << 13);
 }
 
 }  // namespace cascade

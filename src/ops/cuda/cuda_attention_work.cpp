@@ -102,7 +102,7 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
     for (int32_t s = plan.row_begin[t]; s < plan.row_begin[t + 1]; ++s) slot_task[s] = t;
   }
   std::vector<int32_t> merge_begin{0}, merge_parts;
-  work.direct = !any_large && tasks > 0;
+  size_t most_parts = 0;  // of any row
   for (int64_t r = 0; r < rows; ++r) {
     if (r >= plan.num_rows) {  // padding
       merge_begin.push_back(static_cast<int32_t>(merge_parts.size()));
@@ -116,8 +116,15 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
         merge_parts.push_back(task_part_base[t] + c * slots + local);
       }
     }
-    work.direct = work.direct && merge_parts.size() == static_cast<size_t>(merge_begin.back()) + 1;
+    most_parts = std::max(most_parts, merge_parts.size() - static_cast<size_t>(merge_begin.back()));
     merge_begin.push_back(static_cast<int32_t>(merge_parts.size()));
+  }
+  if (!any_large && tasks > 0) {  // plans give every row a task, so it has a part
+    if (most_parts == 1) {
+      work.merge = AttentionMerge::kNone;
+    } else if (most_parts <= static_cast<size_t>(shape.max_parts_merged_in_tasks)) {
+      work.merge = AttentionMerge::kLastPart;
+    }
   }
 
   std::vector<int32_t> causal(plan.causal.begin(), plan.causal.end());

@@ -7,6 +7,13 @@
 // kv head. Long tasks are split into several KV chunks when the plan alone would not fill
 // the GPU (split-KV decode); each chunk writes its own partial state ("part") per row and
 // head, and the merge combines all parts of a row (its tasks and their chunks).
+//
+// A step of small tiles only that would be split while it fills few SMs (decode of one or
+// a few sequences) may instead run unsplit on wide blocks (kWideWarps warps each) when no
+// task is longer than wide_max_tokens, which keeps every row at one part. A step of small
+// tiles only needs no merge kernel (AttentionMerge): where every row has one part the task
+// kernel writes the output itself, and otherwise (up to max_parts_merged_in_tasks parts per
+// row) the block that writes a row's last part merges that row.
 #pragma once
 
 #include <cstdint>
@@ -30,11 +37,19 @@ struct AttentionWorkShape {
   int kv_heads = 1;
   int target_blocks = 528;  // split KV until about this many thread blocks run
   int min_chunk_tokens = 256;
-  int chunk_multiple = 128;    // chunk lengths are multiples of this (tokens per block step)
-  int large_tile_rows = 16;    // 64 where the tensor-core kernel runs the large tiles
-  int small_tile_rows = 4;     // small_tile_rows_for(group)
-  int wide_max_blocks = 132;   // wide blocks only where unsplit blocks would fit the SMs
-  int wide_max_tokens = 2048;  // ... and no task is longer than this (0: no wide blocks)
+  int chunk_multiple = 128;   // chunk lengths are multiples of this (tokens per block step)
+  int large_tile_rows = 16;   // 64 where the tensor-core kernel runs the large tiles
+  int small_tile_rows = 4;    // small_tile_rows_for(group)
+  int wide_max_blocks = 132;  // wide blocks only where unsplit blocks would fit the SMs
+  int wide_max_tokens = 0;    // ... and no task is longer than this (0: no wide blocks)
+  int max_parts_merged_in_tasks = 32;  // 0: the merge kernel wherever a row has two parts
+};
+
+// How a step's rows reach the output.
+enum class AttentionMerge : int32_t {
+  kKernel,    // the task kernels write parts, the merge kernel combines each row's
+  kNone,      // one part per row and only small tiles: the task kernel writes the row
+  kLastPart,  // only small tiles: the block that writes a row's last part merges the row
 };
 
 // Tasks whose flat rows fit a small tile use it; the others tiles of large_tile_rows.
@@ -90,8 +105,8 @@ struct AttentionWork {
   int num_small = 0;
   int num_large = 0;
   int num_parts = 0;
-  bool wide = false;    // small tiles on blocks of kWideWarps warps, tasks unsplit
-  bool direct = false;  // one part per row, no large tiles: the task kernel writes out
+  bool wide = false;  // small tiles on blocks of kWideWarps warps, tasks unsplit
+  AttentionMerge merge = AttentionMerge::kKernel;
 };
 
 // Validates the plan against the cache (Error naming the problem, as the CPU backend

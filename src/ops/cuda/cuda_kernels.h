@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "ops/cuda/cuda_attention_work.h"
+
 namespace cascade::cuda {
 
 using bf16 = __nv_bfloat16;
@@ -82,8 +84,9 @@ struct AttentionArgs {
   float* part_lse;           // [parts, hq] f32, base 2
   bf16* out;                 // [rows, hq, d]
   int rows, hq, hkv, d, page_size;
-  float score_scale;  // log2(e) / sqrt(d)
-  bool direct_out;    // AttentionWork::direct: the task kernel writes out, no merge runs
+  float score_scale;     // log2(e) / sqrt(d)
+  AttentionMerge merge;  // AttentionWork::merge
+  int32_t* merge_count;  // kLastPart: [rows, hq] i32, zeros before and after each launch
 };
 
 // Thread blocks (per kv head) of the two task kernels; a block runs items i, i + grid, ...
