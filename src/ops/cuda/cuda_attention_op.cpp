@@ -74,10 +74,14 @@ AttentionWorkShape CudaBackend::attention_shape(int64_t hq, int64_t hkv, int64_t
   return shape;
 }
 
-void CudaBackend::reserve_parts(const AttentionWork& work, int64_t hq, int64_t d) {
+void CudaBackend::reserve_parts(const AttentionWork& work, int64_t rows, int64_t hq, int64_t d) {
   const auto parts = static_cast<size_t>(std::max(work.num_parts, 1));
   recorded_scratch(part_o_, parts * static_cast<size_t>(hq * d) * sizeof(float));
   recorded_scratch(part_lse_, parts * static_cast<size_t>(hq) * sizeof(float));
+  if (work.merge == AttentionMerge::kLastPart) {
+    recorded_scratch(merge_count_,
+                     static_cast<size_t>(std::max<int64_t>(rows * hq, 1)) * sizeof(int32_t));
+  }
 }
 
 void CudaBackend::prepare_attention(const AttentionPlan& plan, int64_t rows, int64_t hq,
@@ -88,7 +92,7 @@ void CudaBackend::prepare_attention(const AttentionPlan& plan, int64_t rows, int
   const int64_t d = cache.k.dim(3);
   const AttentionWork& work = attention_work(plan, rows, cache.k.dim(0), cache.k.dim(1),
                                              attention_shape(hq, cache.k.dim(2), d));
-  reserve_parts(work, hq, d);
+  reserve_parts(work, rows, hq, d);
 }
 
 // q: [rows, hq, d] bf16 (un-rotated); positions: [rows] i32; cache.k, cache.v:
@@ -105,7 +109,7 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   const AttentionWorkShape shape = attention_shape(hq, hkv, d);
   const AttentionWork& work = attention_work(plan, rows, cache.k.dim(0), page_size, shape);
   if (rows == 0) return;
-  reserve_parts(work, hq, d);
+  reserve_parts(work, rows, hq, d);
 
   cuda::AttentionArgs a{};
   a.q = static_cast<const cuda::bf16*>(q.data);
@@ -124,10 +128,7 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   a.page_size = static_cast<int>(page_size);
   a.score_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(d)));
   a.merge = work.merge;
-  if (work.merge == AttentionMerge::kLastPart) {
-    a.merge_count = static_cast<int32_t*>(
-        recorded_scratch(merge_count_, static_cast<size_t>(rows * hq) * sizeof(int32_t)));
-  }
+  a.merge_count = work.merge == AttentionMerge::kLastPart ? merge_count_.as<int32_t>() : nullptr;
   // Eager: one block per item. Recorded: the power of two at or above the items (blocks
   // loop over items past it), which graph_variant() keys the recording by, so a replayed
   // step has at most one item per block (B2 with cascade off ran 9 % slower at one block

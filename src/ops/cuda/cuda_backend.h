@@ -97,8 +97,8 @@ class CudaBackend final : public Backend {
                                       int64_t page_size, const AttentionWorkShape& shape);
   AttentionWorkShape attention_shape(int64_t hq, int64_t hkv, int64_t d) const;
   const cuda::AttentionStreams& attention_streams() const;
-  // part_o / part_lse for the work's parts.
-  void reserve_parts(const AttentionWork& work, int64_t hq, int64_t d);
+  // part_o / part_lse for the work's parts, and merge_count_ for kLastPart's `rows`.
+  void reserve_parts(const AttentionWork& work, int64_t rows, int64_t hq, int64_t d);
 
   struct Context;  // device, stream and cuBLASLt handle; outlives every allocation
   std::shared_ptr<Context> context_;
