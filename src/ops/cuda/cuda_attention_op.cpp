@@ -78,10 +78,9 @@ void CudaBackend::reserve_parts(const AttentionWork& work, int64_t rows, int64_t
   const auto parts = static_cast<size_t>(std::max(work.num_parts, 1));
   recorded_scratch(part_o_, parts * static_cast<size_t>(hq * d) * sizeof(float));
   recorded_scratch(part_lse_, parts * static_cast<size_t>(hq) * sizeof(float));
-  if (work.merge == AttentionMerge::kLastPart) {
-    recorded_scratch(merge_count_,
-                     static_cast<size_t>(std::max<int64_t>(rows * hq, 1)) * sizeof(int32_t));
-  }
+  // Whatever this step's merge: a first kLastPart step would otherwise end the graph epoch.
+  recorded_scratch(merge_count_,
+                   static_cast<size_t>(std::max<int64_t>(rows * hq, 1)) * sizeof(int32_t));
 }
 
 void CudaBackend::prepare_attention(const AttentionPlan& plan, int64_t rows, int64_t hq,
