@@ -251,16 +251,15 @@ TEST_F(CudaAttentionTest, DecodeRowsIncludingSplitKv) {
   }
 }
 
-// Decode of a few short sequences with two padding rows (zeros), the rows' outputs from
-// the task kernel alone: split into KV chunks, each row merged by the block that writes its
-// last part (the default); unsplit on wide blocks (CASCADE_ATTENTION_WIDE_TOKENS), each row
-// written by its one block; and split, with the merge kernel
-// (CASCADE_ATTENTION_TASK_MERGE_PARTS=0).
-TEST_F(CudaAttentionTest, FewShortDecodeRowsMergedByTheTaskKernelWithPaddingRows) {
+// Decode of a few short sequences with two padding rows (zeros), three ways: split into
+// KV chunks merged by the merge kernel (the default); unsplit on wide blocks
+// (CASCADE_ATTENTION_WIDE_TOKENS), each row written by its one block; and split, each row
+// merged by the block that writes its last part (CASCADE_ATTENTION_TASK_MERGE_PARTS).
+TEST_F(CudaAttentionTest, FewShortDecodeRowsSplitUnsplitOrMergedInTheTaskKernel) {
   const std::vector<std::pair<const char*, const char*>> switches = {
       {"CASCADE_ATTENTION_WIDE_TOKENS", "0"},
       {"CASCADE_ATTENTION_WIDE_TOKENS", "2048"},
-      {"CASCADE_ATTENTION_TASK_MERGE_PARTS", "0"}};
+      {"CASCADE_ATTENTION_TASK_MERGE_PARTS", "32"}};
   for (const auto& [variable, value] : switches) {
     ::setenv(variable, value, 1);
     gpu = make_backend("cuda");  // reads the switches

@@ -148,7 +148,8 @@ AttentionWorkShape b6_shape() {
   shape.large_tile_rows = 64;
   shape.target_blocks = 528;
   shape.wide_max_blocks = 132;
-  shape.wide_max_tokens = 2048;
+  shape.wide_max_tokens = 2048;          // off by default
+  shape.max_parts_merged_in_tasks = 32;  // off by default
   return shape;
 }
 
@@ -204,6 +205,9 @@ TEST(CudaAttentionWorkTest, MergeKernelOnlyWithLargeTilesOrManyPartsPerRow) {
   EXPECT_EQ(build_attention_work(unsplit, 8, 300, 16, shape).merge, AttentionMerge::kKernel);
   shape.max_parts_merged_in_tasks = 12;
   EXPECT_EQ(build_attention_work(unsplit, 8, 300, 16, shape).merge, AttentionMerge::kLastPart);
+  shape.max_parts_merged_in_tasks = AttentionWorkShape{}.max_parts_merged_in_tasks;
+  EXPECT_EQ(build_attention_work(unsplit, 8, 300, 16, shape).merge, AttentionMerge::kKernel)
+      << "the merge kernel by default";
 
   AttentionPlan prefill;  // 3 rows x group 7 = 21 flat rows: a large tile
   prefill.page_size = 16;

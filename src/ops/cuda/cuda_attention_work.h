@@ -37,12 +37,12 @@ struct AttentionWorkShape {
   int kv_heads = 1;
   int target_blocks = 528;  // split KV until about this many thread blocks run
   int min_chunk_tokens = 256;
-  int chunk_multiple = 128;   // chunk lengths are multiples of this (tokens per block step)
-  int large_tile_rows = 16;   // 64 where the tensor-core kernel runs the large tiles
-  int small_tile_rows = 4;    // small_tile_rows_for(group)
-  int wide_max_blocks = 132;  // wide blocks only where unsplit blocks would fit the SMs
-  int wide_max_tokens = 0;    // ... and no task is longer than this (0: no wide blocks)
-  int max_parts_merged_in_tasks = 32;  // 0: the merge kernel wherever a row has two parts
+  int chunk_multiple = 128;           // chunk lengths are multiples of this (tokens per block step)
+  int large_tile_rows = 16;           // 64 where the tensor-core kernel runs the large tiles
+  int small_tile_rows = 4;            // small_tile_rows_for(group)
+  int wide_max_blocks = 132;          // wide blocks only where unsplit blocks would fit the SMs
+  int wide_max_tokens = 0;            // ... and no task is longer than this (0: no wide blocks)
+  int max_parts_merged_in_tasks = 0;  // 0: the merge kernel wherever a row has two parts
 };
 
 // How a step's rows reach the output.
