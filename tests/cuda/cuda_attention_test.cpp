@@ -256,11 +256,15 @@ TEST_F(CudaAttentionTest, DecodeRowsIncludingSplitKv) {
 // (CASCADE_ATTENTION_WIDE_TOKENS), each row written by its one block; and split, each row
 // merged by the block that writes its last part (CASCADE_ATTENTION_TASK_MERGE_PARTS).
 TEST_F(CudaAttentionTest, FewShortDecodeRowsSplitUnsplitOrMergedInTheTaskKernel) {
-  const std::vector<std::pair<const char*, const char*>> switches = {
-      {"CASCADE_ATTENTION_WIDE_TOKENS", "0"},
-      {"CASCADE_ATTENTION_WIDE_TOKENS", "2048"},
-      {"CASCADE_ATTENTION_TASK_MERGE_PARTS", "32"}};
-  for (const auto& [variable, value] : switches) {
+  struct Switch {
+    const char *variable, *value;
+    uint32_t wide_and_merge;  // graph_variant() >> 12: wide, then AttentionMerge
+  };
+  const std::vector<Switch> switches = {
+      {"CASCADE_ATTENTION_WIDE_TOKENS", "0", 0},
+      {"CASCADE_ATTENTION_WIDE_TOKENS", "2048", 1 | 1 << 1},  // wide, kNone
+      {"CASCADE_ATTENTION_TASK_MERGE_PARTS", "32", 2 << 1}};  // kLastPart
+  for (const auto& [variable, value, wide_and_merge] : switches) {
     ::setenv(variable, value, 1);
     gpu = make_backend("cuda");  // reads the switches
     ::unsetenv(variable);
@@ -278,6 +282,7 @@ TEST_F(CudaAttentionTest, FewShortDecodeRowsSplitUnsplitOrMergedInTheTaskKernel)
       const double err = compare(L, runs, tasks, positions, 11, 2);
       report(std::string("attention decode ") + variable + "=" + value + " " + name(L), err);
       EXPECT_LE(err, kBound) << variable << "=" << value << " " << name(L);
+      EXPECT_EQ(gpu->graph_variant() >> 12, wide_and_merge) << variable << "=" << value;
     }
   }
 }
