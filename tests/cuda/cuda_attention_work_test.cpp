@@ -4,8 +4,10 @@
 // blocks, and the merge is left out exactly where every row has one part.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <set>
+#include <string>
 
 #include "base/error.h"
 #include "ops/cuda/cuda_attention_work.h"
@@ -218,6 +220,36 @@ TEST(CudaAttentionWorkTest, MergeKernelOnlyWithLargeTilesOrManyPartsPerRow) {
   EXPECT_EQ(w.num_large, 1);
   EXPECT_EQ(w.merge, AttentionMerge::kKernel);
   EXPECT_FALSE(w.wide);
+}
+
+TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
+  AttentionWorkShape shape = attention_tuning_from_env(132);
+  EXPECT_EQ(shape.target_blocks, 528);
+  EXPECT_EQ(shape.wide_max_blocks, 132);
+  EXPECT_EQ(shape.min_chunk_tokens, AttentionWorkShape{}.min_chunk_tokens);
+  EXPECT_EQ(shape.wide_max_tokens, 0);
+  EXPECT_EQ(shape.max_parts_merged_in_tasks, 0);
+  const char* const names[] = {
+      "CASCADE_ATTENTION_TARGET_BLOCKS", "CASCADE_ATTENTION_MIN_CHUNK_TOKENS",
+      "CASCADE_ATTENTION_WIDE_TOKENS", "CASCADE_ATTENTION_TASK_MERGE_PARTS"};
+  for (const char* name : names) ::setenv(name, "77", 1);
+  shape = attention_tuning_from_env(132);
+  EXPECT_EQ(shape.target_blocks, 77);
+  EXPECT_EQ(shape.min_chunk_tokens, 77);
+  EXPECT_EQ(shape.wide_max_tokens, 77);
+  EXPECT_EQ(shape.max_parts_merged_in_tasks, 77);
+  for (const char* name : names) ::unsetenv(name);
+  for (const char* bad : {"-1", "lots", "12x"}) {
+    ::setenv("CASCADE_ATTENTION_TARGET_BLOCKS", bad, 1);
+    try {
+      attention_tuning_from_env(132);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("CASCADE_ATTENTION_TARGET_BLOCKS"), std::string::npos)
+          << e.what();
+    }
+  }
+  ::unsetenv("CASCADE_ATTENTION_TARGET_BLOCKS");
 }
 
 TEST(CudaAttentionWorkTest, RejectsPagesOutsideTheCache) {

@@ -62,15 +62,11 @@ const AttentionWork& CudaBackend::attention_work(const AttentionPlan& plan, int6
 }
 
 AttentionWorkShape CudaBackend::attention_shape(int64_t hq, int64_t hkv, int64_t d) const {
-  AttentionWorkShape shape;
+  AttentionWorkShape shape = attention_tuning_;
   shape.group = static_cast<int>(hq / hkv);
   shape.kv_heads = static_cast<int>(hkv);
-  shape.target_blocks = 4 * num_sms_;
   shape.large_tile_rows = cuda::attention_large_tile_rows(static_cast<int>(d));
   shape.small_tile_rows = small_tile_rows_for(shape.group);
-  shape.wide_max_blocks = num_sms_;
-  shape.wide_max_tokens = attention_wide_tokens_;
-  shape.max_parts_merged_in_tasks = attention_parts_merged_in_tasks_;
   return shape;
 }
 

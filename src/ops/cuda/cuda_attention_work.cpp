@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "base/env_int.h"
 #include "base/error.h"
 #include "ops/op_checks.h"
 
@@ -35,6 +36,19 @@ std::vector<int32_t> flatten(const std::vector<AttentionWorkItem>& items) {
 }
 
 }  // namespace
+
+AttentionWorkShape attention_tuning_from_env(int num_sms) {
+  AttentionWorkShape shape;
+  constexpr int kMost = 1 << 20;
+  shape.target_blocks = env_int("CASCADE_ATTENTION_TARGET_BLOCKS", 4 * num_sms, 1, kMost);
+  shape.min_chunk_tokens =
+      env_int("CASCADE_ATTENTION_MIN_CHUNK_TOKENS", shape.min_chunk_tokens, 1, kMost);
+  shape.wide_max_blocks = num_sms;
+  shape.wide_max_tokens = env_int("CASCADE_ATTENTION_WIDE_TOKENS", shape.wide_max_tokens, 0, kMost);
+  shape.max_parts_merged_in_tasks =
+      env_int("CASCADE_ATTENTION_TASK_MERGE_PARTS", shape.max_parts_merged_in_tasks, 0, kMost);
+  return shape;
+}
 
 AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
                                    int64_t page_size, const AttentionWorkShape& shape) {

@@ -45,6 +45,14 @@ struct AttentionWorkShape {
   int max_parts_merged_in_tasks = 0;  // 0: the merge kernel wherever a row has two parts
 };
 
+// The shape's GPU-wide fields for a GPU of `num_sms` SMs (target_blocks 4 per SM,
+// wide_max_blocks one per SM), with these experiments' switches read from the environment:
+// CASCADE_ATTENTION_TARGET_BLOCKS (target_blocks), CASCADE_ATTENTION_MIN_CHUNK_TOKENS
+// (min_chunk_tokens), CASCADE_ATTENTION_WIDE_TOKENS (wide_max_tokens) and
+// CASCADE_ATTENTION_TASK_MERGE_PARTS (max_parts_merged_in_tasks). A value out of range is an
+// Error naming the variable.
+AttentionWorkShape attention_tuning_from_env(int num_sms);
+
 // How a step's rows reach the output.
 enum class AttentionMerge : int32_t {
   kKernel,    // the task kernels write parts, the merge kernel combines each row's

@@ -4,7 +4,6 @@
 #include <limits>
 #include <vector>
 
-#include "base/env_int.h"
 #include "base/error.h"
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_check.h"
@@ -52,11 +51,7 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   matmul_ = std::make_unique<CudaMatmul>();
   cuda::prepare_attention_mma_kernels();
   cuda::prepare_attention_task_kernels();
-  const AttentionWorkShape defaults;
-  attention_wide_tokens_ =
-      env_int("CASCADE_ATTENTION_WIDE_TOKENS", defaults.wide_max_tokens, 0, 1 << 20);
-  attention_parts_merged_in_tasks_ =
-      env_int("CASCADE_ATTENTION_TASK_MERGE_PARTS", defaults.max_parts_merged_in_tasks, 0, 1024);
+  attention_tuning_ = attention_tuning_from_env(num_sms_);
   cuda::configure_programmatic_launch();
 }
 

@@ -113,10 +113,7 @@ class CudaBackend final : public Backend {
   Tensor plan_device_;
   Tensor part_o_, part_lse_;
   Tensor merge_count_;  // AttentionMerge::kLastPart's counts, zeros between launches
-  // Experiments (AttentionWorkShape): CASCADE_ATTENTION_WIDE_TOKENS (wide_max_tokens) and
-  // CASCADE_ATTENTION_TASK_MERGE_PARTS (max_parts_merged_in_tasks).
-  int attention_wide_tokens_ = 0;
-  int attention_parts_merged_in_tasks_ = 0;
+  AttentionWorkShape attention_tuning_;  // attention_tuning_from_env, at creation
   Tensor sample_args_, sample_out_;
   bool capturing_ = false;
   uint64_t graph_epoch_ = 1;
