@@ -114,6 +114,22 @@ class CudaAttentionTest : public CudaBackendTest {
     return relative_error(host(*gpu, out.gpu), host(*cpu, out.cpu));
   }
 
+  // Decode: one row per sequence of `lengths` tokens, at its last position (a causal task
+  // over the sequence's own pages), plus `padding` rows; returns compare()'s error.
+  double compare_decode(const Layout& L, const std::vector<int>& lengths, int num_pages,
+                        uint32_t cache_seed, uint32_t q_seed, int padding = 0) {
+    std::vector<KvRun> runs;
+    for (int n : lengths) runs.push_back({{}, n, 0});
+    build_cache(L, num_pages, runs, cache_seed);
+    std::vector<TaskSpec> tasks;
+    std::vector<int32_t> positions;
+    for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
+      tasks.push_back({{s}, s, 0, 0, true});
+      positions.push_back(runs[s].len - 1);
+    }
+    return compare(L, runs, tasks, positions, q_seed, padding);
+  }
+
   // The checks of the tests below that have large tiles (both kernels run them).
   void check_prefill_causal_tasks();
   void check_shared_levels();
@@ -235,17 +251,7 @@ TEST_F(CudaAttentionWgmmaWsFewBlocksTest, PrefillCausalTasks) {
 // Decode: one row per sequence at its last position, short to long (split into KV chunks).
 TEST_F(CudaAttentionTest, DecodeRowsIncludingSplitKv) {
   for (const Layout& L : kLayouts) {
-    const std::vector<int> lengths = {1, 17, 100, 333, 1000, 4097};
-    std::vector<KvRun> runs;
-    for (int n : lengths) runs.push_back({{}, n, 0});
-    build_cache(L, 400, runs, 200);
-    std::vector<TaskSpec> tasks;
-    std::vector<int32_t> positions;
-    for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
-      tasks.push_back({{s}, s, 0, 0, true});
-      positions.push_back(runs[s].len - 1);
-    }
-    const double err = compare(L, runs, tasks, positions, 8);
+    const double err = compare_decode(L, {1, 17, 100, 333, 1000, 4097}, 400, 200, 8);
     report("attention decode " + name(L), err);
     EXPECT_LE(err, kBound) << name(L);
   }
@@ -269,17 +275,7 @@ TEST_F(CudaAttentionTest, FewShortDecodeRowsSplitUnsplitOrMergedInTheTaskKernel)
     gpu = make_backend("cuda");  // reads the switches
     ::unsetenv(variable);
     for (const Layout& L : kLayouts) {
-      const std::vector<int> lengths = {1, 17, 100, 333, 1000, 2048};
-      std::vector<KvRun> runs;
-      for (int n : lengths) runs.push_back({{}, n, 0});
-      build_cache(L, 400, runs, 250);
-      std::vector<TaskSpec> tasks;
-      std::vector<int32_t> positions;
-      for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
-        tasks.push_back({{s}, s, 0, 0, true});
-        positions.push_back(runs[s].len - 1);
-      }
-      const double err = compare(L, runs, tasks, positions, 11, 2);
+      const double err = compare_decode(L, {1, 17, 100, 333, 1000, 2048}, 400, 250, 11, 2);
       report(std::string("attention decode ") + variable + "=" + value + " " + name(L), err);
       EXPECT_LE(err, kBound) << variable << "=" << value << " " << name(L);
       EXPECT_EQ(gpu->graph_variant() >> 12, wide_and_merge) << variable << "=" << value;
@@ -290,17 +286,10 @@ TEST_F(CudaAttentionTest, FewShortDecodeRowsSplitUnsplitOrMergedInTheTaskKernel)
 // Many decode rows, enough blocks without a split: one part per row, written by the task
 // kernel (no merge at all).
 TEST_F(CudaAttentionTest, ManyDecodeRowsWithOnePartEachWriteTheOutputDirectly) {
+  std::vector<int> lengths;
+  for (int s = 0; s < 600; ++s) lengths.push_back(1 + (s * 37) % 90);
   for (const Layout& L : kLayouts) {
-    std::vector<KvRun> runs;
-    for (int s = 0; s < 600; ++s) runs.push_back({{}, 1 + (s * 37) % 90, 0});
-    build_cache(L, 4000, runs, 260);
-    std::vector<TaskSpec> tasks;
-    std::vector<int32_t> positions;
-    for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
-      tasks.push_back({{s}, s, 0, 0, true});
-      positions.push_back(runs[s].len - 1);
-    }
-    const double err = compare(L, runs, tasks, positions, 12, 3);
+    const double err = compare_decode(L, lengths, 4000, 260, 12, 3);
     report("attention decode 600 rows " + name(L), err);
     EXPECT_LE(err, kBound) << name(L);
   }
