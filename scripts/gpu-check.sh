@@ -8,18 +8,21 @@
 # MODE: full (default: everything), quick (no sanitizers), tests (the GPU tests and
 # kernel timings only), bench (the scenarios only), sanitize (compute-sanitizer only),
 # profile (not part of full: where B4's and B6's time goes — the engine's host phases,
-# ncu kernel durations per forward pass, and a full ncu report of the wgmma kernel).
+# ncu kernel durations per forward pass, and a full ncu report of the wgmma kernel),
+# profile-b1 (not part of full: B1's host phases and its kernels' time by name over ten
+# decode steps at full batch and over its prefill steps).
 # Needs .debs/ (scripts/gpu-deps.sh download) next to the sources.
 set -uo pipefail
-out=${1:?usage: scripts/gpu-check.sh OUTDIR [full|quick|tests|bench|sanitize|profile]}
+out=${1:?usage: scripts/gpu-check.sh OUTDIR [full|quick|tests|bench|sanitize|profile|profile-b1]}
 mode=${2:-full}
-case $mode in full | quick | tests | bench | sanitize | profile) ;; *)
-  echo "gpu-check.sh: unknown MODE '$mode' (full, quick, tests, bench, sanitize or profile)" >&2
+case $mode in full | quick | tests | bench | sanitize | profile | profile-b1) ;; *)
+  echo "gpu-check.sh: unknown MODE '$mode' (full, quick, tests, bench, sanitize, profile or" \
+    "profile-b1)" >&2
   exit 2
   ;;
 esac
-wants() { # wants PART: whether MODE includes PART (tests, bench, sanitize or profile)
-  case $mode:$1 in full:profile) return 1 ;; full:* | quick:tests | quick:bench | "$1:$1") return 0 ;;
+wants() { # wants PART: whether MODE includes PART (tests, bench, sanitize, profile, profile-b1)
+  case $mode:$1 in full:profile*) return 1 ;; full:* | quick:tests | quick:bench | "$1:$1") return 0 ;;
   *) return 1 ;; esac
 }
 mkdir -p "$out"
@@ -129,6 +132,23 @@ if wants profile; then
     -k regex:attention_wgmma_kernel --launch-count 1 -f -o $out/wgmma-b2 \
     build-gpu/tests/cascade_cuda_tests --gtest_filter=CudaTiming.AttentionB2SharedChunks && \
     ncu --import $out/wgmma-b2.ncu-rep --page details"
+fi
+if wants profile-b1; then
+  bench=(build-gpu/cascade bench scenarios --device cuda --cache-dir build-gpu/bench-models
+    --scenario B1 --repeats 1)
+  step host_b1 "grep -c 'step profile'" -- env CASCADE_PROFILE=1 "${bench[@]}"
+  # Launch counts (graph nodes count one each): the warm-up takes ~1,300, then come the
+  # ~9 prefill steps of up to 16,384 tokens (eager, ~400 kernels each), then decode steps
+  # of ~300 kernels at batch 256. Each window's kernels by name, summed; the clocks left
+  # as they are (METHOD.md of the device tool).
+  ncu_time=(timeout 300 ncu --csv --clock-control none --metrics gpu__time_duration.sum
+    --graph-profiling node)
+  step b1_decode "grep -c segment" -- bash -c "${ncu_time[*]} --launch-skip 8000 \
+    --launch-count 3000 ${bench[*]} >$out/b1-decode.csv && python3 tools/ncu_summary.py \
+    $out/b1-decode.csv --split embedding_kernel --top 20"
+  step b1_prefill "grep -c segment" -- bash -c "${ncu_time[*]} --launch-skip 1500 \
+    --launch-count 1500 ${bench[*]} >$out/b1-prefill.csv && python3 tools/ncu_summary.py \
+    $out/b1-prefill.csv --split embedding_kernel --top 20"
 fi
 echo
 echo "== measured (max |diff| / max |ref| unless named otherwise) =="
