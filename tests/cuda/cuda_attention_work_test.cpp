@@ -178,6 +178,8 @@ TEST(CudaAttentionWorkTest, FewShortDecodeRowsRunUnsplitOnWideBlocksWhereAsked) 
   w = build_attention_work(plan, 2, 300, 16, shape);
   EXPECT_FALSE(w.wide);
   EXPECT_EQ(w.merge, AttentionMerge::kLastPart);
+  EXPECT_FALSE(build_attention_work(decode_plan({0, 0}, 2), 2, 300, 16, shape).wide)
+      << "off means off, even for tasks of no tokens";
   shape = b6_shape();
   shape.wide_max_blocks = 3;  // the plan's 2 tiles x 2 kv heads
   w = build_attention_work(plan, 2, 300, 16, shape);
