@@ -10,19 +10,22 @@
 # profile (not part of full: where B4's and B6's time goes — the engine's host phases,
 # ncu kernel durations per forward pass, and a full ncu report of the wgmma kernel),
 # profile-b1 (not part of full: B1's host phases and its kernels' time by name over ten
-# decode steps at full batch and over its prefill steps).
+# decode steps at full batch and over its prefill steps), sass (not part of full: the
+# attention and GEMV kernels' machine code, OUTDIR/*.sass, and their loops' instruction mix
+# by tools/sass_mix.py).
 # Needs .debs/ (scripts/gpu-deps.sh download) next to the sources.
 set -uo pipefail
-out=${1:?usage: scripts/gpu-check.sh OUTDIR [full|quick|tests|bench|sanitize|profile|profile-b1]}
+out=${1:?usage: scripts/gpu-check.sh OUTDIR [full|quick|tests|bench|sanitize|profile|profile-b1|sass]}
 mode=${2:-full}
-case $mode in full | quick | tests | bench | sanitize | profile | profile-b1) ;; *)
-  echo "gpu-check.sh: unknown MODE '$mode' (full, quick, tests, bench, sanitize, profile or" \
-    "profile-b1)" >&2
+case $mode in full | quick | tests | bench | sanitize | profile | profile-b1 | sass) ;; *)
+  echo "gpu-check.sh: unknown MODE '$mode' (full, quick, tests, bench, sanitize, profile," \
+    "profile-b1 or sass)" >&2
   exit 2
   ;;
 esac
-wants() { # wants PART: whether MODE includes PART (tests, bench, sanitize, profile, profile-b1)
-  case $mode:$1 in full:profile*) return 1 ;; full:* | quick:tests | quick:bench | "$1:$1") return 0 ;;
+wants() { # wants PART: whether MODE includes PART (tests, bench, sanitize, profile, profile-b1, sass)
+  case $mode:$1 in full:profile* | full:sass) return 1 ;;
+  full:* | quick:tests | quick:bench | "$1:$1") return 0 ;;
   *) return 1 ;; esac
 }
 mkdir -p "$out"
@@ -132,6 +135,19 @@ if wants profile; then
     -k regex:attention_wgmma_kernel --launch-count 1 -f -o $out/wgmma-b2 \
     build-gpu/tests/cascade_cuda_tests --gtest_filter=CudaTiming.AttentionB2SharedChunks && \
     ncu --import $out/wgmma-b2.ncu-rep --page details"
+fi
+if wants sass; then
+  # The kernels' machine code as this build made it; per kernel its loops, innermost first
+  # (the wgmma kernel's KV-block loop, the small-tile kernel's 32-token step, ...).
+  objects=build-gpu/CMakeFiles/cascade_ops_cuda.dir/src/ops/cuda
+  for unit in cuda_attention_wgmma cuda_attention cuda_gemv; do
+    cuobjdump --dump-sass "$objects/$unit.cu.o" >"$out/$unit.sass" 2>&1
+  done
+  step sass_wgmma "grep -c loop" -- python3 tools/sass_mix.py "$out/cuda_attention_wgmma.sass" \
+    --function 'attention_wgmma_kernelILi128ELb0E'
+  step sass_tasks "grep -c loop" -- python3 tools/sass_mix.py "$out/cuda_attention.sass" \
+    --function 'attention_task_kernelILi128ELi4ELi4E|attention_merge_kernelILi128E'
+  step sass_gemv "grep -c loop" -- python3 tools/sass_mix.py "$out/cuda_gemv.sass"
 fi
 if wants profile-b1; then
   bench=(build-gpu/cascade bench scenarios --device cuda --cache-dir build-gpu/bench-models
