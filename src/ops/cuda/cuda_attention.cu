@@ -379,7 +379,7 @@ __device__ __forceinline__ void zero_padding_rows(const AttentionArgs& args, con
 template <int D, int ROWS, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32)
     attention_task_kernel(const AttentionArgs args, const bool large) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   extern __shared__ uint4 task_shared[];
   auto& sh = *reinterpret_cast<TaskShared<D, ROWS, WARPS>*>(task_shared);
   const WorkView w{args.work};
@@ -415,7 +415,7 @@ void allow_wide_shared() {
 // The merge of every (row, head) of out: a warp each (merge_row_head).
 template <int D>
 __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const AttentionArgs args) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   const int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
   if (unit >= static_cast<int64_t>(args.rows) * args.hq) return;
   merge_row_head<D>(args, WorkView{args.work}, static_cast<int>(unit / args.hq),

@@ -108,7 +108,7 @@ __device__ __forceinline__ void run_mma_item(const AttentionArgs& args, const Ta
 template <int D>
 __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
     attention_mma_kernel(const AttentionArgs args) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   MmaShared<D>& sh = *reinterpret_cast<MmaShared<D>*>(shared_bytes);
   const WorkView w{args.work};

@@ -210,7 +210,7 @@ constexpr int wgmma_shared_bytes() {
 template <int D, bool PIPELINED>
 __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<PIPELINED>)
     attention_wgmma_kernel(const AttentionArgs args) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char shared_bytes[];
   const uint32_t misalign = shared_address(shared_bytes) % 1024;

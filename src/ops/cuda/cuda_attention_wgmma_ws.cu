@@ -254,7 +254,7 @@ __device__ __forceinline__ void compute_items(const AttentionArgs& args, const W
 // One block per SM: 384 threads at up to 168 registers fill the register file.
 template <int D>
 __global__ void __launch_bounds__(kThreads, 1) attention_wgmma_ws_kernel(const AttentionArgs args) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char shared_bytes[];
   const uint32_t misalign = shared_address(shared_bytes) % 1024;

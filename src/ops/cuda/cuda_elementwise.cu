@@ -16,7 +16,7 @@ int grid_for(int64_t n, int64_t per_block) {
 // One block per output row; 16-byte copies when the row allows them.
 __global__ void embedding_kernel(const int32_t* ids, const bf16* table, int64_t vocab,
                                  int64_t hidden, bool vectorized, bf16* out) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   const int64_t r = blockIdx.x;
   const int32_t id = ids[r];
   bf16* dst = out + r * hidden;
@@ -35,7 +35,7 @@ __global__ void embedding_kernel(const int32_t* ids, const bf16* table, int64_t 
 }
 
 __global__ void add_kernel(bf16* acc, const bf16* x, int64_t n) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
        i += int64_t{gridDim.x} * blockDim.x) {
     acc[i] = __float2bfloat16(__bfloat162float(acc[i]) + __bfloat162float(x[i]));
@@ -43,7 +43,7 @@ __global__ void add_kernel(bf16* acc, const bf16* x, int64_t n) {
 }
 
 __global__ void add_pairs_kernel(__nv_bfloat162* acc, const __nv_bfloat162* x, int64_t pairs) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < pairs;
        i += int64_t{gridDim.x} * blockDim.x) {
     const float2 a = __bfloat1622float2(acc[i]), b = __bfloat1622float2(x[i]);
@@ -52,7 +52,7 @@ __global__ void add_pairs_kernel(__nv_bfloat162* acc, const __nv_bfloat162* x, i
 }
 
 __global__ void silu_mul_kernel(const bf16* gate_up, int64_t rows, int64_t n, bf16* out) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   const int64_t total = rows * n;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
        i += int64_t{gridDim.x} * blockDim.x) {
@@ -64,7 +64,7 @@ __global__ void silu_mul_kernel(const bf16* gate_up, int64_t rows, int64_t n, bf
 }
 
 __global__ void add_bias_f32_kernel(float* out, const bf16* bias, int64_t rows, int64_t n) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   const int64_t total = rows * n;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
        i += int64_t{gridDim.x} * blockDim.x) {

@@ -100,7 +100,7 @@ __global__ void __launch_bounds__(kThreads)
       prefetch_slice(w + (part * n + col) * k, k, slice * int64_t{kSliceElements}, lane);
     }
   }
-  wait_prior_grids_release_next();
+  wait_prior_grids();
 #pragma unroll
   for (int part = 0; part < kParts; ++part) {
     float acc[ROWS];

@@ -1,11 +1,13 @@
 // Our kernels' launches, with Hopper's programmatic dependent launch (PDL) when enabled:
 // a kernel's blocks may then be scheduled while the kernel before it on the stream is
-// finishing, instead of after it. Every kernel of ours starts with
-// wait_prior_grids_release_next(), which returns once the kernels before it have completed
-// and their writes are visible (at once when launched without PDL), so launching with or
-// without PDL computes the same. What PDL saves is the gap between short kernels (a decode
-// step is dozens of 3-10 µs kernels). Off unless CASCADE_PDL=1 when a CUDA backend is
-// created (until measured); it needs compute capability 9.0 or later.
+// finishing (as its blocks exit), instead of after it. Every kernel of ours starts with
+// wait_prior_grids(), which returns once the kernels before it have completed and their
+// writes are visible (at once when launched without PDL), so launching with or without PDL
+// computes the same. What PDL saves is the gap between short kernels (a decode step is
+// dozens of 3-10 µs kernels). No kernel triggers its dependents early: with
+// griddepcontrol.launch_dependents at every kernel's start, PDL measured slower (2026-11-30:
+// B2 −17 %, B6 −4 %). Off unless CASCADE_PDL=1 when a CUDA backend is created (until
+// measured); it needs compute capability 9.0 or later.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -18,15 +20,13 @@
 
 namespace cascade::cuda {
 
-// Device: first thing in every kernel, before it reads or writes global memory. Waits for
-// the kernels before it (complete, their writes visible), then lets the next kernel's
-// blocks be scheduled once every block of this one has come this far: they wait here in
-// turn, so the next kernel's launch overlaps this one's run instead of following it.
-// Without PDL both instructions return at once.
-__device__ __forceinline__ void wait_prior_grids_release_next() {
+// Device: first thing in every kernel, before it reads or writes global memory that
+// kernels before it write. Waits for those kernels (complete, their writes visible); with
+// PDL this kernel's blocks may be resident before they complete. Without PDL it returns at
+// once.
+__device__ __forceinline__ void wait_prior_grids() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif
 }
 

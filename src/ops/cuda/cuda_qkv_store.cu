@@ -19,7 +19,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     qkv_store_kernel(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float eps,
                      const int32_t* positions, const int32_t* slots, const float* inv_freq, int hq,
                      int hkv, int d, int64_t cache_slots, bf16* q, bf16* k_cache, bf16* v_cache) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   const int64_t r = blockIdx.x;
   const int lane = threadIdx.x % 32, half = d / 2;
   const int heads = hq + 2 * hkv;

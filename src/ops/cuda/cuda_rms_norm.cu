@@ -26,7 +26,7 @@ __device__ float inv_rms_of(float sum_sq, int64_t dim, float eps) {
 // x, out: [rows, dim] bf16; weight: [dim] bf16. out may alias x.
 __global__ void rms_norm_kernel(const bf16* x, const bf16* weight, int64_t dim, float eps,
                                 bf16* out) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   const bf16* row = x + blockIdx.x * dim;
   float sum_sq = 0.0f;
   for (int64_t i = threadIdx.x; i < dim; i += kThreads) {
@@ -48,7 +48,7 @@ constexpr int kMaxPerThread = 8;
 
 __global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* weight, int64_t dim,
                                     float eps, bf16* out) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   bf16* row = residual + blockIdx.x * dim;
   const bf16* add = x + blockIdx.x * dim;
   const bool cached = dim <= int64_t{kThreads} * kMaxPerThread;

@@ -202,7 +202,7 @@ __global__ void __launch_bounds__(kThreads)
     sample_rows_kernel(const float* logits, int stride, int vocab, const float* temperature,
                        const double* uniform, const int32_t* top_k, const float* top_p,
                        int32_t* out) {
-  wait_prior_grids_release_next();
+  wait_prior_grids();
   __shared__ Shared s;
   const int row = blockIdx.x;
   const float* l = logits + static_cast<int64_t>(row) * stride;
