@@ -28,7 +28,7 @@
 namespace cascade::cuda {
 namespace {
 
-constexpr int kWarps = kNarrowWarps;  // the merge kernel's and the large tiles' blocks
+constexpr int kWarps = kNarrowWarps;  // per block: the merge kernel, the task kernel unless wide
 constexpr int kThreads = kWarps * 32;
 constexpr int kBlockTokens = 32;  // KV tokens per warp step (one per lane)
 constexpr float kMinusInf = -INFINITY;
