@@ -227,26 +227,23 @@ void DecoderModel::enqueue_step(const AttentionPlan& plan, std::vector<KvLayer>&
 
   backend_.embedding(ids, weights_.embed, hidden);
   if (shard_.sharded()) comm_.all_reduce_sum(hidden);  // each row came from one rank
-  // Each residual add goes with the norm after it (Backend::add_rms_norm, fused on GPUs):
-  // the MLP output of layer l joins the residual in layer l + 1's input norm.
+  // The residual stream: each projection's output joins `hidden` either inside the
+  // projection (linear_into_residual, fused on GPUs for decode rows) or, left `pending`, in
+  // the norm before the next projection (add_rms_norm_linear); each norm goes with the
+  // projection after it.
+  Tensor pending;
   for (size_t l = 0; l < weights_.layers.size(); ++l) {
     const LayerWeights& w = weights_.layers[l];
-    if (l == 0) {
-      backend_.rms_norm(hidden, w.input_norm, eps, normed);
-    } else {
-      backend_.add_rms_norm(hidden, proj, w.input_norm, eps, normed);
-    }
-    backend_.linear(normed, w.qkv, w.qkv_bias, qkv);
+    backend_.add_rms_norm_linear(hidden, pending, w.input_norm, eps, w.qkv, w.qkv_bias, normed,
+                                 qkv);
     backend_.qkv_store(qkv, w.q_norm, w.k_norm, eps, positions, slots, rope_, q, kv[l]);
     backend_.attention(q, positions, kv[l], plan, rope_, attn);
-    backend_.linear(attn_flat, w.o_proj, Tensor{}, proj);
-    comm_.all_reduce_sum(proj);  // row-parallel: each rank's heads add a part
-    backend_.add_rms_norm(hidden, proj, w.post_norm, eps, normed);
-    backend_.linear_silu_mul(normed, w.gate_up, gate_up, act);
-    backend_.linear(act, w.down, Tensor{}, proj);
-    comm_.all_reduce_sum(proj);  // row-parallel: each rank's MLP columns add a part
+    pending = project_into_residual(attn_flat, w.o_proj, hidden, proj);
+    backend_.add_rms_norm_linear_silu_mul(hidden, pending, w.post_norm, eps, w.gate_up, normed,
+                                          gate_up, act);
+    pending = project_into_residual(act, w.down, hidden, proj);
   }
-  if (!weights_.layers.empty()) backend_.add_inplace(hidden, proj);  // the last MLP output
+  if (pending.defined()) backend_.add_inplace(hidden, pending);  // the last MLP output
 
   // Only the requested rows go through the final norm and lm_head; a row gather is an
   // embedding lookup with the step's hidden states as the table.
@@ -259,6 +256,19 @@ void DecoderModel::enqueue_step(const AttentionPlan& plan, std::vector<KvLayer>&
   Tensor local = shard_.sharded() ? ws_.local_logits.rows(0, out_rows) : logits;
   backend_.linear(picked_normed, weights_.lm_head, Tensor{}, local);
   comm_.all_gather_columns(local, logits);
+}
+
+// hidden += x · wᵀ, or the product left in `out` and returned as pending. Row-parallel
+// weights (tensor parallelism) give each rank a part of the product: summed over the ranks
+// before it joins the residual.
+Tensor DecoderModel::project_into_residual(const Tensor& x, const Tensor& w, Tensor& hidden,
+                                           Tensor& out) {
+  if (shard_.sharded()) {
+    backend_.linear(x, w, Tensor{}, out);
+    comm_.all_reduce_sum(out);
+    return out;
+  }
+  return backend_.linear_into_residual(x, w, hidden, out) ? Tensor{} : out;
 }
 
 const std::vector<int32_t>& DecoderModel::local_ids(const std::vector<int32_t>& ids) {

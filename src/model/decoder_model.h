@@ -81,6 +81,7 @@ class DecoderModel {
   static int64_t bucket(int64_t rows, int64_t max_rows);
   // The step's ids as rows of this rank's embedding shard (others -> its zero row).
   const std::vector<int32_t>& local_ids(const std::vector<int32_t>& ids);
+  Tensor project_into_residual(const Tensor& x, const Tensor& w, Tensor& hidden, Tensor& out);
   void check_shard_shapes() const;
 
   void validate(const ForwardBatch& batch, const std::vector<KvLayer>& kv) const;

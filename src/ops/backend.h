@@ -88,6 +88,39 @@ class Backend {
     silu_mul(gate_up, out);
   }
 
+  // The residual stream of a decoder layer, in ops a backend may fuse into its linear
+  // layers (steps of a few rows are short kernels, each boundary costing more than the work
+  // next to it). linear_into_residual: residual += x · wᵀ (the product rounded to the
+  // compute dtype first), returning true; or, where the backend does not fuse the add,
+  // out = x · wᵀ, returning false: the caller passes out as the next op's `pending`.
+  // x: [rows, in]; w: [dim, in]; residual, out: [rows, dim].
+  virtual bool linear_into_residual(const Tensor& x, const Tensor& w, Tensor& residual,
+                                    Tensor& out) {
+    (void)residual;
+    linear(x, w, Tensor{}, out);
+    return false;
+  }
+  // residual += pending (where defined), then out = rms_norm(residual) · wᵀ (+ bias): a
+  // layer's residual add, the norm after it and the projection after that. normed: [rows,
+  // dim] scratch for the norm (left unwritten when fused). residual, pending, normed:
+  // [rows, dim]; norm_weight: [dim]; w: [out, dim]; bias: [out] or undefined; out: [rows,
+  // out].
+  virtual void add_rms_norm_linear(Tensor& residual, const Tensor& pending,
+                                   const Tensor& norm_weight, float eps, const Tensor& w,
+                                   const Tensor& bias, Tensor& normed, Tensor& out) {
+    norm_residual(residual, pending, norm_weight, eps, normed);
+    linear(normed, w, bias, out);
+  }
+  // The same with an MLP's up projection and activation after the norm: out =
+  // silu_mul(rms_norm(residual) · w_gate_upᵀ); gate_up: [rows, 2n] scratch (linear_silu_mul).
+  virtual void add_rms_norm_linear_silu_mul(Tensor& residual, const Tensor& pending,
+                                            const Tensor& norm_weight, float eps,
+                                            const Tensor& w_gate_up, Tensor& normed,
+                                            Tensor& gate_up, Tensor& out) {
+    norm_residual(residual, pending, norm_weight, eps, normed);
+    linear_silu_mul(normed, w_gate_up, gate_up, out);
+  }
+
   // Splits qkv [rows, (hq + 2·hkv)·d] into q [rows, hq, d] (un-rotated), and writes k
   // (rotated at `positions`) and v into the cache at `slots` (page·page_size + offset).
   // q_norm / k_norm: [d] per-head RMSNorm weights, or undefined to skip (Qwen2).
@@ -144,6 +177,16 @@ class Backend {
   // recorded under one variant replays only for steps of the same variant, so that a
   // recording launches no kernel with nothing to do.
   virtual uint32_t graph_variant() const { return 0; }
+ protected:
+  // residual += pending (where defined), then normed = rms_norm(residual).
+  void norm_residual(Tensor& residual, const Tensor& pending, const Tensor& norm_weight, float eps,
+                     Tensor& normed) {
+    if (pending.defined()) {
+      add_rms_norm(residual, pending, norm_weight, eps, normed);
+    } else {
+      rms_norm(residual, norm_weight, eps, normed);
+    }
+  }
 };
 
 // The CPU reference backend; `threads` <= 0 picks the machine's core count.

@@ -82,6 +82,86 @@ TEST_F(CudaOpsTest, LinearSiluMulEqualsTheTwoOpsAndTheCpu) {  // cuBLASLt, then 
   check_linear_silu_mul({{9, 896, 256}, {2, 8200, 40}});
 }
 
+// The residual stream's fused ops (decode rows: one GEMV kernel each) give the bits of the
+// ops they replace on the GPU, themselves checked against the CPU above; other steps run
+// those ops. Shapes: rows, hidden, projection width (gate/up: twice the activation's).
+TEST_F(CudaOpsTest, ResidualStreamOpsEqualTheSeparateOps) {
+  for (const auto& [rows, dim, width] :
+       std::vector<std::tuple<int, int, int>>{{1, 896, 1152},
+                                              {3, 1024, 3072},
+                                              {8, 896, 4864},
+                                              {8, 2560, 64},   // the largest fused norm
+                                              {2, 4096, 40},   // four slices per column
+                                              {4, 3072, 48},   // too long to normalize fused
+                                              {9, 896, 256}}) {  // not a decode step
+    const std::string shape = "[" + std::to_string(rows) + ", " + std::to_string(dim) + "] -> " +
+                              std::to_string(width);
+    const auto residual_values = random_bf16_values(size_t(rows) * dim, 71 + dim, 0.5f, 2.0f);
+    const auto norm_weight = both(random_bf16_values(size_t(dim), 72 + dim, 1.0f, 0.2f), {dim});
+    const auto pending = both(random_bf16_values(size_t(rows) * dim, 73 + dim), {rows, dim});
+    const auto w = both(random_bf16_values(size_t(width) * dim, 74 + width, 0.0f,
+                                           1.0f / std::sqrt(float(dim))),
+                        {width, dim});
+    const auto bias = both(random_bf16_values(size_t(width), 75 + width), {width});
+    const bool decode = rows <= 8;
+
+    // linear_into_residual against linear then add_inplace.
+    const auto x = both(random_bf16_values(size_t(rows) * width, 76 + width), {rows, width});
+    const auto w_back = both(random_bf16_values(size_t(dim) * width, 77 + dim, 0.0f,
+                                                1.0f / std::sqrt(float(width))),
+                             {dim, width});
+    auto fused_residual = both(residual_values, {rows, dim});
+    auto split_residual = both(residual_values, {rows, dim});
+    auto product = outputs({rows, dim});
+    const bool added = gpu->linear_into_residual(x.gpu, w_back.gpu, fused_residual.gpu, product.gpu);
+    EXPECT_EQ(added, decode) << shape;
+    if (!added) gpu->add_inplace(fused_residual.gpu, product.gpu);
+    gpu->linear(x.gpu, w_back.gpu, Tensor{}, product.gpu);
+    gpu->add_inplace(split_residual.gpu, product.gpu);
+    EXPECT_EQ(host(*gpu, fused_residual.gpu), host(*gpu, split_residual.gpu))
+        << "linear_into_residual " << shape;
+
+    // add_rms_norm_linear, nothing pending (fused for decode rows) and with a pending add.
+    for (const bool with_pending : {false, true}) {
+      const Tensor none;
+      const Tensor& add = with_pending ? pending.gpu : none;
+      auto fused_res = both(residual_values, {rows, dim});
+      auto split_res = both(residual_values, {rows, dim});
+      auto normed = outputs({rows, dim});
+      auto fused = outputs({rows, width}), split = outputs({rows, width});
+      gpu->add_rms_norm_linear(fused_res.gpu, add, norm_weight.gpu, 1e-6f, w.gpu, bias.gpu,
+                               normed.gpu, fused.gpu);
+      if (with_pending) {
+        gpu->add_rms_norm(split_res.gpu, pending.gpu, norm_weight.gpu, 1e-6f, normed.gpu);
+      } else {
+        gpu->rms_norm(split_res.gpu, norm_weight.gpu, 1e-6f, normed.gpu);
+      }
+      gpu->linear(normed.gpu, w.gpu, bias.gpu, split.gpu);
+      const std::string what = shape + (with_pending ? " pending" : "");
+      EXPECT_EQ(host(*gpu, fused.gpu), host(*gpu, split.gpu)) << "add_rms_norm_linear " << what;
+      EXPECT_EQ(host(*gpu, fused_res.gpu), host(*gpu, split_res.gpu)) << "residual " << what;
+
+      // The MLP form: gate/up of width / 2 activations each.
+      const int inter = width / 2;
+      auto gate_up = outputs({rows, width});
+      auto fused_act = outputs({rows, inter}), split_act = outputs({rows, inter});
+      auto fused_res2 = both(residual_values, {rows, dim});
+      gpu->add_rms_norm_linear_silu_mul(fused_res2.gpu, add, norm_weight.gpu, 1e-6f, w.gpu,
+                                        normed.gpu, gate_up.gpu, fused_act.gpu);
+      auto split_res2 = both(residual_values, {rows, dim});
+      if (with_pending) {
+        gpu->add_rms_norm(split_res2.gpu, pending.gpu, norm_weight.gpu, 1e-6f, normed.gpu);
+      } else {
+        gpu->rms_norm(split_res2.gpu, norm_weight.gpu, 1e-6f, normed.gpu);
+      }
+      gpu->linear_silu_mul(normed.gpu, w.gpu, gate_up.gpu, split_act.gpu);
+      EXPECT_EQ(host(*gpu, fused_act.gpu), host(*gpu, split_act.gpu))
+          << "add_rms_norm_linear_silu_mul " << what;
+      EXPECT_EQ(host(*gpu, fused_res2.gpu), host(*gpu, split_res2.gpu)) << "residual " << what;
+    }
+  }
+}
+
 TEST_F(CudaOpsTest, EmbeddingCopiesRowsExactly) {
   for (const auto& [vocab, hidden, rows] :
        std::vector<std::tuple<int, int, int>>{{50, 64, 7}, {300, 37, 33}, {1000, 1024, 1}}) {

@@ -47,6 +47,14 @@ class CudaBackend final : public Backend {
   void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
                     Tensor& out) override;
   void silu_mul(const Tensor& gate_up, Tensor& out) override;
+  bool linear_into_residual(const Tensor& x, const Tensor& w, Tensor& residual,
+                            Tensor& out) override;
+  void add_rms_norm_linear(Tensor& residual, const Tensor& pending, const Tensor& norm_weight,
+                           float eps, const Tensor& w, const Tensor& bias, Tensor& normed,
+                           Tensor& out) override;
+  void add_rms_norm_linear_silu_mul(Tensor& residual, const Tensor& pending,
+                                    const Tensor& norm_weight, float eps, const Tensor& w_gate_up,
+                                    Tensor& normed, Tensor& gate_up, Tensor& out) override;
   void linear_silu_mul(const Tensor& x, const Tensor& w_gate_up, Tensor& gate_up,
                        Tensor& out) override;
   void qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm, float eps,

@@ -4,22 +4,34 @@
 // the copy bandwidth takes 0.5-4 µs: what counts is how many loads every SM keeps in
 // flight. A block of 8 warps takes 8 / S columns; each column's k is cut into S slices of
 // at most 1,024 elements (S = 1, 2, 4 or 8), one warp a slice, and each lane issues all its
-// 16-byte weight loads (up to 4) before it uses any. x (a few rows) is read through L1 by
-// every warp. fp32 accumulation; the S partial sums of a column are added in slice order
-// through shared memory (the same order every run), then the bias and the rounding.
+// 16-byte weight loads (up to 4 per weight row) before it uses any. x (a few rows) is read
+// through L1 by every warp. fp32 accumulation; the S partial sums of a column are added in
+// slice order through shared memory (the same order every run), then the bias and the
+// rounding.
+//
+// A decode step is ~9 such short kernels per layer, and each kernel boundary costs more
+// than the work around it, so the GEMV also takes the ops next to it: the RMSNorm of its
+// input (every block normalizes the step's few rows into shared memory while its weight
+// loads are in flight), the SiLU · up of an MLP, and the residual add of its output. Each
+// fused form gives the bits of the ops it replaces.
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
 #include "ops/cuda/cuda_launch.cuh"
+#include "ops/cuda/cuda_rms_norm.cuh"
 
 namespace cascade::cuda {
 namespace {
 
 constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
+static_assert(kThreads == kNormThreads, "the fused norm reduces like rms_norm's blocks");
 constexpr int kLoadsPerLane = 4;
 constexpr int kSliceElements = 32 * 8 * kLoadsPerLane;  // one warp's share of a column
 constexpr int kMaxSlices = kWarps;
+// Shared memory for a fused norm's rows ([rows, k] bf16), within the 48 KB a block gets
+// without opting in.
+constexpr int64_t kMaxNormedBytes = 40 * 1024;
 
 __device__ __forceinline__ float dot8(const uint4& a, const uint4& b) {
   const auto* pa = reinterpret_cast<const __nv_bfloat162*>(&a);
@@ -52,22 +64,42 @@ __device__ __forceinline__ void prefetch_slice(const bf16* wrow, int64_t k, int6
   }
 }
 
+// Where a GEMV's x comes from: as given, or x = rms_norm(x) · norm_weight, computed by
+// every block into shared memory (the rows are few and short; the weights are not).
+enum class GemvIn { kRows, kRmsNorm };
+
 // What a GEMV writes: out = x·wᵀ (+ bias) as bf16 or f32; or, for an MLP's fused gate/up
 // weight [2n, k], out[r, c] = silu(g) · u with g and u the bf16-rounded outputs c and
-// n + c, exactly as the separate linear and silu_mul kernels compute it.
-enum class GemvOut { kBf16, kF32, kSiluMul };
+// n + c, exactly as the separate linear and silu_mul kernels compute it; or out += x·wᵀ
+// (bf16, the product rounded first, as linear then add_inplace compute it).
+enum class GemvOut { kBf16, kF32, kSiluMul, kAddTo };
 
-// acc[r] += x[r, slice] · wrow[slice] for this lane's part of the slice starting at
-// `begin`, with every weight load issued before any use.
-template <int ROWS>
-__device__ __forceinline__ void slice_dot(const bf16* __restrict__ x, const bf16* __restrict__ wrow,
-                                          int64_t k, int64_t begin, int lane, float (&acc)[ROWS]) {
-  uint4 wv[kLoadsPerLane];
+struct GemvArgs {
+  const bf16* x;            // [ROWS, k]
+  const bf16* w;            // [n, k], [2n, k] for kSiluMul
+  const bf16* bias;         // [n] or null (not with kSiluMul)
+  const bf16* norm_weight;  // [k], kRmsNorm only
+  float eps;                // kRmsNorm only
+  void* out;                // [ROWS, n]: f32 for kF32, else bf16
+  int64_t n, k;
+  bool prefetch;  // launched with programmatic dependent launch: ask for weights early
+};
+
+// This lane's weight loads of the slice of row `wrow` starting at `begin`, all issued
+// before any is used; zeros past k or for a column past n.
+__device__ __forceinline__ void load_slice(const bf16* __restrict__ wrow, int64_t k, int64_t begin,
+                                           int lane, bool valid, uint4 (&wv)[kLoadsPerLane]) {
 #pragma unroll
   for (int i = 0; i < kLoadsPerLane; ++i) {
     const int64_t c = begin + (i * 32 + lane) * 8;
-    wv[i] = c < k ? load_streaming(wrow + c) : make_uint4(0, 0, 0, 0);
+    wv[i] = valid && c < k ? load_streaming(wrow + c) : make_uint4(0, 0, 0, 0);
   }
+}
+
+// acc[r] += x[r, slice] · (the loaded weights) for this lane's part of the slice.
+template <int ROWS>
+__device__ __forceinline__ void slice_dot(const bf16* x, const uint4 (&wv)[kLoadsPerLane],
+                                          int64_t k, int64_t begin, int lane, float (&acc)[ROWS]) {
 #pragma unroll
   for (int i = 0; i < kLoadsPerLane; ++i) {
     const int64_t c = begin + (i * 32 + lane) * 8;
@@ -79,35 +111,71 @@ __device__ __forceinline__ void slice_dot(const bf16* __restrict__ x, const bf16
   }
 }
 
-// x: [ROWS, k] bf16; w: [n, k] bf16 ([2n, k] for kSiluMul); bias: [n] bf16 or null (not
-// with kSiluMul); out: [ROWS, n] f32 (kF32) or bf16. k % 8 == 0, k <= SLICES *
-// kSliceElements; x and w 16-byte aligned. PREFETCH: launched with programmatic dependent
-// launch (no kernel writes weights, so they may be asked for before the wait); a template
-// argument so that the kernels without it stay as they were.
-template <int ROWS, int SLICES, GemvOut OUT, bool PREFETCH>
-__global__ void __launch_bounds__(kThreads)
-    gemv_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
-                const bf16* __restrict__ bias, void* __restrict__ out, int64_t n, int64_t k) {
+// dst[r, :] = rms_norm(x[r, :]) · weight for the block's ROWS rows of k elements, with
+// rms_norm_kernel's arithmetic; then a barrier, so that every warp may read dst.
+template <int ROWS>
+__device__ __forceinline__ void normalize_rows(const bf16* __restrict__ x,
+                                               const bf16* __restrict__ weight, float eps,
+                                               int64_t k, bf16* dst) {
+  __shared__ float warp_sums[ROWS][kNormThreads / 32];
+  float sum_sq[ROWS];
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    float s = 0.0f;
+    for (int64_t i = threadIdx.x; i < k; i += kThreads) {
+      const float v = __bfloat162float(x[r * k + i]);
+      s += v * v;
+    }
+    sum_sq[r] = s;
+  }
+  float inv[ROWS];
+  block_inv_rms<ROWS>(sum_sq, k, eps, warp_sums, inv);
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    for (int64_t i = threadIdx.x; i < k; i += kThreads) {
+      dst[r * k + i] = rms_normed(__bfloat162float(x[r * k + i]), weight[i], inv[r]);
+    }
+  }
+  __syncthreads();
+}
+
+// Shapes and dtypes: GemvArgs. k % 8 == 0, k <= SLICES * kSliceElements; x and w 16-byte
+// aligned. kRmsNorm needs ROWS · k · 2 bytes of dynamic shared memory.
+template <int ROWS, int SLICES, GemvIn IN, GemvOut OUT>
+__global__ void __launch_bounds__(kThreads) gemv_kernel(const GemvArgs a) {
   constexpr int kColumns = kWarps / SLICES;
   constexpr int kParts = OUT == GemvOut::kSiluMul ? 2 : 1;  // gate and up
   __shared__ float partial[kParts][kWarps][ROWS];
+  extern __shared__ uint4 normed_rows[];  // kRmsNorm: [ROWS, k] bf16
+  const int64_t n = a.n, k = a.k;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int slice = warp % SLICES;
+  const int64_t begin = slice * int64_t{kSliceElements};
   const int64_t col = static_cast<int64_t>(blockIdx.x) * kColumns + warp / SLICES;
-  if (PREFETCH && col < n) {
+  if (a.prefetch && col < n) {
 #pragma unroll
     for (int part = 0; part < kParts; ++part) {
-      prefetch_slice(w + (part * n + col) * k, k, slice * int64_t{kSliceElements}, lane);
+      prefetch_slice(a.w + (part * n + col) * k, k, begin, lane);
     }
   }
   wait_prior_grids();
+  uint4 wv[kParts][kLoadsPerLane];
+#pragma unroll
+  for (int part = 0; part < kParts; ++part) {
+    load_slice(a.w + (part * n + col) * k, k, begin, lane, col < n, wv[part]);
+  }
+  const bf16* x = a.x;
+  if constexpr (IN == GemvIn::kRmsNorm) {  // under the weight loads' latency
+    bf16* normed = reinterpret_cast<bf16*>(normed_rows);
+    normalize_rows<ROWS>(a.x, a.norm_weight, a.eps, k, normed);
+    x = normed;
+  }
 #pragma unroll
   for (int part = 0; part < kParts; ++part) {
     float acc[ROWS];
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) acc[r] = 0.0f;
-    if (col < n)
-      slice_dot<ROWS>(x, w + (part * n + col) * k, k, slice * int64_t{kSliceElements}, lane, acc);
+    if (col < n) slice_dot<ROWS>(x, wv[part], k, begin, lane, acc);
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
       const float v = warp_sum(acc[r]);
@@ -124,75 +192,58 @@ __global__ void __launch_bounds__(kThreads)
     for (int s = 0; s < SLICES; ++s) u += partial[kParts - 1][warp + s][lane];
     const float g = __bfloat162float(__float2bfloat16(v));
     u = __bfloat162float(__float2bfloat16(u));
-    static_cast<bf16*>(out)[lane * n + col] = __float2bfloat16(g / (1.0f + expf(-g)) * u);
+    static_cast<bf16*>(a.out)[lane * n + col] = __float2bfloat16(g / (1.0f + expf(-g)) * u);
     return;
   }
-  if (bias) v += __bfloat162float(bias[col]);
+  if (a.bias) v += __bfloat162float(a.bias[col]);
   if constexpr (OUT == GemvOut::kF32) {
-    static_cast<float*>(out)[lane * n + col] = v;
+    static_cast<float*>(a.out)[lane * n + col] = v;
+  } else if constexpr (OUT == GemvOut::kAddTo) {
+    bf16* o = static_cast<bf16*>(a.out) + lane * n + col;
+    *o = __float2bfloat16(__bfloat162float(*o) + __bfloat162float(__float2bfloat16(v)));
   } else {
-    static_cast<bf16*>(out)[lane * n + col] = __float2bfloat16(v);
+    static_cast<bf16*>(a.out)[lane * n + col] = __float2bfloat16(v);
   }
 }
 
-template <int ROWS, int SLICES>
-void launch_sliced(const bf16* x, const bf16* w, const bf16* bias, void* out, GemvOut what,
-                   int64_t n, int64_t k, cudaStream_t stream) {
+template <int ROWS, int SLICES, GemvIn IN, GemvOut OUT>
+void launch_sliced(const GemvArgs& a, cudaStream_t stream) {
   constexpr int kColumns = kWarps / SLICES;
-  const auto blocks = static_cast<unsigned>((n + kColumns - 1) / kColumns);
-  const bool prefetch = programmatic_launch_enabled();
-  switch (what) {
-    case GemvOut::kBf16:
-      launch("gemv_kernel",
-             prefetch ? gemv_kernel<ROWS, SLICES, GemvOut::kBf16, true>
-                      : gemv_kernel<ROWS, SLICES, GemvOut::kBf16, false>,
-             blocks, kThreads, 0, stream, x, w, bias, out, n, k);
-      break;
-    case GemvOut::kF32:
-      launch("gemv_kernel",
-             prefetch ? gemv_kernel<ROWS, SLICES, GemvOut::kF32, true>
-                      : gemv_kernel<ROWS, SLICES, GemvOut::kF32, false>,
-             blocks, kThreads, 0, stream, x, w, bias, out, n, k);
-      break;
-    case GemvOut::kSiluMul:
-      launch("gemv_kernel",
-             prefetch ? gemv_kernel<ROWS, SLICES, GemvOut::kSiluMul, true>
-                      : gemv_kernel<ROWS, SLICES, GemvOut::kSiluMul, false>,
-             blocks, kThreads, 0, stream, x, w, bias, out, n, k);
-      break;
-  }
+  const auto blocks = static_cast<unsigned>((a.n + kColumns - 1) / kColumns);
+  const size_t shared = IN == GemvIn::kRmsNorm ? size_t{ROWS} * a.k * sizeof(bf16) : 0;
+  launch("gemv_kernel", gemv_kernel<ROWS, SLICES, IN, OUT>, blocks, kThreads, shared, stream, a);
   CASCADE_CUDA_CHECK_LAUNCH("gemv_kernel");
 }
 
-template <int ROWS>
-void launch(const bf16* x, const bf16* w, const bf16* bias, void* out, GemvOut what, int64_t n,
-            int64_t k, cudaStream_t stream) {
-  const int64_t slices = (k + kSliceElements - 1) / kSliceElements;
-  if (slices <= 1) return launch_sliced<ROWS, 1>(x, w, bias, out, what, n, k, stream);
-  if (slices <= 2) return launch_sliced<ROWS, 2>(x, w, bias, out, what, n, k, stream);
-  if (slices <= 4) return launch_sliced<ROWS, 4>(x, w, bias, out, what, n, k, stream);
-  launch_sliced<ROWS, kMaxSlices>(x, w, bias, out, what, n, k, stream);
+template <int ROWS, GemvIn IN, GemvOut OUT>
+void launch_rows(const GemvArgs& a, cudaStream_t stream) {
+  const int64_t slices = (a.k + kSliceElements - 1) / kSliceElements;
+  if (slices <= 1) return launch_sliced<ROWS, 1, IN, OUT>(a, stream);
+  if (slices <= 2) return launch_sliced<ROWS, 2, IN, OUT>(a, stream);
+  if (slices <= 4) return launch_sliced<ROWS, 4, IN, OUT>(a, stream);
+  launch_sliced<ROWS, kMaxSlices, IN, OUT>(a, stream);
 }
 
-void dispatch(const bf16* x, const bf16* w, const bf16* bias, void* out, GemvOut what, int64_t rows,
-              int64_t n, int64_t k, cudaStream_t stream) {
+template <GemvIn IN, GemvOut OUT>
+void dispatch(GemvArgs a, int64_t rows, cudaStream_t stream) {
+  a.prefetch = programmatic_launch_enabled();
   switch (rows) {
     case 1:
-      return launch<1>(x, w, bias, out, what, n, k, stream);
+      return launch_rows<1, IN, OUT>(a, stream);
     case 2:
-      return launch<2>(x, w, bias, out, what, n, k, stream);
+      return launch_rows<2, IN, OUT>(a, stream);
     case 3:
-      return launch<3>(x, w, bias, out, what, n, k, stream);
+      return launch_rows<3, IN, OUT>(a, stream);
     case 4:
-      return launch<4>(x, w, bias, out, what, n, k, stream);
+      return launch_rows<4, IN, OUT>(a, stream);
     case 5:
-      return launch<5>(x, w, bias, out, what, n, k, stream);
+      return launch_rows<5, IN, OUT>(a, stream);
     case 6:
-      return launch<6>(x, w, bias, out, what, n, k, stream);
+      return launch_rows<6, IN, OUT>(a, stream);
     case 7:
-      return launch<7>(x, w, bias, out, what, n, k, stream);
+      return launch_rows<7, IN, OUT>(a, stream);
     case 8:
-      return launch<8>(x, w, bias, out, what, n, k, stream);
+      return launch_rows<8, IN, OUT>(a, stream);
     default:
       throw Error("gemv: " + std::to_string(rows) + " rows (1 to 8 are supported)");
   }
@@ -209,14 +260,41 @@ bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w) {
          aligned_16(x) && aligned_16(w);
 }
 
+bool gemv_norm_fits(int64_t rows, int64_t k, const void* x, const void* w) {
+  return gemv_fits(rows, k, x, w) && rows * k * int64_t{sizeof(bf16)} <= kMaxNormedBytes;
+}
+
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
           int64_t n, int64_t k, cudaStream_t stream) {
-  dispatch(x, w, bias, out, out_f32 ? GemvOut::kF32 : GemvOut::kBf16, rows, n, k, stream);
+  const GemvArgs a{x, w, bias, nullptr, 0.0f, out, n, k, false};
+  if (out_f32) return dispatch<GemvIn::kRows, GemvOut::kF32>(a, rows, stream);
+  dispatch<GemvIn::kRows, GemvOut::kBf16>(a, rows, stream);
+}
+
+void gemv_add(const bf16* x, const bf16* w, bf16* acc, int64_t rows, int64_t n, int64_t k,
+              cudaStream_t stream) {
+  dispatch<GemvIn::kRows, GemvOut::kAddTo>({x, w, nullptr, nullptr, 0.0f, acc, n, k, false}, rows,
+                                           stream);
 }
 
 void gemv_silu_mul(const bf16* x, const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n,
                    int64_t k, cudaStream_t stream) {
-  dispatch(x, w_gate_up, nullptr, out, GemvOut::kSiluMul, rows, n, k, stream);
+  dispatch<GemvIn::kRows, GemvOut::kSiluMul>({x, w_gate_up, nullptr, nullptr, 0.0f, out, n, k, false},
+                                             rows, stream);
+}
+
+void rms_norm_gemv(const bf16* x, const bf16* norm_weight, float eps, const bf16* w,
+                   const bf16* bias, bf16* out, int64_t rows, int64_t n, int64_t k,
+                   cudaStream_t stream) {
+  dispatch<GemvIn::kRmsNorm, GemvOut::kBf16>({x, w, bias, norm_weight, eps, out, n, k, false},
+                                             rows, stream);
+}
+
+void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,
+                            const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n, int64_t k,
+                            cudaStream_t stream) {
+  dispatch<GemvIn::kRmsNorm, GemvOut::kSiluMul>(
+      {x, w_gate_up, nullptr, norm_weight, eps, out, n, k, false}, rows, stream);
 }
 
 }  // namespace cascade::cuda

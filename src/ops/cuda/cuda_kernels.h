@@ -42,6 +42,21 @@ inline constexpr int kGemvMaxRows = 8;
 bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w);
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
           int64_t n, int64_t k, cudaStream_t stream);
+// acc[r, c] += x[r, :] · w[c, :], the product rounded to bf16 first (gemv then
+// add_inplace). x: [rows, k]; w: [n, k]; acc: [rows, n] bf16; gemv_fits(rows, k, x, w).
+void gemv_add(const bf16* x, const bf16* w, bf16* acc, int64_t rows, int64_t n, int64_t k,
+              cudaStream_t stream);
+// gemv of rms_norm(x) · norm_weight (norm_weight: [k] bf16), which every block computes
+// itself: the bits of rms_norm then gemv, one kernel. out: [rows, n] bf16;
+// gemv_norm_fits(rows, k, x, w): gemv_fits and rows · k · 2 bytes <= 40 KB.
+bool gemv_norm_fits(int64_t rows, int64_t k, const void* x, const void* w);
+void rms_norm_gemv(const bf16* x, const bf16* norm_weight, float eps, const bf16* w,
+                   const bf16* bias, bf16* out, int64_t rows, int64_t n, int64_t k,
+                   cudaStream_t stream);
+// gemv_silu_mul of rms_norm(x) · norm_weight, one kernel; gemv_norm_fits(rows, k, x, w).
+void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,
+                            const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n, int64_t k,
+                            cudaStream_t stream);
 // out[r, c] = silu(g) · u with g, u = (x · w_gate_upᵀ)[r, c] and [r, n + c] rounded to
 // bf16, as gemv then silu_mul compute it. x: [rows, k]; w_gate_up: [2n, k]; out: [rows, n]
 // bf16; gemv_fits(rows, k, x, w_gate_up).

@@ -78,6 +78,55 @@ void CudaBackend::linear_silu_mul(const Tensor& x, const Tensor& w_gate_up, Tens
   cuda::gemv_silu_mul(bf16_data(x), bf16_data(w_gate_up), bf16_data(out), rows, n, in, stream_);
 }
 
+// x: [rows, in] bf16; w: [dim, in] bf16; residual, out: [rows, dim] bf16. Decode rows
+// add in the GEMV's epilogue; other steps leave the add to the next add_rms_norm.
+bool CudaBackend::linear_into_residual(const Tensor& x, const Tensor& w, Tensor& residual,
+                                       Tensor& out) {
+  check_linear_args(x, w, Tensor{}, out, DType::BF16, DType::BF16);
+  check_add_args(residual, out, DType::BF16);
+  const int64_t rows = x.dim(0), in = x.dim(1);
+  if (!cuda::gemv_fits(rows, in, x.data, w.data)) return Backend::linear_into_residual(x, w, residual, out);
+  cuda::gemv_add(bf16_data(x), bf16_data(w), bf16_data(residual), rows, w.dim(0), in, stream_);
+  return true;
+}
+
+// residual, pending, normed: [rows, dim] bf16; norm_weight: [dim] bf16; w: [out, dim]
+// bf16; out: [rows, out] bf16. With nothing pending, decode rows normalize inside the GEMV.
+void CudaBackend::add_rms_norm_linear(Tensor& residual, const Tensor& pending,
+                                      const Tensor& norm_weight, float eps, const Tensor& w,
+                                      const Tensor& bias, Tensor& normed, Tensor& out) {
+  check_rms_norm_args(residual, norm_weight, normed, DType::BF16);
+  check_linear_args(normed, w, bias, out, DType::BF16, DType::BF16);
+  const int64_t rows = residual.dim(0), dim = residual.dim(1);
+  if (pending.defined() || !cuda::gemv_norm_fits(rows, dim, residual.data, w.data)) {
+    Backend::add_rms_norm_linear(residual, pending, norm_weight, eps, w, bias, normed, out);
+    return;
+  }
+  cuda::rms_norm_gemv(bf16_data(residual), bf16_data(norm_weight), eps, bf16_data(w),
+                      bias.defined() ? bf16_data(bias) : nullptr, bf16_data(out), rows, w.dim(0),
+                      dim, stream_);
+}
+
+// As add_rms_norm_linear, with linear_silu_mul's shapes: w_gate_up: [2n, dim]; gate_up:
+// [rows, 2n]; out: [rows, n] bf16.
+void CudaBackend::add_rms_norm_linear_silu_mul(Tensor& residual, const Tensor& pending,
+                                               const Tensor& norm_weight, float eps,
+                                               const Tensor& w_gate_up, Tensor& normed,
+                                               Tensor& gate_up, Tensor& out) {
+  check_rms_norm_args(residual, norm_weight, normed, DType::BF16);
+  check_linear_args(normed, w_gate_up, Tensor{}, gate_up, DType::BF16, DType::BF16);
+  check_silu_mul_args(gate_up, out, DType::BF16);
+  const int64_t rows = residual.dim(0), dim = residual.dim(1);
+  if (pending.defined() || !cuda::gemv_norm_fits(rows, dim, residual.data, w_gate_up.data)) {
+    Backend::add_rms_norm_linear_silu_mul(residual, pending, norm_weight, eps, w_gate_up, normed,
+                                          gate_up, out);
+    return;
+  }
+  cuda::rms_norm_gemv_silu_mul(bf16_data(residual), bf16_data(norm_weight), eps,
+                               bf16_data(w_gate_up), bf16_data(out), rows, out.dim(1), dim,
+                               stream_);
+}
+
 void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
   check_silu_mul_args(gate_up, out, DType::BF16);
   cuda::silu_mul(bf16_data(gate_up), gate_up.dim(0), out.dim(1), bf16_data(out), stream_);

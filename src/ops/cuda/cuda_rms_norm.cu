@@ -4,23 +4,21 @@
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
 #include "ops/cuda/cuda_launch.cuh"
+#include "ops/cuda/cuda_rms_norm.cuh"
 
 namespace cascade::cuda {
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kThreads = kNormThreads;
 
 // 1 / sqrt(mean + eps) of the row from each thread's partial sum of squares; every thread
 // of the block gets it.
 __device__ float inv_rms_of(float sum_sq, int64_t dim, float eps) {
-  __shared__ float warp_sums[kThreads / 32];
-  sum_sq = warp_sum(sum_sq);
-  if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = sum_sq;
-  __syncthreads();
-  float total = 0.0f;
-#pragma unroll
-  for (int w = 0; w < kThreads / 32; ++w) total += warp_sums[w];
-  return rsqrtf(total / static_cast<float>(dim) + eps);
+  __shared__ float warp_sums[1][kThreads / 32];
+  const float sums[1] = {sum_sq};
+  float inv[1];
+  block_inv_rms<1>(sums, dim, eps, warp_sums, inv);
+  return inv[0];
 }
 
 // x, out: [rows, dim] bf16; weight: [dim] bf16. out may alias x.
@@ -36,7 +34,7 @@ __global__ void rms_norm_kernel(const bf16* x, const bf16* weight, int64_t dim, 
   const float inv_rms = inv_rms_of(sum_sq, dim, eps);
   bf16* dst = out + blockIdx.x * dim;
   for (int64_t i = threadIdx.x; i < dim; i += kThreads) {
-    dst[i] = __float2bfloat16(__bfloat162float(weight[i]) * (__bfloat162float(row[i]) * inv_rms));
+    dst[i] = rms_normed(__bfloat162float(row[i]), weight[i], inv_rms);
   }
 }
 
@@ -67,7 +65,7 @@ __global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* w
   k = 0;
   for (int64_t i = threadIdx.x; i < dim; i += kThreads, ++k) {
     const float v = cached ? kept[k] : __bfloat162float(row[i]);
-    dst[i] = __float2bfloat16(__bfloat162float(weight[i]) * (v * inv_rms));
+    dst[i] = rms_normed(v, weight[i], inv_rms);
   }
 }
 
