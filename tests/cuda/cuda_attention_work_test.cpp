@@ -149,6 +149,7 @@ AttentionWorkShape b6_shape() {
   shape.small_tile_rows = small_tile_rows_for(7);
   shape.large_tile_rows = 64;
   shape.target_blocks = 528;
+  shape.min_chunk_tokens = 256;
   shape.wide_max_blocks = 132;
   shape.wide_max_tokens = 2048;          // off by default
   shape.max_parts_merged_in_tasks = 32;  // off by default
