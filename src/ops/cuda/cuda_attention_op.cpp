@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "base/error.h"
@@ -100,6 +101,12 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   check(cuda::attention_supports_head_dim(static_cast<int>(d)), [&] {
     return "attention: the CUDA backend has no kernel for head_dim " + std::to_string(d) +
            " (16, 32, 64 and 128 are supported)";
+  });
+  // The tensor-core kernels address cache rows ([pages · page_size · hkv, d]) in 32 bits.
+  check(cache.k.dim(0) * page_size * hkv <= std::numeric_limits<int32_t>::max(), [&] {
+    return "attention: a KV cache of " + std::to_string(cache.k.dim(0)) + " pages x " +
+           std::to_string(page_size) + " tokens x " + std::to_string(hkv) +
+           " kv heads has more rows than the CUDA kernels address (2^31 - 1)";
   });
   const AttentionWorkShape shape = attention_shape(hq, hkv, d);
   const AttentionWork& work = attention_work(plan, rows, cache.k.dim(0), page_size, shape);

@@ -77,6 +77,15 @@ __device__ __forceinline__ int task_row_limit(const AttentionArgs& args, const T
   return min(visible, t.kv_end);
 }
 
+// Row of KV token `token` of the task, kv head t.kv_head, in a cache viewed as
+// [pages · page_size · hkv, d] (fits int32: checked when the attention is launched).
+__device__ __forceinline__ int task_token_row(const AttentionArgs& args, const TaskItem& t,
+                                              int token) {
+  const unsigned u = static_cast<unsigned>(token), page_size = args.page_size;
+  return (t.pages[u / page_size] * args.page_size + static_cast<int>(u % page_size)) * args.hkv +
+         t.kv_head;
+}
+
 // Element offset of KV token `token` of the task, kv head t.kv_head, in a cache
 // [pages, page_size, hkv, d].
 __device__ __forceinline__ int64_t task_token_offset(const AttentionArgs& args, const TaskItem& t,

@@ -84,14 +84,15 @@ __device__ __forceinline__ TileRows load_query_tile(const AttentionArgs& args, c
   return rows;
 }
 
-// Threads 0..kTileTokens-1: the cache offsets of KV tokens [block, block + kTileTokens)
-// into offsets[] (-1 from kv_stop on). Published by the next barrier.
+// Threads 0..kTileTokens-1: the cache rows of KV tokens [block, block + kTileTokens)
+// into rows[] (task_token_row; -1 from kv_stop on). Published by the next barrier. 32-bit
+// rows (not 64-bit element offsets) keep the copy loop's address arithmetic short.
 template <int D>
 __device__ __forceinline__ void find_token_offsets(const AttentionArgs& args, const TaskItem& t,
-                                                   int block, int kv_stop, int64_t* offsets) {
+                                                   int block, int kv_stop, int* rows) {
   if (tile_thread() < kTileTokens) {
     const int token = block + tile_thread();
-    offsets[tile_thread()] = token < kv_stop ? task_token_offset(args, t, token, D) : -1;
+    rows[tile_thread()] = token < kv_stop ? task_token_row(args, t, token) : -1;
   }
 }
 
@@ -99,7 +100,7 @@ __device__ __forceinline__ void find_token_offsets(const AttentionArgs& args, co
 // end) to k_dst / v_dst + place(j, piece) bytes for token j's 16-byte piece, as one group of
 // this thread's copies. A thread always copies the same piece of its rows.
 template <int D, class Place>
-__device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, const int64_t* offsets,
+__device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, const int* offsets,
                                                unsigned char* k_dst, unsigned char* v_dst,
                                                Place place) {
   constexpr int kPieces = D / 8;
@@ -107,15 +108,17 @@ __device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, const 
   static_assert(kTileThreads % kPieces == 0 && kTileTokens % kRowsPerPass == 0, "copy shapes");
   const int piece = threadIdx.x % kPieces;
   const int row0 = threadIdx.x / kPieces;
+  const bf16* k_piece = args.k_cache + piece * 8;
+  const bf16* v_piece = args.v_cache + piece * 8;
 #pragma unroll
   for (int pass = 0; pass < kTileTokens / kRowsPerPass; ++pass) {
     const int j = row0 + pass * kRowsPerPass;
-    const int64_t offset = offsets[j];
-    const int bytes = offset >= 0 ? 16 : 0;
-    const int64_t src = offset >= 0 ? offset + piece * 8 : 0;
+    const int row = offsets[j];
+    const int bytes = row >= 0 ? 16 : 0;
+    const int64_t src = static_cast<int64_t>(max(row, 0)) * D;  // row 0 stands in: nothing read
     const int dst = place(j, piece);
-    copy_16_async(k_dst + dst, args.k_cache + src, bytes);
-    copy_16_async(v_dst + dst, args.v_cache + src, bytes);
+    copy_16_async(k_dst + dst, k_piece + src, bytes);
+    copy_16_async(v_dst + dst, v_piece + src, bytes);
   }
   copies_commit();
 }
@@ -128,7 +131,7 @@ __device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, const 
 template <int D, class Issue>
 __device__ __forceinline__ void kv_pipeline_start(const AttentionArgs& args, const TaskItem& t,
                                                   int kv_stop,
-                                                  int64_t (&offsets)[kTileOffsetSlots][kTileTokens],
+                                                  int (&offsets)[kTileOffsetSlots][kTileTokens],
                                                   Issue issue) {
   if (t.kv_begin >= kv_stop) return;
   find_token_offsets<D>(args, t, t.kv_begin, kv_stop, offsets[0]);
@@ -144,7 +147,7 @@ __device__ __forceinline__ void kv_pipeline_start(const AttentionArgs& args, con
 template <int D, class Issue, class BeforeBarrier>
 __device__ __forceinline__ void kv_pipeline_step(const AttentionArgs& args, const TaskItem& t,
                                                  int block, int i, int kv_stop,
-                                                 int64_t (&offsets)[kTileOffsetSlots][kTileTokens],
+                                                 int (&offsets)[kTileOffsetSlots][kTileTokens],
                                                  Issue issue, BeforeBarrier before_barrier) {
   copies_wait_pending<0>();
   before_barrier();

@@ -40,7 +40,7 @@ struct WgmmaShared {
   static constexpr int kQueryStride = D + 8;                   // bf16 per staged query row (padded)
   // Stage s: K then V, each band 1024-byte aligned (the swizzle's period).
   alignas(1024) unsigned char kv[kStages][2][kOperandBytes];
-  int64_t token_offset[kTileOffsetSlots][kTokens];  // element offsets, -1 past the end
+  int token_offset[kTileOffsetSlots][kTokens];  // cache rows (task_token_row), -1 past the end
   int limit[kMmaTileRows];
   static_assert(kMmaTileRows * kQueryStride * 2 <= 2 * kOperandBytes, "query staging fits a stage");
 };
@@ -54,20 +54,21 @@ __device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, int sl
                     [](int j, int piece) { return swizzled_offset(j, piece); });
 }
 
-// Copies of one operand (K or V from `cache`) of the block whose token offsets are given
+// Copies of one operand (K or V from `cache`) of the block whose cache rows are given
 // into `dst`, swizzled, zeros past the end; the caller commits the group.
 template <int D>
-__device__ __forceinline__ void issue_operand_block(const bf16* cache, const int64_t* offsets,
+__device__ __forceinline__ void issue_operand_block(const bf16* cache, const int* rows,
                                                     unsigned char* dst) {
   constexpr int kPieces = D / 8;
   constexpr int kRowsPerPass = kThreads / kPieces;
   const int piece = threadIdx.x % kPieces, row0 = threadIdx.x / kPieces;
+  const bf16* cache_piece = cache + piece * 8;
 #pragma unroll
   for (int pass = 0; pass < kTokens / kRowsPerPass; ++pass) {
     const int j = row0 + pass * kRowsPerPass;
-    const int64_t offset = offsets[j];
-    copy_16_async(dst + swizzled_offset(j, piece), cache + (offset >= 0 ? offset + piece * 8 : 0),
-                  offset >= 0 ? 16 : 0);
+    const int row = rows[j];
+    copy_16_async(dst + swizzled_offset(j, piece),
+                  cache_piece + static_cast<int64_t>(max(row, 0)) * D, row >= 0 ? 16 : 0);
   }
 }
 
