@@ -151,6 +151,52 @@ TEST_F(CpuBackendTest, AddInplaceAndSiluMul) {
   EXPECT_LT(relative_error(download(*backend, out), want), 1e-6);
 }
 
+// The residual-stream ops, unfused on the CPU: a projection is left pending (false), and a
+// pending add joins the residual before the norm; the results are those of the separate
+// ops, bit for bit.
+TEST_F(CpuBackendTest, ResidualStreamOpsAreTheSeparateOps) {
+  const int rows = 3, dim = 16, width = 10;
+  const auto residual = random_floats(rows * dim, 21), pending = random_floats(rows * dim, 22);
+  const auto norm_w = random_floats(dim, 23), w = random_floats(width * dim, 24);
+  const auto x = random_floats(rows * width, 25), w_back = random_floats(dim * width, 26);
+  const float eps = 1e-6f;
+
+  Tensor res = upload(*backend, residual, {rows, dim});
+  Tensor out = backend->allocate(DType::F32, {rows, dim});
+  EXPECT_FALSE(backend->linear_into_residual(upload(*backend, x, {rows, width}),
+                                             upload(*backend, w_back, {dim, width}), res, out));
+  EXPECT_EQ(download(*backend, res), residual) << "the residual is left as it was";
+  Tensor product = backend->allocate(DType::F32, {rows, dim});
+  backend->linear(upload(*backend, x, {rows, width}), upload(*backend, w_back, {dim, width}),
+                  Tensor{}, product);
+  EXPECT_EQ(download(*backend, out), download(*backend, product));
+
+  for (const bool with_pending : {false, true}) {
+    Tensor fused_res = upload(*backend, residual, {rows, dim});
+    Tensor split_res = upload(*backend, residual, {rows, dim});
+    const Tensor add = with_pending ? upload(*backend, pending, {rows, dim}) : Tensor{};
+    const Tensor nw = upload(*backend, norm_w, {dim}), wt = upload(*backend, w, {width, dim});
+    Tensor normed = backend->allocate(DType::F32, {rows, dim});
+    Tensor fused = backend->allocate(DType::F32, {rows, width});
+    Tensor split = backend->allocate(DType::F32, {rows, width});
+    backend->add_rms_norm_linear(fused_res, add, nw, eps, wt, Tensor{}, normed, fused);
+    if (with_pending) backend->add_inplace(split_res, add);
+    backend->rms_norm(split_res, nw, eps, normed);
+    backend->linear(normed, wt, Tensor{}, split);
+    EXPECT_EQ(download(*backend, fused), download(*backend, split)) << with_pending;
+    EXPECT_EQ(download(*backend, fused_res), download(*backend, split_res)) << with_pending;
+
+    Tensor gate_up = backend->allocate(DType::F32, {rows, width});
+    Tensor fused_act = backend->allocate(DType::F32, {rows, width / 2});
+    Tensor split_act = backend->allocate(DType::F32, {rows, width / 2});
+    Tensor fused_res2 = upload(*backend, residual, {rows, dim});
+    backend->add_rms_norm_linear_silu_mul(fused_res2, add, nw, eps, wt, normed, gate_up, fused_act);
+    backend->linear_silu_mul(normed, wt, gate_up, split_act);  // normed: split_res's norm
+    EXPECT_EQ(download(*backend, fused_act), download(*backend, split_act)) << with_pending;
+    EXPECT_EQ(download(*backend, fused_res2), download(*backend, split_res)) << with_pending;
+  }
+}
+
 // Reference rotate-half RoPE in double.
 void rope_reference(std::vector<double>& x, int64_t position, double theta) {
   const size_t half = x.size() / 2;

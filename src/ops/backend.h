@@ -177,6 +177,7 @@ class Backend {
   // recorded under one variant replays only for steps of the same variant, so that a
   // recording launches no kernel with nothing to do.
   virtual uint32_t graph_variant() const { return 0; }
+
  protected:
   // residual += pending (where defined), then normed = rms_norm(residual).
   void norm_residual(Tensor& residual, const Tensor& pending, const Tensor& norm_weight, float eps,

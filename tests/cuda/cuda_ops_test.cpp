@@ -90,30 +90,31 @@ TEST_F(CudaOpsTest, ResidualStreamOpsEqualTheSeparateOps) {
        std::vector<std::tuple<int, int, int>>{{1, 896, 1152},
                                               {3, 1024, 3072},
                                               {8, 896, 4864},
-                                              {8, 2560, 64},   // the largest fused norm
-                                              {2, 4096, 40},   // four slices per column
-                                              {4, 3072, 48},   // too long to normalize fused
+                                              {8, 2560, 64},     // the largest fused norm
+                                              {2, 4096, 40},     // four slices per column
+                                              {4, 3072, 48},     // too long to normalize fused
                                               {9, 896, 256}}) {  // not a decode step
-    const std::string shape = "[" + std::to_string(rows) + ", " + std::to_string(dim) + "] -> " +
-                              std::to_string(width);
+    const std::string shape =
+        "[" + std::to_string(rows) + ", " + std::to_string(dim) + "] -> " + std::to_string(width);
     const auto residual_values = random_bf16_values(size_t(rows) * dim, 71 + dim, 0.5f, 2.0f);
     const auto norm_weight = both(random_bf16_values(size_t(dim), 72 + dim, 1.0f, 0.2f), {dim});
     const auto pending = both(random_bf16_values(size_t(rows) * dim, 73 + dim), {rows, dim});
-    const auto w = both(random_bf16_values(size_t(width) * dim, 74 + width, 0.0f,
-                                           1.0f / std::sqrt(float(dim))),
-                        {width, dim});
+    const auto w = both(
+        random_bf16_values(size_t(width) * dim, 74 + width, 0.0f, 1.0f / std::sqrt(float(dim))),
+        {width, dim});
     const auto bias = both(random_bf16_values(size_t(width), 75 + width), {width});
     const bool decode = rows <= 8;
 
     // linear_into_residual against linear then add_inplace.
     const auto x = both(random_bf16_values(size_t(rows) * width, 76 + width), {rows, width});
-    const auto w_back = both(random_bf16_values(size_t(dim) * width, 77 + dim, 0.0f,
-                                                1.0f / std::sqrt(float(width))),
-                             {dim, width});
+    const auto w_back = both(
+        random_bf16_values(size_t(dim) * width, 77 + dim, 0.0f, 1.0f / std::sqrt(float(width))),
+        {dim, width});
     auto fused_residual = both(residual_values, {rows, dim});
     auto split_residual = both(residual_values, {rows, dim});
     auto product = outputs({rows, dim});
-    const bool added = gpu->linear_into_residual(x.gpu, w_back.gpu, fused_residual.gpu, product.gpu);
+    const bool added =
+        gpu->linear_into_residual(x.gpu, w_back.gpu, fused_residual.gpu, product.gpu);
     EXPECT_EQ(added, decode) << shape;
     if (!added) gpu->add_inplace(fused_residual.gpu, product.gpu);
     gpu->linear(x.gpu, w_back.gpu, Tensor{}, product.gpu);

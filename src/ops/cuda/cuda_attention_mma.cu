@@ -34,7 +34,7 @@ struct MmaShared {
   alignas(16) bf16 v[kStages][kTokens * kStride];  // v[0] also stages the query tile
   // Element offset of each token's head in the cache, -1 past the end.
   int token_offset[kTileOffsetSlots][kTokens];  // cache rows (task_token_row), -1 past the end
-  int limit[kMmaTileRows];  // KV tokens row r may see: [kv_begin, limit)
+  int limit[kMmaTileRows];                      // KV tokens row r may see: [kv_begin, limit)
 };
 
 template <int D>

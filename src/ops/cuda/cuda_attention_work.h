@@ -35,8 +35,8 @@ static_assert(sizeof(AttentionWorkItem) == 5 * sizeof(int32_t));
 struct AttentionWorkShape {
   int group = 1;  // query heads per kv head
   int kv_heads = 1;
-  int target_blocks = 528;  // split KV until about this many thread blocks run
-  int min_chunk_tokens = 128;  // B6 +5.5 % over 256 (H200, 2026-11-30); 64 the same
+  int target_blocks = 528;            // split KV until about this many thread blocks run
+  int min_chunk_tokens = 128;         // B6 +5.5 % over 256 (H200, 2026-11-30); 64 the same
   int chunk_multiple = 128;           // chunk lengths are multiples of this (tokens per block step)
   int large_tile_rows = 16;           // 64 where the tensor-core kernel runs the large tiles
   int small_tile_rows = 4;            // small_tile_rows_for(group)

@@ -279,15 +279,15 @@ void gemv_add(const bf16* x, const bf16* w, bf16* acc, int64_t rows, int64_t n, 
 
 void gemv_silu_mul(const bf16* x, const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n,
                    int64_t k, cudaStream_t stream) {
-  dispatch<GemvIn::kRows, GemvOut::kSiluMul>({x, w_gate_up, nullptr, nullptr, 0.0f, out, n, k, false},
-                                             rows, stream);
+  dispatch<GemvIn::kRows, GemvOut::kSiluMul>(
+      {x, w_gate_up, nullptr, nullptr, 0.0f, out, n, k, false}, rows, stream);
 }
 
 void rms_norm_gemv(const bf16* x, const bf16* norm_weight, float eps, const bf16* w,
                    const bf16* bias, bf16* out, int64_t rows, int64_t n, int64_t k,
                    cudaStream_t stream) {
-  dispatch<GemvIn::kRmsNorm, GemvOut::kBf16>({x, w, bias, norm_weight, eps, out, n, k, false},
-                                             rows, stream);
+  dispatch<GemvIn::kRmsNorm, GemvOut::kBf16>({x, w, bias, norm_weight, eps, out, n, k, false}, rows,
+                                             stream);
 }
 
 void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,

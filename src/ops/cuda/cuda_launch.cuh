@@ -6,8 +6,8 @@
 // computes the same. What PDL saves is the gap between short kernels (a decode step is
 // dozens of 3-10 µs kernels). No kernel triggers its dependents early: with
 // griddepcontrol.launch_dependents at every kernel's start, PDL measured slower (2026-11-30:
-// B2 −17 %, B6 −4 %). Off unless CASCADE_PDL=1 when a CUDA backend is created (until
-// measured); it needs compute capability 9.0 or later.
+// B2 −17 %, B6 −4 %); released as the blocks exit, too (B2 −15 %, B6 −7 %). Off unless
+// CASCADE_PDL=1 when a CUDA backend is created; it needs compute capability 9.0 or later.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -85,7 +85,8 @@ bool CudaBackend::linear_into_residual(const Tensor& x, const Tensor& w, Tensor&
   check_linear_args(x, w, Tensor{}, out, DType::BF16, DType::BF16);
   check_add_args(residual, out, DType::BF16);
   const int64_t rows = x.dim(0), in = x.dim(1);
-  if (!cuda::gemv_fits(rows, in, x.data, w.data)) return Backend::linear_into_residual(x, w, residual, out);
+  if (!cuda::gemv_fits(rows, in, x.data, w.data))
+    return Backend::linear_into_residual(x, w, residual, out);
   cuda::gemv_add(bf16_data(x), bf16_data(w), bf16_data(residual), rows, w.dim(0), in, stream_);
   return true;
 }
