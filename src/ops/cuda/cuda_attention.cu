@@ -234,12 +234,10 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
   const int rows_valid = min(ROWS, t.flat_rows - t.flat_row0);
 
   // Query tile: rotate each rotate-half pair (i, i + D/2) at position - rope_delta.
-  for (int idx = threadIdx.x; idx < ROWS * (D / 2); idx += kThreads) {
-    const int r = idx / (D / 2), i = idx % (D / 2);
-    const float2 xy = task_query_pair(args, t, t.flat_row0 + r, i, D);
-    sh.loop.q[r][i] = xy.x;
-    sh.loop.q[r][i + D / 2] = xy.y;
-  }
+  rotate_query_tile<D, ROWS>(args, t, threadIdx.x, kThreads, [&](int r, int i, float x, float y) {
+    sh.loop.q[r][i] = x;
+    sh.loop.q[r][i + D / 2] = y;
+  });
   if (threadIdx.x < ROWS)
     sh.limit[threadIdx.x] = task_row_limit(args, t, t.flat_row0 + threadIdx.x);
   __syncthreads();

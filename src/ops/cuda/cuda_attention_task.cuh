@@ -50,18 +50,37 @@ __device__ __forceinline__ TaskItem load_task_item(const AttentionArgs& args, co
   return t;
 }
 
-// Flat row `flat`'s query pair (i, i + d/2), rotated at position - rope_delta and scaled by
-// score_scale; zeros for a flat row past the task's rows.
-__device__ __forceinline__ float2 task_query_pair(const AttentionArgs& args, const TaskItem& t,
-                                                  int flat, int i, int d) {
-  if (flat >= t.flat_rows) return make_float2(0.0f, 0.0f);
-  const int row = t.rows[t.slot0 + flat / t.group];
-  const int head = t.kv_head * t.group + flat % t.group;
-  const bf16* src = args.q + (static_cast<int64_t>(row) * args.hq + head) * d;
-  const float a = __bfloat162float(src[i]), b = __bfloat162float(src[i + d / 2]);
-  float c, s;
-  rope_cos_sin(args.positions[row] - t.rope_delta, args.inv_freq[i], &c, &s);
-  return make_float2((a * c - b * s) * args.score_scale, (b * c + a * s) * args.score_scale);
+// The query tile of TILE flat rows from t.flat_row0: emit(r, i, x, y) for every tile row r
+// and rotate-half pair (i, i + D/2), the pair rotated at position - rope_delta and scaled
+// by score_scale (zeros for rows past the task's), spread over `threads` threads. A flat
+// row is (slot, head) = (flat / group, flat % group), and the group's heads share their
+// sequence row's position: each (slot, i) takes the rotation's cos and sin once (double
+// sincos, the CPU's numerics; the longest chain of a tile's set-up) for all its heads.
+template <int D, int TILE, class Emit>
+__device__ __forceinline__ void rotate_query_tile(const AttentionArgs& args, const TaskItem& t,
+                                                  int thread, int threads, Emit emit) {
+  const int group = t.group;
+  const int first_slot = t.flat_row0 / group;
+  const int units = ((t.flat_row0 + TILE - 1) / group - first_slot + 1) * (D / 2);
+  for (int u = thread; u < units; u += threads) {
+    const int slot = first_slot + u / (D / 2), i = u % (D / 2);
+    const int f0 = max(slot * group, t.flat_row0);
+    const int f1 = min((slot + 1) * group, t.flat_row0 + TILE);
+    if (f0 >= t.flat_rows) {  // a slot is wholly inside the task's rows or wholly past them
+      for (int f = f0; f < f1; ++f) emit(f - t.flat_row0, i, 0.0f, 0.0f);
+      continue;
+    }
+    const int row = t.rows[t.slot0 + slot];
+    float c, s;
+    rope_cos_sin(args.positions[row] - t.rope_delta, args.inv_freq[i], &c, &s);
+    const bf16* q_row = args.q + static_cast<int64_t>(row) * args.hq * D;
+    for (int f = f0; f < f1; ++f) {
+      const bf16* src = q_row + (t.kv_head * group + (f - slot * group)) * D;
+      const float a = __bfloat162float(src[i]), b = __bfloat162float(src[i + D / 2]);
+      emit(f - t.flat_row0, i, (a * c - b * s) * args.score_scale,
+           (b * c + a * s) * args.score_scale);
+    }
+  }
 }
 
 // Flat row `flat` may see the item's KV tokens [kv_begin, limit): all of the task's unless

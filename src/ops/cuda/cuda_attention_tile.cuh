@@ -48,12 +48,11 @@ __device__ __forceinline__ TileRows stage_query_tile(const AttentionArgs& args, 
                                                      bf16* staged, Place place, int* limit_sh,
                                                      Barrier barrier) {
   const int thread = tile_thread(), warp = thread / 32, lane = thread % 32;
-  for (int idx = thread; idx < kMmaTileRows * (D / 2); idx += kTileThreads) {
-    const int r = idx / (D / 2), i = idx % (D / 2);
-    const float2 xy = task_query_pair(args, t, t.flat_row0 + r, i, D);
-    staged[place(r, i)] = __float2bfloat16(xy.x);
-    staged[place(r, i + D / 2)] = __float2bfloat16(xy.y);
-  }
+  rotate_query_tile<D, kMmaTileRows>(args, t, thread, kTileThreads,
+                                     [&](int r, int i, float x, float y) {
+                                       staged[place(r, i)] = __float2bfloat16(x);
+                                       staged[place(r, i + D / 2)] = __float2bfloat16(y);
+                                     });
   if (thread < kMmaTileRows) limit_sh[thread] = task_row_limit(args, t, t.flat_row0 + thread);
   barrier();
   TileRows rows;
