@@ -18,7 +18,9 @@
 # runs tests of it under compute-sanitizer racecheck (each stopped after TESTS_TIMEOUT
 # seconds, default 300); if either fails, no benchmark runs.
 # Logs: OUTDIR/tests.log, racecheck.log. Each benchmark run is stopped after BENCH_TIMEOUT
-# seconds (default 300).
+# seconds (default 300). The device tool brings back only a few files, so at exit the other
+# logs (builds, worktrees, one per benchmark run) go into OUTDIR/logs.tar.gz, and the
+# figures' summary into OUTDIR/summary.txt.
 set -uo pipefail
 out=${1:?usage: scripts/gpu-ab.sh OUTDIR REV [REV...] -- [bench flags]}
 shift
@@ -35,6 +37,15 @@ bench_args=("$@")
 }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+pack_logs() {
+  local logs=() f
+  for f in "$out"/*.log; do
+    case ${f##*/} in tests.log | racecheck.log) ;; *) [ -f "$f" ] && logs+=("${f##*/}") ;; esac
+  done
+  [ ${#logs[@]} -gt 0 ] || return 0
+  tar -C "$out" -czf "$out/logs.tar.gz" "${logs[@]}" && (cd "$out" && rm -f -- "${logs[@]}")
+}
+trap pack_logs EXIT
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 
@@ -128,7 +139,8 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
   done
 done
 
-echo "== figures (median of the repeats; one line per revision.variant and round) =="
+{
+  echo "== figures (median of the repeats; one line per revision.variant and round) =="
 for i in "${!revs[@]}"; do
   for v in "${!variants[@]}"; do
     for round in $(seq 1 "${ROUNDS:-2}"); do
@@ -137,4 +149,4 @@ for i in "${!revs[@]}"; do
     done
   done
 done | sort -s -k3
-
+} | tee "$out/summary.txt"
