@@ -141,12 +141,12 @@ done
 
 {
   echo "== figures (median of the repeats; one line per revision.variant and round) =="
-for i in "${!revs[@]}"; do
-  for v in "${!variants[@]}"; do
-    for round in $(seq 1 "${ROUNDS:-2}"); do
-      grep -E '^  [A-Za-z]' "$out/$round-$i.$v.log" | grep -vE '^  (workload|checksum)' |
-        sed "s/^/[$i.$v] r$round /" | cut -c1-150
+  for i in "${!revs[@]}"; do
+    for v in "${!variants[@]}"; do
+      for round in $(seq 1 "${ROUNDS:-2}"); do
+        grep -E '^  [A-Za-z]' "$out/$round-$i.$v.log" | grep -vE '^  (workload|checksum)' |
+          sed "s/^/[$i.$v] r$round /" | cut -c1-150
+      done
     done
-  done
-done | sort -s -k3
+  done | sort -s -k3
 } | tee "$out/summary.txt"
