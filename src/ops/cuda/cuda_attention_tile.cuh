@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_attention_task.cuh"
@@ -40,24 +41,39 @@ struct TileRows {
   int kv_stop;         // the tile's end: max of its rows' limits
 };
 
-// The query tile, rotated and scaled, as bf16: row r's element i at staged[place(r, i)];
-// the rows' limits through limit_sh ([kMmaTileRows]), published by barrier() (the tile's
-// warpgroup's).
-template <int D, class Place, class Barrier>
+// What a tile does once its rows' limits are known and before its queries are rotated:
+// nothing, or (the wgmma kernel) start the KV pipeline, so that the first block's copies
+// are in flight during the rotation (the longest part of a tile's set-up).
+struct NothingBeforeQueries {
+  __device__ __forceinline__ void operator()(int /*kv_stop*/) const {}
+};
+
+// The rows' limits through limit_sh ([kMmaTileRows]), published by barrier() (the tile's
+// warpgroup's); then before_queries(kv_stop); then the query tile, rotated and scaled, as
+// bf16: row r's element i at staged[place(r, i)], published by the caller's next barrier.
+template <int D, class Place, class Barrier, class BeforeQueries>
 __device__ __forceinline__ TileRows stage_query_tile(const AttentionArgs& args, const TaskItem& t,
                                                      bf16* staged, Place place, int* limit_sh,
-                                                     Barrier barrier) {
+                                                     Barrier barrier,
+                                                     BeforeQueries before_queries) {
   const int thread = tile_thread(), warp = thread / 32, lane = thread % 32;
+  if (thread < kMmaTileRows) limit_sh[thread] = task_row_limit(args, t, t.flat_row0 + thread);
+  barrier();
+  const auto tile_kv_stop = [&] {
+    int kv_stop = t.kv_begin;
+    for (int r = 0; r < kMmaTileRows; ++r) kv_stop = max(kv_stop, limit_sh[r]);
+    return kv_stop;
+  };
+  // (Found again below rather than kept: registers are what the mma.sync kernel lacks.)
+  if constexpr (!std::is_same_v<BeforeQueries, NothingBeforeQueries>)
+    before_queries(tile_kv_stop());
   rotate_query_tile<D, kMmaTileRows>(args, t, thread, kTileThreads,
                                      [&](int r, int i, float x, float y) {
                                        staged[place(r, i)] = __float2bfloat16(x);
                                        staged[place(r, i + D / 2)] = __float2bfloat16(y);
                                      });
-  if (thread < kMmaTileRows) limit_sh[thread] = task_row_limit(args, t, t.flat_row0 + thread);
-  barrier();
   TileRows rows;
-  rows.kv_stop = t.kv_begin;
-  for (int r = 0; r < kMmaTileRows; ++r) rows.kv_stop = max(rows.kv_stop, limit_sh[r]);
+  rows.kv_stop = tile_kv_stop();
   rows.row_a = warp * 16 + lane / 4;
   rows.limit[0] = limit_sh[rows.row_a];
   rows.limit[1] = limit_sh[rows.row_a + 8];
@@ -65,16 +81,19 @@ __device__ __forceinline__ TileRows stage_query_tile(const AttentionArgs& args, 
   return rows;
 }
 
-// The query tile staged as rows of `stride` elements at `staged`, then this warp's A
-// fragments q. Ends with barrier() (the tile's warpgroup's): `staged` may then be reused.
-template <int D, class Barrier = BlockBarrier>
+// The query tile staged as rows of `stride` elements at `staged` (stage_query_tile), then
+// this warp's A fragments q. Ends with barrier() (the tile's warpgroup's): `staged` may then
+// be reused. before_queries must leave `staged` alone.
+template <int D, class Barrier = BlockBarrier, class BeforeQueries = NothingBeforeQueries>
 __device__ __forceinline__ TileRows load_query_tile(const AttentionArgs& args, const TaskItem& t,
                                                     bf16* staged, int stride, int* limit_sh,
-                                                    uint32_t (&q)[D / 16][4],
-                                                    Barrier barrier = {}) {
+                                                    uint32_t (&q)[D / 16][4], Barrier barrier = {},
+                                                    BeforeQueries before_queries = {}) {
   const int warp = tile_thread() / 32, lane = tile_thread() % 32;
   const TileRows rows = stage_query_tile<D>(
-      args, t, staged, [stride](int r, int i) { return r * stride + i; }, limit_sh, barrier);
+      args, t, staged, [stride](int r, int i) { return r * stride + i; }, limit_sh, barrier,
+      before_queries);
+  barrier();
 #pragma unroll
   for (int ks = 0; ks < D / 16; ++ks) {
     ldmatrix_x4(q[ks], &staged[(warp * 16 + lane % 16) * stride + ks * 16 + (lane / 16) * 8]);

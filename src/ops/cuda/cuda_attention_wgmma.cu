@@ -76,15 +76,19 @@ template <int D>
 __device__ __forceinline__ void run_wgmma_item(const AttentionArgs& args, const TaskItem& t,
                                                WgmmaShared<D>& sh) {
   const int kv_begin = t.kv_begin;
+  const auto issue = [&](int slot, int stage) { issue_kv_block<D>(args, slot, stage, sh); };
+  // Block 0's copies (into stage 0) fly while the queries are rotated.
+  const auto start_pipeline = [&](int kv_stop) {
+    kv_pipeline_start<D>(args, t, kv_stop, sh.token_offset, issue);
+  };
   uint32_t q[D / 16][4];  // staged (padded rows) in stage 1, free again once loaded
-  const TileRows rows = load_query_tile<D>(args, t, reinterpret_cast<bf16*>(sh.kv[1][0]),
-                                           WgmmaShared<D>::kQueryStride, sh.limit, q);
+  const TileRows rows =
+      load_query_tile<D>(args, t, reinterpret_cast<bf16*>(sh.kv[1][0]),
+                         WgmmaShared<D>::kQueryStride, sh.limit, q, BlockBarrier{}, start_pipeline);
   const int kv_stop = rows.kv_stop;
 
   float o[D / 8][4], m[2], l[2];
   start_rows<D>(o, m, l);
-  const auto issue = [&](int slot, int stage) { issue_kv_block<D>(args, slot, stage, sh); };
-  kv_pipeline_start<D>(args, t, kv_stop, sh.token_offset, issue);
   for (int block = kv_begin, i = 0; block < kv_stop; block += kTokens, ++i) {
     kv_pipeline_step<D>(args, t, block, i, kv_stop, sh.token_offset, issue,
                         [] { fence_shared_for_async(); });
