@@ -94,9 +94,8 @@ class Backend {
   // compute dtype first), returning true; or, where the backend does not fuse the add,
   // out = x · wᵀ, returning false: the caller passes out as the next op's `pending`.
   // x: [rows, in]; w: [dim, in]; residual, out: [rows, dim].
-  virtual bool linear_into_residual(const Tensor& x, const Tensor& w, Tensor& residual,
+  virtual bool linear_into_residual(const Tensor& x, const Tensor& w, Tensor& /*residual*/,
                                     Tensor& out) {
-    (void)residual;
     linear(x, w, Tensor{}, out);
     return false;
   }
