@@ -71,14 +71,29 @@ __device__ __forceinline__ void rotate_query_tile(const AttentionArgs& args, con
       continue;
     }
     const int row = t.rows[t.slot0 + slot];
-    float c, s;
-    rope_cos_sin(args.positions[row] - t.rope_delta, args.inv_freq[i], &c, &s);
-    const bf16* q_row = args.q + static_cast<int64_t>(row) * args.hq * D;
-    for (int f = f0; f < f1; ++f) {
-      const bf16* src = q_row + (t.kv_head * group + (f - slot * group)) * D;
-      const float a = __bfloat162float(src[i]), b = __bfloat162float(src[i + D / 2]);
-      emit(f - t.flat_row0, i, (a * c - b * s) * args.score_scale,
-           (b * c + a * s) * args.score_scale);
+    // Flat row f's query head: q_slot + (f - f0) · D.
+    const bf16* q_slot =
+        args.q +
+        (static_cast<int64_t>(row) * args.hq + t.kv_head * group + (f0 - slot * group)) * D;
+    float c = 0.0f, s = 0.0f;
+    // kHeads heads' loads at a time, issued together (the first batch's before the sincos),
+    // so that a group of 7 waits for two rounds of loads, not seven.
+    constexpr int kHeads = 4;
+    for (int fb = f0; fb < f1; fb += kHeads) {
+      float a[kHeads], b[kHeads];
+#pragma unroll
+      for (int h = 0; h < kHeads; ++h) {
+        const bool inside = fb + h < f1;
+        a[h] = inside ? __bfloat162float(q_slot[(fb - f0 + h) * D + i]) : 0.0f;
+        b[h] = inside ? __bfloat162float(q_slot[(fb - f0 + h) * D + i + D / 2]) : 0.0f;
+      }
+      if (fb == f0) rope_cos_sin(args.positions[row] - t.rope_delta, args.inv_freq[i], &c, &s);
+#pragma unroll
+      for (int h = 0; h < kHeads; ++h) {
+        if (fb + h >= f1) break;
+        emit(fb + h - t.flat_row0, i, (a[h] * c - b[h] * s) * args.score_scale,
+             (b[h] * c + a[h] * s) * args.score_scale);
+      }
     }
   }
 }
