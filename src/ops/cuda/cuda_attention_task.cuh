@@ -124,10 +124,7 @@ __device__ __forceinline__ int task_token_row(const AttentionArgs& args, const T
 // [pages, page_size, hkv, d].
 __device__ __forceinline__ int64_t task_token_offset(const AttentionArgs& args, const TaskItem& t,
                                                      int token, int d) {
-  const int64_t cache_slot =
-      static_cast<int64_t>(t.pages[token / args.page_size]) * args.page_size +
-      token % args.page_size;
-  return (cache_slot * args.hkv + t.kv_head) * d;
+  return static_cast<int64_t>(task_token_row(args, t, token)) * d;
 }
 
 }  // namespace cascade::cuda
