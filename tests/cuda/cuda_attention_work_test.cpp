@@ -232,6 +232,12 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   EXPECT_EQ(shape.min_chunk_tokens, AttentionWorkShape{}.min_chunk_tokens);
   EXPECT_EQ(shape.wide_max_tokens, 0);
   EXPECT_EQ(shape.max_parts_merged_in_tasks, 0);
+  EXPECT_TRUE(shape.heads_inner);
+  ::setenv("CASCADE_ATTENTION_HEADS_INNER", "0", 1);
+  EXPECT_FALSE(attention_tuning_from_env(132).heads_inner);
+  ::setenv("CASCADE_ATTENTION_HEADS_INNER", "2", 1);
+  EXPECT_THROW(attention_tuning_from_env(132), Error);
+  ::unsetenv("CASCADE_ATTENTION_HEADS_INNER");
   const char* const names[] = {
       "CASCADE_ATTENTION_TARGET_BLOCKS", "CASCADE_ATTENTION_MIN_CHUNK_TOKENS",
       "CASCADE_ATTENTION_WIDE_TOKENS", "CASCADE_ATTENTION_TASK_MERGE_PARTS"};
@@ -253,6 +259,36 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
     }
   }
   ::unsetenv("CASCADE_ATTENTION_TARGET_BLOCKS");
+}
+
+// A block takes the next item when one finishes: the longest items go first, so that a
+// long one does not start last and stretch the tail (a batch of decode rows of mixed
+// context lengths); items of equal length keep the plan's order.
+TEST(CudaAttentionWorkTest, ItemsOfEachKindRunLongestFirst) {
+  AttentionPlan plan;
+  plan.page_size = 16;
+  plan.num_rows = 8;
+  const int lengths[] = {100, 900, 16, 900, 450, 33, 1000, 7};
+  for (int r = 0; r < 8; ++r) {
+    plan.add_task({r}, std::vector<int32_t>((lengths[r] + 15) / 16, r), lengths[r], 0, 0, false);
+  }
+  plan.add_task({0, 1, 2, 3, 4, 5, 6, 7}, std::vector<int32_t>(8, 9), 128, 0, 0, false);
+  plan.add_task({0, 1, 2, 3, 4, 5, 6, 7}, std::vector<int32_t>(64, 10), 1024, 0, 0, false);
+  plan.finalize();
+  AttentionWorkShape shape;
+  shape.group = 2;
+  shape.large_tile_rows = 64;
+  shape.kv_heads = 8;
+  shape.target_blocks = 1;  // no KV chunks
+  const AttentionWork w = build_attention_work(plan, 8, 16, 16, shape);
+  const std::vector<Item> items = items_of(w, shape);
+  ASSERT_EQ(w.num_small, 8);
+  ASSERT_EQ(w.num_large, 2);
+  std::vector<int> small_tasks, large_tasks;
+  for (int i = 0; i < 8; ++i) small_tasks.push_back(items[i].task);
+  for (int i = 8; i < 10; ++i) large_tasks.push_back(items[i].task);
+  EXPECT_EQ(small_tasks, (std::vector<int>{6, 1, 3, 4, 0, 5, 2, 7}));
+  EXPECT_EQ(large_tasks, (std::vector<int>{9, 8}));
 }
 
 TEST(CudaAttentionWorkTest, RejectsPagesOutsideTheCache) {

@@ -15,6 +15,7 @@
 // AttentionMerge::kLastPart the block that writes a row's last part then merges the row.
 //
 // Merge kernel: one warp per (row, head) combines the row's parts through their LSE.
+#include <algorithm>
 #include <cmath>
 
 #include "ops/cuda/cuda_attention_mma.h"
@@ -121,6 +122,51 @@ __device__ __forceinline__ void accumulate_pv(const bf16* v_lane,
 #pragma unroll
       for (int e = 0; e < DIMS; ++e) o[r][e] += pr * v[e];
     }
+  }
+}
+
+// The online softmax (base 2) of rows r < USED over one warp step, this lane's token
+// scored s[r] (masked from the row's limit on): m, l and o rescaled, p[r][lane] written.
+// The rows' warp reductions are interleaved, one butterfly carrying every row, rather than
+// a chain of shuffles per row (a decode row of Qwen2.5-0.5B has 7). A row that has seen
+// nothing yet (a padding row: limit 0) keeps m = -inf, l = 0, o = 0 and gets p = 0: with m
+// taken as 0 there, both exponentials are 2^-inf = 0.
+template <int USED, int ROWS, int DIMS>
+__device__ __forceinline__ void online_softmax(const float (&s)[ROWS], int token, const int* limit,
+                                               float (&m)[ROWS], float (&l)[ROWS],
+                                               float (&o)[ROWS][DIMS], float (*p)[kBlockTokens],
+                                               int lane) {
+  float score[USED], x[USED], alpha[USED];
+#pragma unroll
+  for (int r = 0; r < USED; ++r) {
+    score[r] = token < limit[r] ? s[r] : kMinusInf;
+    x[r] = score[r];
+  }
+#pragma unroll
+  for (int offset = 16; offset > 0; offset /= 2) {
+#pragma unroll
+    for (int r = 0; r < USED; ++r) x[r] = fmaxf(x[r], __shfl_xor_sync(0xffffffffu, x[r], offset));
+  }
+#pragma unroll
+  for (int r = 0; r < USED; ++r) {
+    const float m_new = fmaxf(m[r], x[r]);
+    const float m_use = m_new == kMinusInf ? 0.0f : m_new;
+    score[r] = fast_exp2(score[r] - m_use);  // p
+    alpha[r] = fast_exp2(m[r] - m_use);
+    m[r] = m_new;
+    x[r] = score[r];
+  }
+#pragma unroll
+  for (int offset = 16; offset > 0; offset /= 2) {
+#pragma unroll
+    for (int r = 0; r < USED; ++r) x[r] += __shfl_xor_sync(0xffffffffu, x[r], offset);
+  }
+#pragma unroll
+  for (int r = 0; r < USED; ++r) {
+    l[r] = l[r] * alpha[r] + x[r];
+#pragma unroll
+    for (int e = 0; e < DIMS; ++e) o[r][e] *= alpha[r];
+    p[r][lane] = score[r];
   }
 }
 
@@ -281,22 +327,10 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
         score_token<ROWS / 2>(k, sh, s);
       }
     }
-    // Online softmax, base 2, per row.
-#pragma unroll
-    for (int r = 0; r < ROWS; ++r) {
-      if (r >= rows_valid) break;
-      const float score = token < sh.limit[r] ? s[r] : kMinusInf;
-      const float m_new = fmaxf(m[r], warp_max(score));
-      float p = 0.0f;
-      if (m_new != kMinusInf) {
-        p = fast_exp2(score - m_new);
-        const float alpha = fast_exp2(m[r] - m_new);
-        l[r] = l[r] * alpha + warp_sum(p);
-#pragma unroll
-        for (int e = 0; e < kDimsPerLane; ++e) o[r][e] *= alpha;
-        m[r] = m_new;
-      }
-      sh.loop.p[warp][r][lane] = p;
+    if (rows_valid > ROWS / 2) {
+      online_softmax<ROWS>(s, token, sh.limit, m, l, o, sh.loop.p[warp], lane);
+    } else {
+      online_softmax<ROWS / 2>(s, token, sh.limit, m, l, o, sh.loop.p[warp], lane);
     }
     copies_wait_all();
     __syncwarp();
@@ -360,20 +394,24 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
 }
 
 // out: [rows, hq, D] bf16. Where no merge kernel runs, the rows past the plan's (padding
-// of a recorded step) are zeroed, as the merge does, for kv head blockIdx.y.
+// of a recorded step) are zeroed, as the merge does, for kv head `kv_head`.
 template <int D>
-__device__ __forceinline__ void zero_padding_rows(const AttentionArgs& args, const WorkView& w) {
+__device__ __forceinline__ void zero_padding_rows(const AttentionArgs& args, const WorkView& w,
+                                                  int kv_head) {
   const int group = args.hq / args.hkv, real = w.count(kWorkNumRows);
   const int64_t n = static_cast<int64_t>(args.rows - real) * group * D;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
     const int64_t row = real + i / (group * D);
-    const int64_t head = static_cast<int64_t>(blockIdx.y) * group + i / D % group;
+    const int64_t head = static_cast<int64_t>(kv_head) * group + i / D % group;
     args.out[(row * args.hq + head) * D + i % D] = __float2bfloat16(0.0f);
   }
 }
 
-// The small (large == false) or large work items, block x taking items x, x + grid, ...;
-// shared memory: TaskShared<D, ROWS, WARPS> (dynamic: wide blocks need more than 48 KiB).
+// The small (large == false) or large work items, block b taking items b, b + blocks, ...
+// for one kv head: the grid is (blocks, hkv), or (hkv, blocks) with args.heads_inner, where
+// a task's kv heads start side by side and read neighbouring bytes of the cache's token rows
+// ([.., hkv, d]). Shared memory: TaskShared<D, ROWS, WARPS> (dynamic: wide blocks need more
+// than 48 KiB).
 template <int D, int ROWS, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32)
     attention_task_kernel(const AttentionArgs args, const bool large) {
@@ -381,19 +419,26 @@ __global__ void __launch_bounds__(WARPS * 32)
   extern __shared__ uint4 task_shared[];
   auto& sh = *reinterpret_cast<TaskShared<D, ROWS, WARPS>*>(task_shared);
   const WorkView w{args.work};
-  if (args.merge != AttentionMerge::kKernel && blockIdx.x == 0) zero_padding_rows<D>(args, w);
+  const int kv_head = static_cast<int>(args.heads_inner ? blockIdx.x : blockIdx.y);
+  const int block = static_cast<int>(args.heads_inner ? blockIdx.y : blockIdx.x);
+  const int blocks = static_cast<int>(args.heads_inner ? gridDim.y : gridDim.x);
+  if (args.merge != AttentionMerge::kKernel && block == 0) zero_padding_rows<D>(args, w, kv_head);
   const int count = w.count(large ? kWorkNumLarge : kWorkNumSmall);
   const int32_t* items = w[large ? kWorkLargeItems : kWorkSmallItems];
-  for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
-    run_task_item<D, ROWS, WARPS>(args, load_task_item(args, w, items, i), sh);
+  for (int i = block; i < count; i += blocks) {
+    run_task_item<D, ROWS, WARPS>(args, load_task_item(args, w, items, i, kv_head), sh);
     __syncthreads();  // the next item reuses shared memory
   }
 }
 
 template <int D, int ROWS, int WARPS>
 void launch_task_kernel(const AttentionArgs& args, int blocks, bool large, cudaStream_t stream) {
-  launch("attention_task_kernel", attention_task_kernel<D, ROWS, WARPS>,
-         dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv)), WARPS * 32,
+  constexpr int kMostGridY = 65535;  // blocks past it: the kernel's item loop covers them
+  const auto hkv = static_cast<unsigned>(args.hkv);
+  const dim3 grid = args.heads_inner
+                        ? dim3(hkv, static_cast<unsigned>(std::min(blocks, kMostGridY)))
+                        : dim3(static_cast<unsigned>(blocks), hkv);
+  launch("attention_task_kernel", attention_task_kernel<D, ROWS, WARPS>, grid, WARPS * 32,
          sizeof(TaskShared<D, ROWS, WARPS>), stream, args, large);
 }
 

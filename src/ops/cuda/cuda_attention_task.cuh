@@ -27,13 +27,14 @@ struct TaskItem {
   const int32_t* pages;  // the task's pages
 };
 
-// Work item `index` of `items` for kv head blockIdx.y.
+// Work item `index` of `items` for kv head `kv_head`.
 __device__ __forceinline__ TaskItem load_task_item(const AttentionArgs& args, const WorkView& w,
-                                                   const int32_t* items, int index) {
+                                                   const int32_t* items, int index,
+                                                   int kv_head = static_cast<int>(blockIdx.y)) {
   TaskItem t;
   const int32_t* item = items + 5 * index;
   const int task = item[0];
-  t.kv_head = static_cast<int>(blockIdx.y);
+  t.kv_head = kv_head;
   t.group = args.hq / args.hkv;
   t.flat_row0 = item[1];
   t.kv_begin = item[2];

@@ -47,6 +47,8 @@ AttentionWorkShape attention_tuning_from_env(int num_sms) {
   shape.wide_max_tokens = env_int("CASCADE_ATTENTION_WIDE_TOKENS", shape.wide_max_tokens, 0, kMost);
   shape.max_parts_merged_in_tasks =
       env_int("CASCADE_ATTENTION_TASK_MERGE_PARTS", shape.max_parts_merged_in_tasks, 0, kMost);
+  shape.heads_inner =
+      env_int("CASCADE_ATTENTION_HEADS_INNER", shape.heads_inner ? 1 : 0, 0, 1) != 0;
   return shape;
 }
 
@@ -106,6 +108,11 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
     parts += count * slots;
   }
   check(parts < (int64_t{1} << 31), "attention: plan too large");
+  const auto longest_first = [](const AttentionWorkItem& a, const AttentionWorkItem& b) {
+    return a.kv_end - a.kv_begin > b.kv_end - b.kv_begin;
+  };
+  std::stable_sort(small.begin(), small.end(), longest_first);
+  std::stable_sort(large.begin(), large.end(), longest_first);
   work.num_parts = static_cast<int>(parts);
   work.num_small = static_cast<int>(small.size());
   work.num_large = static_cast<int>(large.size());

@@ -43,14 +43,16 @@ struct AttentionWorkShape {
   int wide_max_blocks = 132;          // wide blocks only where unsplit blocks would fit the SMs
   int wide_max_tokens = 0;            // ... and no task is longer than this (0: no wide blocks)
   int max_parts_merged_in_tasks = 0;  // 0: the merge kernel wherever a row has two parts
+  bool heads_inner = true;            // the CUDA-core task kernel's grid: kv heads fastest
 };
 
 // The shape's GPU-wide fields for a GPU of `num_sms` SMs (target_blocks 4 per SM,
 // wide_max_blocks one per SM), with these experiments' switches read from the environment:
 // CASCADE_ATTENTION_TARGET_BLOCKS (target_blocks), CASCADE_ATTENTION_MIN_CHUNK_TOKENS
 // (min_chunk_tokens), CASCADE_ATTENTION_WIDE_TOKENS (wide_max_tokens) and
-// CASCADE_ATTENTION_TASK_MERGE_PARTS (max_parts_merged_in_tasks). A value out of range is an
-// Error naming the variable.
+// CASCADE_ATTENTION_TASK_MERGE_PARTS (max_parts_merged_in_tasks) and
+// CASCADE_ATTENTION_HEADS_INNER (heads_inner, 0 or 1). A value out of range is an Error
+// naming the variable.
 AttentionWorkShape attention_tuning_from_env(int num_sms);
 
 // How a step's rows reach the output.
@@ -60,6 +62,9 @@ enum class AttentionMerge : int32_t {
   kLastPart,  // only small tiles: the block that writes a row's last part merges the row
 };
 
+// Within each kind, items are ordered by KV length, longest first (a block takes the next
+// item as one finishes, so the longest start first and the short ones fill the tail).
+//
 // Tasks whose flat rows fit a small tile use it; the others tiles of large_tile_rows.
 inline constexpr int kSmallTileRows = 4;
 // Warps of a small-tile block: kNarrowWarps, or kWideWarps for AttentionWork::wide.

@@ -139,10 +139,17 @@ __device__ __forceinline__ void normalize_rows(const bf16* __restrict__ x,
   __syncthreads();
 }
 
+// Blocks per SM the registers must allow: an MLP's gate/up GEMV of one row (Qwen2.5-0.5B:
+// 608 blocks) took 55 registers, 4 blocks per SM, so its last 80 blocks ran as a second
+// wave; at 48 registers 5 blocks per SM hold them all.
+template <int ROWS, GemvOut OUT>
+constexpr int kGemvMinBlocks = OUT == GemvOut::kSiluMul&& ROWS == 1 ? 5 : 1;
+
 // Shapes and dtypes: GemvArgs. k % 8 == 0, k <= SLICES * kSliceElements; x and w 16-byte
 // aligned. kRmsNorm needs ROWS · k · 2 bytes of dynamic shared memory.
 template <int ROWS, int SLICES, GemvIn IN, GemvOut OUT>
-__global__ void __launch_bounds__(kThreads) gemv_kernel(const GemvArgs a) {
+__global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
+    gemv_kernel(const GemvArgs a) {
   constexpr int kColumns = kWarps / SLICES;
   constexpr int kParts = OUT == GemvOut::kSiluMul ? 2 : 1;  // gate and up
   __shared__ float partial[kParts][kWarps][ROWS];

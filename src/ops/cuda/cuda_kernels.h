@@ -102,6 +102,7 @@ struct AttentionArgs {
   float score_scale;     // log2(e) / sqrt(d)
   AttentionMerge merge;  // AttentionWork::merge
   int32_t* merge_count;  // kLastPart: [rows, hq] i32, zeros before and after each launch
+  bool heads_inner;      // AttentionWorkShape::heads_inner: the CUDA-core task kernel's grid
 };
 
 // Thread blocks (per kv head) of the two task kernels; a block runs items i, i + grid, ...
