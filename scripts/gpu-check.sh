@@ -8,7 +8,8 @@
 # MODE: full (default: everything), quick (no sanitizers), tests (the GPU tests and
 # kernel timings only), bench (the scenarios only), sanitize (compute-sanitizer only),
 # profile (not part of full: where B4's and B6's time goes — the engine's host phases,
-# ncu kernel durations per forward pass, and a full ncu report of the wgmma kernel),
+# ncu kernel durations per forward pass, and full ncu reports of the wgmma kernel, the
+# CUDA-core kernel on decode rows and B6's GEMVs),
 # profile-b1 (not part of full: B1's host phases and its kernels' time by name over ten
 # decode steps at full batch and over its prefill steps), sass (not part of full: the
 # attention and GEMV kernels' machine code, OUTDIR/*.sass, and their loops' instruction mix
@@ -135,6 +136,17 @@ if wants profile; then
     -k regex:attention_wgmma_kernel --launch-count 1 -f -o $out/wgmma-b2 \
     build-gpu/tests/cascade_cuda_tests --gtest_filter=CudaTiming.AttentionB2SharedChunks && \
     ncu --import $out/wgmma-b2.ncu-rep --page details"
+  # The same for the CUDA-core kernel on decode rows (B1's decode: 75 % of its step) and for
+  # B6's one-row GEMVs (~60 % of its step), at the GPU's own clocks: memory throughput, stall
+  # reasons, occupancy.
+  step decode_ncu "grep -c 'Section'" -- bash -c "CASCADE_CUDA_TIMING=1 timeout 240 ncu --set full \
+    --clock-control none -k regex:attention_task_kernel --launch-count 1 -f -o $out/decode \
+    build-gpu/tests/cascade_cuda_tests --gtest_filter=CudaTiming.AttentionDecodePrefillAndSharedLevel \
+    && ncu --import $out/decode.ncu-rep --page details"
+  step gemv_ncu "grep -c 'Section'" -- bash -c "timeout 240 ncu --set full --clock-control none \
+    --graph-profiling node -k regex:gemv_kernel --launch-skip 2000 --launch-count 5 -f \
+    -o $out/gemv-b6 ${bench[*]} --scenario B6 --repeats 1 >/dev/null && \
+    ncu --import $out/gemv-b6.ncu-rep --page details"
 fi
 if wants sass; then
   # The kernels' machine code as this build made it; per kernel its loops, innermost first
