@@ -139,10 +139,16 @@ if wants profile; then
   # The same for the CUDA-core kernel on decode rows (B1's decode: 75 % of its step) and for
   # B6's one-row GEMVs (~60 % of its step), at the GPU's own clocks: memory throughput, stall
   # reasons, occupancy.
-  step decode_ncu "grep -c 'Section'" -- bash -c "CASCADE_CUDA_TIMING=1 timeout 240 ncu --set full \
-    --clock-control none -k regex:attention_task_kernel --launch-count 1 -f -o $out/decode \
-    build-gpu/tests/cascade_cuda_tests --gtest_filter=CudaTiming.AttentionDecodePrefillAndSharedLevel \
-    && ncu --import $out/decode.ncu-rep --page details"
+  # The decode kernel: the first launch of the B1-like case (each case of the timing test
+  # launches 103 times), a lane per key (KL 1) and 8 lanes per key (KL 8).
+  for lanes in 1 8; do
+    step "decode_ncu_$lanes" "grep -c 'Section'" -- bash -c "CASCADE_CUDA_TIMING=1 timeout 240 \
+      ncu --set full --clock-control none --kernel-name-base mangled \
+      -k regex:attention_task_kernelILi128ELi4ELi4ELi${lanes}E --launch-skip 103 --launch-count 1 \
+      -f -o $out/decode-b1-kl$lanes build-gpu/tests/cascade_cuda_tests \
+      --gtest_filter=CudaTiming.AttentionDecodePrefillAndSharedLevel \
+      && ncu --import $out/decode-b1-kl$lanes.ncu-rep --page details"
+  done
   step gemv_ncu "grep -c 'Section'" -- bash -c "timeout 240 ncu --set full --clock-control none \
     --graph-profiling node -k regex:gemv_kernel --launch-skip 2000 --launch-count 5 -f \
     -o $out/gemv-b6 ${bench[*]} --scenario B6 --repeats 1 >/dev/null && \

@@ -238,6 +238,20 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   ::setenv("CASCADE_ATTENTION_HEADS_INNER", "2", 1);
   EXPECT_THROW(attention_tuning_from_env(132), Error);
   ::unsetenv("CASCADE_ATTENTION_HEADS_INNER");
+  EXPECT_EQ(shape.key_lanes, 1);
+  ::setenv("CASCADE_ATTENTION_KEY_LANES", "8", 1);
+  EXPECT_EQ(attention_tuning_from_env(132).key_lanes, 8);
+  for (const char* bad : {"0", "4", "16"}) {
+    ::setenv("CASCADE_ATTENTION_KEY_LANES", bad, 1);
+    try {
+      attention_tuning_from_env(132);
+      ADD_FAILURE() << "accepted CASCADE_ATTENTION_KEY_LANES=" << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("CASCADE_ATTENTION_KEY_LANES"), std::string::npos)
+          << e.what();
+    }
+  }
+  ::unsetenv("CASCADE_ATTENTION_KEY_LANES");
   const char* const names[] = {
       "CASCADE_ATTENTION_TARGET_BLOCKS", "CASCADE_ATTENTION_MIN_CHUNK_TOKENS",
       "CASCADE_ATTENTION_WIDE_TOKENS", "CASCADE_ATTENTION_TASK_MERGE_PARTS"};

@@ -99,21 +99,40 @@ TEST_F(CudaTiming, AttentionDecodePrefillAndSharedLevel) {
     print(what, time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), bytes, flops);
   };
   const double token_bytes = 2.0 * kHkv * kD * 2;  // K and V of one token, bf16
-  {  // decode: 64 sequences of 2048 tokens, one row each
-    const int seqs = 64, ctx = 2048, pages_per = ctx / kPage;
-    const KvLayer cache = random_cache(seqs * pages_per, kPage, kHkv, kD);
+  // decode: one row per sequence over its own pages (whole pages: lengths rounded up)
+  const auto decode = [&](const std::string& what, const std::vector<int>& lengths) {
+    int total_pages = 0;
+    for (int n : lengths) total_pages += (n + kPage - 1) / kPage;
+    const KvLayer cache = random_cache(total_pages, kPage, kHkv, kD);
     AttentionPlan plan;
     plan.page_size = kPage;
-    plan.num_rows = seqs;
+    plan.num_rows = static_cast<int>(lengths.size());
     std::vector<int32_t> positions;
-    for (int s = 0; s < seqs; ++s) {
-      std::vector<int32_t> pages(pages_per);
-      std::iota(pages.begin(), pages.end(), s * pages_per);
-      plan.add_task({s}, pages, ctx, 0, 0, true);
-      positions.push_back(ctx - 1);
+    int next_page = 0;
+    double bytes = 0;
+    for (int s = 0; s < plan.num_rows; ++s) {
+      std::vector<int32_t> pages((lengths[s] + kPage - 1) / kPage);
+      std::iota(pages.begin(), pages.end(), next_page);
+      next_page += static_cast<int>(pages.size());
+      plan.add_task({s}, pages, lengths[s], 0, 0, true);
+      positions.push_back(lengths[s] - 1);
+      bytes += token_bytes * lengths[s];
     }
-    run("attention decode 64 x 2048 (KV bytes)", cache, plan, positions, token_bytes * seqs * ctx,
-        0);
+    run(what, cache, plan, positions, bytes, 0);
+  };
+  // B1's decode steps: 256 rows of 100 to 2,047 tokens (its prompts plus outputs so far)
+  std::vector<int> b1_lengths;
+  std::mt19937 rng(9);
+  for (int s = 0; s < 256; ++s) b1_lengths.push_back(100 + static_cast<int>(rng() % 1948));
+  decode("attention decode 64 x 2048 (KV bytes)", std::vector<int>(64, 2048));
+  decode("attention decode 256 x 100..2047, B1-like (KV bytes)", b1_lengths);
+  {  // the same with the CUDA-core kernel's keys read by 8 lanes each (experimental)
+    ::setenv("CASCADE_ATTENTION_KEY_LANES", "8", 1);
+    gpu = make_backend("cuda");
+    ::unsetenv("CASCADE_ATTENTION_KEY_LANES");
+    decode("attention decode 64 x 2048, 8 lanes per key (KV bytes)", std::vector<int>(64, 2048));
+    decode("attention decode 256 x 100..2047, 8 lanes per key (KV bytes)", b1_lengths);
+    gpu = make_backend("cuda");
   }
   {  // prefill: one causal sequence of 4096 tokens
     const int n = 4096;

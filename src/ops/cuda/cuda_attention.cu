@@ -8,7 +8,9 @@
 // position - rope_delta, scaled by log2(e)/sqrt(d) and kept in shared memory as f32. Warp w
 // walks the KV blocks w, w + W, ... of 32 tokens: the block's V rows are copied into shared
 // memory asynchronously while lane j scores token j against every row (its K row loaded 8
-// pieces of 16 bytes at a time, all in flight together); an online base-2 softmax per row
+// pieces of 16 bytes at a time, all in flight together; or, with CASCADE_ATTENTION_KEY_LANES=8
+// on 4-row tiles, each key row read by 8 lanes together and the partial sums of the 8 lanes
+// exchanged so that lane j again holds token j's scores); an online base-2 softmax per row
 // keeps (max m, sum l, o) in registers, and P·V gives each lane d/32 output dims. The warps'
 // states are merged at the end into one (o, lse) per row: the part written to part_o /
 // part_lse, or, where every row has one part (AttentionMerge::kNone), the output row. With
@@ -54,6 +56,23 @@ struct TaskShared {
   int finished[ROWS];  // kLastPart: the (row · hq + head) this block merges, or -1
 };
 
+// The 8 bf16 of a 16-byte piece as f32.
+__device__ __forceinline__ void unpack_bf16x8(const uint4& raw, float (&out)[8]) {
+  const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    const float2 f = __bfloat1622float2(pairs[e]);
+    out[2 * e] = f.x;
+    out[2 * e + 1] = f.y;
+  }
+}
+
+// q · k over 8 dims, q as two float4.
+__device__ __forceinline__ float dot8(const float4& q0, const float4& q1, const float (&k)[8]) {
+  return q0.x * k[0] + q0.y * k[1] + q0.z * k[2] + q0.w * k[3] + q1.x * k[4] + q1.y * k[5] +
+         q1.z * k[6] + q1.w * k[7];
+}
+
 // s[r] += q[r] · k for rows r < USED of the tile, k: [D] bf16 (global), q: sh.loop.q f32.
 // The K row's 16-byte pieces are loaded in batches, all of a batch's loads issued before the
 // first is used, so that several are in flight per lane. USED is a template argument so
@@ -72,21 +91,92 @@ __device__ __forceinline__ void score_token(const uint4* __restrict__ k,
 #pragma unroll
     for (int b = 0; b < kKBatch; ++b) {
       const int c = c0 + b;
-      const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw[b]);
       float kf[8];
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const float2 f = __bfloat1622float2(pairs[e]);
-        kf[2 * e] = f.x;
-        kf[2 * e + 1] = f.y;
-      }
+      unpack_bf16x8(raw[b], kf);
 #pragma unroll
       for (int r = 0; r < USED; ++r) {
         const float4 q0 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8]);
         const float4 q1 = *reinterpret_cast<const float4*>(&sh.loop.q[r][c * 8 + 4]);
-        s[r] += q0.x * kf[0] + q0.y * kf[1] + q0.z * kf[2] + q0.w * kf[3] + q1.x * kf[4] +
-                q1.y * kf[5] + q1.z * kf[6] + q1.w * kf[7];
+        s[r] += dot8(q0, q1, kf);
       }
+    }
+  }
+}
+
+// The sum over a group of 8 lanes (lanes 8g .. 8g + 7) of v[i], left in lane 8g + i: a
+// butterfly that halves the values carried at each level (4 + 2 + 1 shuffles for 8 sums,
+// where a reduction of each would take 24).
+__device__ __forceinline__ float sum_8_lanes_scattered(float (&v)[8], int lane) {
+  const bool hi4 = (lane & 4) != 0, hi2 = (lane & 2) != 0, hi1 = (lane & 1) != 0;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {  // v[i] now stands for index i + 4 · hi4
+    const float send = hi4 ? v[i] : v[i + 4], keep = hi4 ? v[i + 4] : v[i];
+    v[i] = keep + __shfl_xor_sync(0xffffffffu, send, 4);
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {  // ... i + 2 · hi2 + 4 · hi4
+    const float send = hi2 ? v[i] : v[i + 2], keep = hi2 ? v[i + 2] : v[i];
+    v[i] = keep + __shfl_xor_sync(0xffffffffu, send, 2);
+  }
+  const float send = hi1 ? v[0] : v[1], keep = hi1 ? v[1] : v[0];
+  return keep + __shfl_xor_sync(0xffffffffu, send, 1);
+}
+
+// s[r] += q[r] · k for rows r < USED and this lane's token (block + lane), the warp's 32
+// keys read 8 lanes per key (KEY_LANES 8): lanes 8g .. 8g + 7 load tokens 8g .. 8g + 7 of
+// the block one after another, 128 contiguous bytes of a key row per load (8 dims a lane),
+// where a lane reading its own key row makes every load touch 32 lines (8× the L1
+// wavefronts for the same bytes). Each lane sums its dims of the 8 keys for every row,
+// and sum_8_lanes_scattered leaves lane L the score of token L. token_row: this lane's
+// token's row in the cache viewed as [rows, D] (task_token_row; any row past kv_stop).
+// Shapes: k_cache [pages · page_size · hkv, D] bf16; sh.loop.q [ROWS][D] f32. D % 64 == 0.
+template <int USED, int D, int ROWS, int WARPS>
+__device__ __forceinline__ void score_tokens_8_lanes_each(const bf16* __restrict__ k_cache,
+                                                          int token_row, int block, int kv_stop,
+                                                          int lane,
+                                                          const TaskShared<D, ROWS, WARPS>& sh,
+                                                          float (&s)[ROWS]) {
+  static_assert(D % 64 == 0, "a key row is whole 128-byte pieces");
+  constexpr int kRowBlock = USED < 4 ? USED : 4;  // rows whose partial sums are live at once
+  static_assert(USED % kRowBlock == 0);
+  const int group0 = lane & ~7, sub = lane & 7;
+  int key_row[8];  // the cache rows of the group's 8 keys, -1 past the end
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const int row = __shfl_sync(0xffffffffu, token_row, group0 + i);
+    key_row[i] = block + group0 + i < kv_stop ? row : -1;
+  }
+  const bf16* lane_k = k_cache + sub * 8;  // this lane's 8 dims of a row's piece 0
+  // A piece at a time: the loads of two pieces at once do not fit the 128 registers of 4
+  // blocks per SM (kTaskMinBlocks) without spilling.
+#pragma unroll 1
+  for (int piece = 0; piece < D / 64; ++piece) {
+    uint4 raw[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      raw[i] = key_row[i] >= 0 ? *reinterpret_cast<const uint4*>(
+                                     lane_k + static_cast<int64_t>(key_row[i]) * D + piece * 64)
+                               : make_uint4(0, 0, 0, 0);
+    }
+    const int dim0 = piece * 64 + sub * 8;
+#pragma unroll
+    for (int r0 = 0; r0 < USED; r0 += kRowBlock) {
+      float4 q[kRowBlock][2];
+#pragma unroll
+      for (int rr = 0; rr < kRowBlock; ++rr) {
+        q[rr][0] = *reinterpret_cast<const float4*>(&sh.loop.q[r0 + rr][dim0]);
+        q[rr][1] = *reinterpret_cast<const float4*>(&sh.loop.q[r0 + rr][dim0 + 4]);
+      }
+      float part[kRowBlock][8];
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        float kf[8];
+        unpack_bf16x8(raw[i], kf);
+#pragma unroll
+        for (int rr = 0; rr < kRowBlock; ++rr) part[rr][i] = dot8(q[rr][0], q[rr][1], kf);
+      }
+#pragma unroll
+      for (int rr = 0; rr < kRowBlock; ++rr) s[r0 + rr] += sum_8_lanes_scattered(part[rr], lane);
     }
   }
 }
@@ -267,8 +357,9 @@ __device__ __forceinline__ void merge_finished_rows(const AttentionArgs& args, c
 
 // One work item: q: [rows, hq, D] bf16 (args.q); k_cache, v_cache:
 // [pages, page_size, hkv, D] bf16; writes part_o: [parts, hq, D] f32 and part_lse:
-// [parts, hq] f32 for the item's rows, or (kNone) out: [rows, hq, D] bf16.
-template <int D, int ROWS, int WARPS>
+// [parts, hq] f32 for the item's rows, or (kNone) out: [rows, hq, D] bf16. KEY_LANES: the
+// lanes that read one key row to score it, 1 (score_token) or 8 (score_tokens_8_lanes_each).
+template <int D, int ROWS, int WARPS, int KEY_LANES>
 __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const TaskItem& t,
                                               TaskShared<D, ROWS, WARPS>& sh) {
   constexpr int kDimsPerLane = TaskShared<D, ROWS, WARPS>::kDimsPerLane;
@@ -304,8 +395,9 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
   for (int block = kv_begin + warp * kBlockTokens; block < kv_stop; block += WARPS * kBlockTokens) {
     const int token = block + lane;
     const bool token_valid = token < kv_stop;
-    int64_t kv_offset = 0;  // element offset of this lane's token and kv head in the cache
-    if (token_valid) kv_offset = task_token_offset(args, t, token, D);
+    int token_row = 0;  // of this lane's token and kv head in the cache viewed as [.., D]
+    if (token_valid) token_row = task_token_row(args, t, token);
+    const int64_t kv_offset = static_cast<int64_t>(token_row) * D;  // element offset
     // The block's V rows into shared memory (zeros past the end) while K is scored.
     bf16* v_block = &sh.loop.v[warp][0][0];
     for (int c = lane; c < kBlockTokens * (D / 8); c += 32) {
@@ -319,7 +411,13 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     float s[ROWS];
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) s[r] = 0.0f;
-    if (token_valid) {
+    if constexpr (KEY_LANES == 8) {
+      if (rows_valid > ROWS / 2) {
+        score_tokens_8_lanes_each<ROWS>(args.k_cache, token_row, block, kv_stop, lane, sh, s);
+      } else {
+        score_tokens_8_lanes_each<ROWS / 2>(args.k_cache, token_row, block, kv_stop, lane, sh, s);
+      }
+    } else if (token_valid) {
       const uint4* k = reinterpret_cast<const uint4*>(args.k_cache + kv_offset);
       if (rows_valid > ROWS / 2) {
         score_token<ROWS>(k, sh, s);
@@ -407,13 +505,20 @@ __device__ __forceinline__ void zero_padding_rows(const AttentionArgs& args, con
   }
 }
 
+// Blocks per SM the registers must allow: eight lanes per key took 168 registers on
+// narrow blocks (Qwen3's decode rows), 3 blocks per SM where a lane per key runs 4; at 128
+// nothing spills (head size 128). 0 asks for nothing, as no second argument does (an
+// explicit 1 lets ptxas give the lane-per-key kernel 182 registers instead of 114).
+template <int WARPS, int KEY_LANES>
+constexpr int kTaskMinBlocks = KEY_LANES == 8 && WARPS == kNarrowWarps ? 4 : 0;
+
 // The small (large == false) or large work items, block b taking items b, b + blocks, ...
 // for one kv head: the grid is (blocks, hkv), or (hkv, blocks) with args.heads_inner, where
 // a task's kv heads start side by side and read neighbouring bytes of the cache's token rows
 // ([.., hkv, d]). Shared memory: TaskShared<D, ROWS, WARPS> (dynamic: wide blocks need more
 // than 48 KiB).
-template <int D, int ROWS, int WARPS>
-__global__ void __launch_bounds__(WARPS * 32)
+template <int D, int ROWS, int WARPS, int KEY_LANES>
+__global__ void __launch_bounds__(WARPS * 32, kTaskMinBlocks<WARPS, KEY_LANES>)
     attention_task_kernel(const AttentionArgs args, const bool large) {
   wait_prior_grids();
   extern __shared__ uint4 task_shared[];
@@ -426,10 +531,16 @@ __global__ void __launch_bounds__(WARPS * 32)
   const int count = w.count(large ? kWorkNumLarge : kWorkNumSmall);
   const int32_t* items = w[large ? kWorkLargeItems : kWorkSmallItems];
   for (int i = block; i < count; i += blocks) {
-    run_task_item<D, ROWS, WARPS>(args, load_task_item(args, w, items, i, kv_head), sh);
+    run_task_item<D, ROWS, WARPS, KEY_LANES>(args, load_task_item(args, w, items, i, kv_head), sh);
     __syncthreads();  // the next item reuses shared memory
   }
 }
+
+// The task kernel's KEY_LANES for args.key_lanes 8: 8 where key rows are whole 128-byte
+// pieces and tiles have 4 rows, else 1 (the same instantiation as for args.key_lanes 1):
+// 8-row tiles took 213-235 registers with 8 lanes per key (2 blocks per SM), and spill at 128.
+template <int D, int ROWS>
+constexpr int kKeyLanes8 = D % 64 == 0 && ROWS == kSmallTileRows ? 8 : 1;
 
 template <int D, int ROWS, int WARPS>
 void launch_task_kernel(const AttentionArgs& args, int blocks, bool large, cudaStream_t stream) {
@@ -438,8 +549,11 @@ void launch_task_kernel(const AttentionArgs& args, int blocks, bool large, cudaS
   const dim3 grid = args.heads_inner
                         ? dim3(hkv, static_cast<unsigned>(std::min(blocks, kMostGridY)))
                         : dim3(static_cast<unsigned>(blocks), hkv);
-  launch("attention_task_kernel", attention_task_kernel<D, ROWS, WARPS>, grid, WARPS * 32,
-         sizeof(TaskShared<D, ROWS, WARPS>), stream, args, large);
+  const auto kernel = args.key_lanes == 8
+                          ? attention_task_kernel<D, ROWS, WARPS, kKeyLanes8<D, ROWS>>
+                          : attention_task_kernel<D, ROWS, WARPS, 1>;
+  launch("attention_task_kernel", kernel, grid, WARPS * 32, sizeof(TaskShared<D, ROWS, WARPS>),
+         stream, args, large);
 }
 
 // Wide blocks' shared memory is past the 48 KiB a kernel gets without asking.
@@ -449,10 +563,12 @@ void allow_wide_shared() {
     CASCADE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             static_cast<int>(bytes)));
   };
-  allow(attention_task_kernel<D, kSmallTileRows, kWideWarps>,
-        sizeof(TaskShared<D, kSmallTileRows, kWideWarps>));
-  allow(attention_task_kernel<D, 2 * kSmallTileRows, kWideWarps>,
-        sizeof(TaskShared<D, 2 * kSmallTileRows, kWideWarps>));
+  constexpr size_t kRows4 = sizeof(TaskShared<D, kSmallTileRows, kWideWarps>);
+  constexpr size_t kRows8 = sizeof(TaskShared<D, 2 * kSmallTileRows, kWideWarps>);
+  allow(attention_task_kernel<D, kSmallTileRows, kWideWarps, 1>, kRows4);
+  allow(attention_task_kernel<D, 2 * kSmallTileRows, kWideWarps, 1>, kRows8);
+  allow(attention_task_kernel<D, kSmallTileRows, kWideWarps, kKeyLanes8<D, kSmallTileRows>>,
+        kRows4);
 }
 
 // The merge of every (row, head) of out: a warp each (merge_row_head).

@@ -49,6 +49,11 @@ AttentionWorkShape attention_tuning_from_env(int num_sms) {
       env_int("CASCADE_ATTENTION_TASK_MERGE_PARTS", shape.max_parts_merged_in_tasks, 0, kMost);
   shape.heads_inner =
       env_int("CASCADE_ATTENTION_HEADS_INNER", shape.heads_inner ? 1 : 0, 0, 1) != 0;
+  shape.key_lanes = env_int("CASCADE_ATTENTION_KEY_LANES", shape.key_lanes, 1, 8);
+  if (shape.key_lanes != 1 && shape.key_lanes != 8) {
+    throw Error("CASCADE_ATTENTION_KEY_LANES: " + std::to_string(shape.key_lanes) +
+                " (1 or 8 lanes per key row)");
+  }
   return shape;
 }
 

@@ -44,6 +44,7 @@ struct AttentionWorkShape {
   int wide_max_tokens = 0;            // ... and no task is longer than this (0: no wide blocks)
   int max_parts_merged_in_tasks = 0;  // 0: the merge kernel wherever a row has two parts
   bool heads_inner = true;            // the CUDA-core task kernel's grid: kv heads fastest
+  int key_lanes = 1;                  // CUDA-core scoring: lanes per key row, 1 or 8 (d % 64 == 0)
 };
 
 // The shape's GPU-wide fields for a GPU of `num_sms` SMs (target_blocks 4 per SM,
@@ -51,8 +52,8 @@ struct AttentionWorkShape {
 // CASCADE_ATTENTION_TARGET_BLOCKS (target_blocks), CASCADE_ATTENTION_MIN_CHUNK_TOKENS
 // (min_chunk_tokens), CASCADE_ATTENTION_WIDE_TOKENS (wide_max_tokens) and
 // CASCADE_ATTENTION_TASK_MERGE_PARTS (max_parts_merged_in_tasks) and
-// CASCADE_ATTENTION_HEADS_INNER (heads_inner, 0 or 1). A value out of range is an Error
-// naming the variable.
+// CASCADE_ATTENTION_HEADS_INNER (heads_inner, 0 or 1) and CASCADE_ATTENTION_KEY_LANES
+// (key_lanes, 1 or 8). A value out of range is an Error naming the variable.
 AttentionWorkShape attention_tuning_from_env(int num_sms);
 
 // How a step's rows reach the output.
