@@ -153,6 +153,12 @@ if wants profile; then
     --graph-profiling node -k regex:gemv_kernel --launch-skip 2000 --launch-count 5 -f \
     -o $out/gemv-b6 ${bench[*]} --scenario B6 --repeats 1 >/dev/null && \
     ncu --import $out/gemv-b6.ncu-rep --page details"
+  # B6's attention (8.8 µs per layer over ~45 keys: a chain of set-up latencies).
+  step b6_attention_ncu "grep -c 'Section'" -- bash -c "timeout 240 ncu --set full \
+    --clock-control none --graph-profiling node --kernel-name-base mangled \
+    -k regex:attention_task_kernelILi64ELi8ELi4E --launch-skip 500 --launch-count 1 -f \
+    -o $out/attention-b6 ${bench[*]} --scenario B6 --repeats 1 >/dev/null && \
+    ncu --import $out/attention-b6.ncu-rep --page details"
 fi
 if wants sass; then
   # The kernels' machine code as this build made it; per kernel its loops, innermost first

@@ -10,11 +10,12 @@
 // memory asynchronously while lane j scores token j against every row (its K row loaded 8
 // pieces of 16 bytes at a time, all in flight together; or, with CASCADE_ATTENTION_KEY_LANES=8
 // on 4-row tiles, each key row read by 8 lanes together and the partial sums of the 8 lanes
-// exchanged so that lane j again holds token j's scores); an online base-2 softmax per row
-// keeps (max m, sum l, o) in registers, and P·V gives each lane d/32 output dims. The warps'
-// states are merged at the end into one (o, lse) per row: the part written to part_o /
-// part_lse, or, where every row has one part (AttentionMerge::kNone), the output row. With
-// AttentionMerge::kLastPart the block that writes a row's last part then merges the row.
+// exchanged so that lane j again holds token j's scores, and P·V reading 4 tokens'
+// probabilities at once); an online base-2 softmax per row keeps (max m, sum l, o) in
+// registers, and P·V gives each lane d/32 output dims. The warps' states are merged at the end into
+// one (o, lse) per row: the part written to part_o / part_lse, or, where every row has one part
+// (AttentionMerge::kNone), the output row. With AttentionMerge::kLastPart the block that writes a
+// row's last part then merges the row.
 //
 // Merge kernel: one warp per (row, head) combines the row's parts through their LSE.
 #include <algorithm>
@@ -181,31 +182,36 @@ __device__ __forceinline__ void score_tokens_8_lanes_each(const bf16* __restrict
   }
 }
 
+// This lane's DIMS dims of a V row in shared memory, as f32.
+template <int DIMS>
+__device__ __forceinline__ void load_lane_dims(const bf16* vp, float (&v)[DIMS]) {
+  if constexpr (DIMS == 4) {
+    const uint2 raw = *reinterpret_cast<const uint2*>(vp);
+    const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+    const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+    v[0] = a.x;
+    v[1] = a.y;
+    v[2] = b.x;
+    v[3] = b.y;
+  } else if constexpr (DIMS == 2) {
+    const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(vp));
+    v[0] = a.x;
+    v[1] = a.y;
+  } else {
+#pragma unroll
+    for (int e = 0; e < DIMS; ++e) v[e] = __bfloat162float(vp[e]);
+  }
+}
+
 // o[r] += Σ_j p[r][j] · v[j] over the warp step's `tokens` for rows r < USED; v_lane: this
 // lane's dims of V row 0 in shared memory (row stride D bf16); p: [ROWS][kBlockTokens] f32.
 template <int USED, int D, int ROWS, int DIMS>
 __device__ __forceinline__ void accumulate_pv(const bf16* v_lane,
                                               const float (&p)[ROWS][kBlockTokens], int tokens,
-                                              float (&o)[ROWS][DIMS]) {
-  for (int j = 0; j < tokens; ++j) {
+                                              float (&o)[ROWS][DIMS], int j = 0) {
+  for (; j < tokens; ++j) {
     float v[DIMS];
-    const bf16* vp = v_lane + j * D;
-    if constexpr (DIMS == 4) {
-      const uint2 raw = *reinterpret_cast<const uint2*>(vp);
-      const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
-      const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
-      v[0] = a.x;
-      v[1] = a.y;
-      v[2] = b.x;
-      v[3] = b.y;
-    } else if constexpr (DIMS == 2) {
-      const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(vp));
-      v[0] = a.x;
-      v[1] = a.y;
-    } else {
-#pragma unroll
-      for (int e = 0; e < DIMS; ++e) v[e] = __bfloat162float(vp[e]);
-    }
+    load_lane_dims(v_lane + j * D, v);
 #pragma unroll
     for (int r = 0; r < USED; ++r) {
       const float pr = p[r][j];
@@ -213,6 +219,32 @@ __device__ __forceinline__ void accumulate_pv(const bf16* v_lane,
       for (int e = 0; e < DIMS; ++e) o[r][e] += pr * v[e];
     }
   }
+}
+
+// accumulate_pv with the probabilities of 4 tokens read at once (a float4 per row rather
+// than a broadcast load per row and token), the rest of a short step one at a time.
+template <int USED, int D, int ROWS, int DIMS>
+__device__ __forceinline__ void accumulate_pv_by_4(const bf16* v_lane,
+                                                   const float (&p)[ROWS][kBlockTokens], int tokens,
+                                                   float (&o)[ROWS][DIMS]) {
+  int j = 0;
+  for (; j + 4 <= tokens; j += 4) {
+    float4 pr[USED];
+#pragma unroll
+    for (int r = 0; r < USED; ++r) pr[r] = *reinterpret_cast<const float4*>(&p[r][j]);
+#pragma unroll
+    for (int jj = 0; jj < 4; ++jj) {
+      float v[DIMS];
+      load_lane_dims(v_lane + (j + jj) * D, v);
+#pragma unroll
+      for (int r = 0; r < USED; ++r) {
+        const float pj = jj == 0 ? pr[r].x : jj == 1 ? pr[r].y : jj == 2 ? pr[r].z : pr[r].w;
+#pragma unroll
+        for (int e = 0; e < DIMS; ++e) o[r][e] += pj * v[e];
+      }
+    }
+  }
+  accumulate_pv<USED, D>(v_lane, p, tokens, o, j);
 }
 
 // The online softmax (base 2) of rows r < USED over one warp step, this lane's token
@@ -436,7 +468,13 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     const int tokens = min(kBlockTokens, kv_stop - block);
     if (lane_has_dims) {
       const bf16* v_lane = v_block + lane * kDimsPerLane;
-      if (rows_valid > ROWS / 2) {
+      if constexpr (KEY_LANES == 8) {
+        if (rows_valid > ROWS / 2) {
+          accumulate_pv_by_4<ROWS, D>(v_lane, sh.loop.p[warp], tokens, o);
+        } else {
+          accumulate_pv_by_4<ROWS / 2, D>(v_lane, sh.loop.p[warp], tokens, o);
+        }
+      } else if (rows_valid > ROWS / 2) {
         accumulate_pv<ROWS, D>(v_lane, sh.loop.p[warp], tokens, o);
       } else {
         accumulate_pv<ROWS / 2, D>(v_lane, sh.loop.p[warp], tokens, o);
