@@ -238,9 +238,9 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   ::setenv("CASCADE_ATTENTION_HEADS_INNER", "2", 1);
   EXPECT_THROW(attention_tuning_from_env(132), Error);
   ::unsetenv("CASCADE_ATTENTION_HEADS_INNER");
-  EXPECT_EQ(shape.key_lanes, 1);
-  ::setenv("CASCADE_ATTENTION_KEY_LANES", "8", 1);
-  EXPECT_EQ(attention_tuning_from_env(132).key_lanes, 8);
+  EXPECT_EQ(shape.key_lanes, 8);
+  ::setenv("CASCADE_ATTENTION_KEY_LANES", "1", 1);
+  EXPECT_EQ(attention_tuning_from_env(132).key_lanes, 1);
   for (const char* bad : {"0", "4", "16"}) {
     ::setenv("CASCADE_ATTENTION_KEY_LANES", bad, 1);
     try {

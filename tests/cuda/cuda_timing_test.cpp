@@ -126,12 +126,13 @@ TEST_F(CudaTiming, AttentionDecodePrefillAndSharedLevel) {
   for (int s = 0; s < 256; ++s) b1_lengths.push_back(100 + static_cast<int>(rng() % 1948));
   decode("attention decode 64 x 2048 (KV bytes)", std::vector<int>(64, 2048));
   decode("attention decode 256 x 100..2047, B1-like (KV bytes)", b1_lengths);
-  {  // the same with the CUDA-core kernel's keys read by 8 lanes each (experimental)
-    ::setenv("CASCADE_ATTENTION_KEY_LANES", "8", 1);
+  {  // the same with the CUDA-core kernel's keys read by a lane each (the default reads
+     // each with 8 lanes)
+    ::setenv("CASCADE_ATTENTION_KEY_LANES", "1", 1);
     gpu = make_backend("cuda");
     ::unsetenv("CASCADE_ATTENTION_KEY_LANES");
-    decode("attention decode 64 x 2048, 8 lanes per key (KV bytes)", std::vector<int>(64, 2048));
-    decode("attention decode 256 x 100..2047, 8 lanes per key (KV bytes)", b1_lengths);
+    decode("attention decode 64 x 2048, 1 lane per key (KV bytes)", std::vector<int>(64, 2048));
+    decode("attention decode 256 x 100..2047, 1 lane per key (KV bytes)", b1_lengths);
     gpu = make_backend("cuda");
   }
   {  // prefill: one causal sequence of 4096 tokens

@@ -8,10 +8,10 @@
 // position - rope_delta, scaled by log2(e)/sqrt(d) and kept in shared memory as f32. Warp w
 // walks the KV blocks w, w + W, ... of 32 tokens: the block's V rows are copied into shared
 // memory asynchronously while lane j scores token j against every row (its K row loaded 8
-// pieces of 16 bytes at a time, all in flight together; or, with CASCADE_ATTENTION_KEY_LANES=8
-// on 4-row tiles, each key row read by 8 lanes together and the partial sums of the 8 lanes
-// exchanged so that lane j again holds token j's scores, and P·V reading 4 tokens'
-// probabilities at once); an online base-2 softmax per row keeps (max m, sum l, o) in
+// pieces of 16 bytes at a time, all in flight together; or, on 4-row tiles at head_dim 64 and
+// 128 unless CASCADE_ATTENTION_KEY_LANES=1, each key row read by 8 lanes together and the partial
+// sums of the 8 lanes exchanged so that lane j again holds token j's scores, and P·V reading 4
+// tokens' probabilities at once); an online base-2 softmax per row keeps (max m, sum l, o) in
 // registers, and P·V gives each lane d/32 output dims. The warps' states are merged at the end into
 // one (o, lse) per row: the part written to part_o / part_lse, or, where every row has one part
 // (AttentionMerge::kNone), the output row. With AttentionMerge::kLastPart the block that writes a

@@ -44,7 +44,7 @@ struct AttentionWorkShape {
   int wide_max_tokens = 0;            // ... and no task is longer than this (0: no wide blocks)
   int max_parts_merged_in_tasks = 0;  // 0: the merge kernel wherever a row has two parts
   bool heads_inner = true;            // the CUDA-core task kernel's grid: kv heads fastest
-  int key_lanes = 1;                  // CUDA-core scoring: lanes per key row, 1 or 8 (d % 64 == 0)
+  int key_lanes = 8;                  // CUDA-core scoring: lanes per key row, 1 or 8 (d % 64 == 0)
 };
 
 // The shape's GPU-wide fields for a GPU of `num_sms` SMs (target_blocks 4 per SM,
