@@ -14,6 +14,7 @@
 # decode steps at full batch and over its prefill steps), sass (not part of full: the
 # attention and GEMV kernels' machine code, OUTDIR/*.sass, and their loops' instruction mix
 # by tools/sass_mix.py).
+# STEPS='decode_ncu_8|gemv_ncu' runs only the named steps of MODE (and the build).
 # Needs .debs/ (scripts/gpu-deps.sh download) next to the sources.
 set -uo pipefail
 out=${1:?usage: scripts/gpu-check.sh OUTDIR [full|quick|tests|bench|sanitize|profile|profile-b1|sass]}
@@ -40,6 +41,8 @@ failed=0
 step() {
   local name=$1 summary=$2
   shift 3
+  # STEPS (a regex of step names) runs only those steps besides the build's.
+  if [[ -n ${STEPS:-} && ! $name =~ ^(deps|configure|build|$STEPS)$ ]]; then return 0; fi
   local start=$SECONDS
   "$@" >"$out/$name.log" 2>&1
   local rc=$?
