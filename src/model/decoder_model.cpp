@@ -4,6 +4,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/step_profile.h"
 
 namespace cascade {
 
@@ -196,9 +197,11 @@ void DecoderModel::run_graph(const AttentionPlan& plan, std::vector<KvLayer>& kv
   }
   const std::pair<int64_t, uint32_t> which{rows, backend_.graph_variant()};
   if (const auto it = graphs_.find(which); it != graphs_.end()) {
+    PhaseTimer timer(StepPhase::GraphLaunch);
     it->second->replay();
     return;
   }
+  PhaseTimer timer(StepPhase::GraphRecord);
   // The eager run computes this step and sets up what kernels create lazily (tables,
   // scratch, library plans), so that recording allocates nothing.
   enqueue_step(plan, kv, rows, rows);
