@@ -24,6 +24,10 @@ using u64 = unsigned long long;
 constexpr int kThreads = 512;
 constexpr int kWarps = kThreads / 32;
 constexpr int kRadixBins = 256;
+// draw's segments: kSegmentRounds runs of 32 ids each, more where a row has more than
+// kMaxSegments of those (Qwen's 151,936 ids: 594 segments of 256).
+constexpr int kSegmentRounds = 8;
+constexpr int kMaxSegments = 1024;
 
 struct Best {
   float value;
@@ -77,6 +81,9 @@ struct Shared {
   u64 remaining;    // count or mass still to take at the current prefix
   int last_id;
   int token;
+  u64 segment_mass[kMaxSegments];  // draw: each segment's kept mass
+  int segment;                     // draw: the segment holding the target
+  u64 segment_before;              // draw: the mass of the segments before it
 };
 
 // Sum over the block (every thread gets it; exact, so the order does not matter).
@@ -152,21 +159,36 @@ __device__ Cut select_cut(const Row& r, Cut within, bool by_mass, u64 quota, Sha
   return Cut{key, s.last_id};
 }
 
-// Block-wide inverse CDF over the tokens `keep` keeps, in id order: each thread takes a
-// contiguous range of ids, the ranges' masses are scanned, and the thread whose range holds
-// the target walks it. Returns the token to every thread.
+// Block-wide inverse CDF over the tokens `keep` keeps, in id order. The row is cut into
+// segments of `rounds` runs of 32 consecutive ids: a warp sums a segment's masses reading
+// 32 consecutive ids at a time (masses are integers, so the order of the sum does not
+// matter); a block scan over the segments finds the one holding the target, and one warp
+// walks it 32 ids at a time with a warp scan. Returns the token to every thread.
 __device__ int draw(const Row& r, Cut keep, double u, Shared& s) {
-  const int per_thread = (r.width + kThreads - 1) / kThreads;
-  const int begin = min(static_cast<int>(threadIdx.x) * per_thread, r.width);
-  const int end = min(begin + per_thread, r.width);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int rounds = max(kSegmentRounds, (r.width + 32 * kMaxSegments - 1) / (32 * kMaxSegments));
+  const int segment_ids = 32 * rounds;
+  const int segments = (r.width + segment_ids - 1) / segment_ids;
   const auto kept_mass = [&](int i) {
+    if (i >= r.width) return u64{0};
     const float v = r.logit(i);
     return keep.keeps(order_key(v), i) ? r.mass(v) : u64{0};
   };
+  for (int g = warp; g < segments; g += kWarps) {
+    u64 m = 0;
+#pragma unroll 8
+    for (int j = 0; j < rounds; ++j) m += kept_mass(g * segment_ids + 32 * j + lane);
+    for (int offset = 16; offset > 0; offset /= 2) m += __shfl_xor_sync(0xffffffffu, m, offset);
+    if (lane == 0) s.segment_mass[g] = m;
+  }
+  __syncthreads();
+  // Exclusive scan of the segments' masses: each thread a contiguous range of segments,
+  // within the warp, then over the warps' totals.
+  const int per_thread = (segments + kThreads - 1) / kThreads;
+  const int begin = min(static_cast<int>(threadIdx.x) * per_thread, segments);
+  const int end = min(begin + per_thread, segments);
   u64 mine = 0;
-  for (int i = begin; i < end; ++i) mine += kept_mass(i);
-  // Exclusive scan: within the warp, then over the warps' totals.
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int g = begin; g < end; ++g) mine += s.segment_mass[g];
   u64 inclusive = mine;
   for (int offset = 1; offset < 32; offset *= 2) {
     const u64 other = __shfl_up_sync(0xffffffffu, inclusive, offset);
@@ -181,13 +203,31 @@ __device__ int draw(const Row& r, Cut keep, double u, Shared& s) {
   }
   const u64 target = min(static_cast<u64>(u * static_cast<double>(total)), total - 1);
   if (before <= target && target < before + mine) {
-    u64 running = before;
-    for (int i = begin; i < end; ++i) {
-      running += kept_mass(i);
-      if (running > target) {
-        s.token = i;
+    for (int g = begin; g < end; ++g) {
+      if (before + s.segment_mass[g] > target) {
+        s.segment = g;
+        s.segment_before = before;
         break;
       }
+      before += s.segment_mass[g];
+    }
+  }
+  __syncthreads();
+  if (warp == 0) {  // the first id of the segment whose running mass exceeds the target
+    u64 running = s.segment_before;
+    for (int j = 0; j < rounds; ++j) {
+      const int i = s.segment * segment_ids + 32 * j + lane;
+      u64 run = kept_mass(i);
+      for (int offset = 1; offset < 32; offset *= 2) {
+        const u64 other = __shfl_up_sync(0xffffffffu, run, offset);
+        if (lane >= offset) run += other;
+      }
+      const unsigned past = __ballot_sync(0xffffffffu, running + run > target);
+      if (past != 0) {
+        if (lane == __ffs(past) - 1) s.token = i;
+        break;
+      }
+      running += __shfl_sync(0xffffffffu, run, 31);
     }
   }
   __syncthreads();
