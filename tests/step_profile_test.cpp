@@ -18,7 +18,7 @@ std::string line_of(const std::string& table, const std::string& phase) {
   return table.substr(begin, table.find('\n', at) - begin);
 }
 
-// Nested phases (attention host work, graph recording) are listed with how often they ran
+// Nested phases (step inputs, attention host work, graph recording) are listed with how often they ran
 // but not added to the steps' total, which the enclosing forward enqueue already holds.
 TEST(StepProfileTest, NestedPhasesAreCountedButNotAddedTwice) {
   StepProfile& profile = StepProfile::instance();
@@ -26,6 +26,7 @@ TEST(StepProfileTest, NestedPhasesAreCountedButNotAddedTwice) {
   profile.add(StepPhase::Forward, milliseconds(30));
   profile.add(StepPhase::GraphRecord, milliseconds(10));
   profile.add(StepPhase::GraphRecord, milliseconds(10));
+  profile.add(StepPhase::StepInputs, milliseconds(5));
   profile.add(StepPhase::SampleWait, milliseconds(10));
   profile.add_step();
   profile.add_step();
@@ -38,6 +39,7 @@ TEST(StepProfileTest, NestedPhasesAreCountedButNotAddedTwice) {
   EXPECT_NE(recording.find(" 50.0 %"), std::string::npos) << table;
   EXPECT_NE(recording.find(" 2 times"), std::string::npos) << table;
   EXPECT_NE(line_of(table, "forward enqueue").find(" 1 times"), std::string::npos) << table;
+  EXPECT_NE(line_of(table, "of it step inputs").find("5.0 ms"), std::string::npos) << table;
   EXPECT_NE(line_of(table, "schedule").find(" 0 times"), std::string::npos) << table;
 }
 

@@ -24,8 +24,8 @@ void StepProfile::add(StepPhase phase, std::chrono::nanoseconds elapsed) {
 namespace {
 
 bool nested(StepPhase phase) {
-  return phase == StepPhase::AttentionHost || phase == StepPhase::GraphRecord ||
-         phase == StepPhase::GraphLaunch;
+  return phase == StepPhase::StepInputs || phase == StepPhase::AttentionHost ||
+         phase == StepPhase::GraphRecord || phase == StepPhase::GraphLaunch;
 }
 
 }  // namespace
@@ -40,6 +40,7 @@ std::string StepProfile::table() const {
   static constexpr const char* kNames[] = {"schedule",
                                            "build batch + plan",
                                            "forward enqueue",
+                                           "  of it step inputs",
                                            "  of it attention host",
                                            "  of it graph recording",
                                            "  of it graph launch",

@@ -17,6 +17,7 @@ enum class StepPhase {
   Schedule,       // the scheduler choosing the step's work
   BuildBatch,     // token ids, positions, slots and the attention plan
   Forward,        // enqueueing the model's kernels (includes AttentionHost)
+  StepInputs,     // checking the batch, writing its inputs, preparing attention's work
   AttentionHost,  // turning the plan into kernel work and uploading it, every layer
   GraphRecord,    // recording a step's graph: its eager run, capture, instantiation
   GraphLaunch,    // launching a recorded step's graph

@@ -1,6 +1,7 @@
 #include "model/decoder_model.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
@@ -168,6 +169,7 @@ void DecoderModel::write_inputs(const ForwardBatch& batch, int64_t rows, int64_t
 }
 
 Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv) {
+  std::optional<PhaseTimer> inputs_timer(std::in_place, StepPhase::StepInputs);
   validate(batch, kv);
   const auto rows = static_cast<int64_t>(batch.token_ids.size());
   const auto out_rows = static_cast<int64_t>(batch.logits_rows.size());
@@ -179,6 +181,7 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
   reserve(step_rows, std::max<int64_t>(step_out, 1));
   write_inputs(batch, step_rows, step_out);
   if (!kv.empty()) backend_.prepare_attention(batch.plan, step_rows, shard_.num_q_heads, kv[0]);
+  inputs_timer.reset();
   if (graph_bucket > 0) {
     run_graph(batch.plan, kv, graph_bucket);
   } else {

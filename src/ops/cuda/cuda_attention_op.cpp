@@ -53,12 +53,9 @@ const AttentionWork& CudaBackend::attention_work(const AttentionPlan& plan, int6
   work_ = build_attention_work(plan, rows, num_pages, page_size, shape);
   work_key_ = key;
   const std::vector<int32_t>& packed = work_.packed;
-  // Stream-ordered: the kernels of the previous plan have read it before this lands; the
-  // host copy stays alive in work_ until the next plan (the copy is pageable, staged now).
+  // Stream-ordered: the kernels of the previous plan have read it before this lands.
   recorded_scratch(plan_device_, packed.size() * sizeof(int32_t));
-  CASCADE_CUDA_CHECK(cudaMemcpyAsync(plan_device_.data, packed.data(),
-                                     packed.size() * sizeof(int32_t), cudaMemcpyHostToDevice,
-                                     stream_));
+  work_staging_.upload(plan_device_.data, packed.data(), packed.size() * sizeof(int32_t), stream_);
   return work_;
 }
 

@@ -162,9 +162,9 @@ void* CudaBackend::recorded_scratch(Tensor& buffer, size_t bytes) {
 
 void CudaBackend::write_i32(std::span<const int32_t> host, Tensor& dst) {
   check_write_i32(host.size(), dst);
-  if (host.empty()) return;
-  CASCADE_CUDA_CHECK(
-      cudaMemcpyAsync(dst.data, host.data(), host.size_bytes(), cudaMemcpyHostToDevice, stream_));
+  // A recorded copy would replay the staging buffer's later contents.
+  check(!capturing_, "write_i32: a step's inputs are written before it is recorded");
+  inputs_staging_.upload(dst.data, host.data(), host.size_bytes(), stream_);
 }
 
 void CudaBackend::synchronize() {

@@ -15,6 +15,7 @@
 #include "ops/backend.h"
 #include "ops/cuda/cuda_attention_work.h"
 #include "ops/cuda/cuda_device.h"
+#include "ops/cuda/cuda_host_staging.h"
 
 namespace cascade {
 namespace cuda {
@@ -123,6 +124,8 @@ class CudaBackend final : public Backend {
   Tensor merge_count_;  // AttentionMerge::kLastPart's counts, zeros between launches
   AttentionWorkShape attention_tuning_;  // attention_tuning_from_env, at creation
   Tensor sample_args_, sample_out_;
+  // Pinned sources of each step's uploads: inputs (write_i32), attention work, sampling.
+  HostStaging inputs_staging_, work_staging_, sample_staging_;
   bool capturing_ = false;
   uint64_t graph_epoch_ = 1;
 };

@@ -53,8 +53,7 @@ bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab, const Sampl
   std::memcpy(args.data() + f64_bytes + f32_bytes, top_p.data(), f32_bytes);
   std::memcpy(args.data() + f64_bytes + 2 * f32_bytes, top_k.data(), f32_bytes);
   auto* args_device = static_cast<std::byte*>(scratch(sample_args_, args.size()));
-  CASCADE_CUDA_CHECK(
-      cudaMemcpyAsync(args_device, args.data(), args.size(), cudaMemcpyHostToDevice, stream_));
+  sample_staging_.upload(args_device, args.data(), args.size(), stream_);
   auto* ids = static_cast<int32_t*>(scratch(sample_out_, n * sizeof(int32_t)));
   cuda::sample_rows(logits.as<float>(), rows, vocab, usable_vocab,
                     reinterpret_cast<const float*>(args_device + f64_bytes),
