@@ -327,6 +327,25 @@ TEST_F(CudaAttentionTest, KeysReadByOneLaneEachGiveTheSameAttention) {
   check_shared_levels();
 }
 
+// Groups of 7 and 8 heads on 4-row tiles (CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS: a step of
+// few decode rows cuts each 8-row tile in two; the second tile starts inside a sequence
+// row's group of heads): few decode rows, split and unsplit, against the CPU.
+TEST_F(CudaAttentionTest, FewRowsOfLargeGroupsOnFourRowTilesGiveTheSameAttention) {
+  ::setenv("CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS", "100000", 1);
+  gpu = make_backend("cuda");  // reads the switch
+  ::unsetenv("CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS");
+  for (const Layout& L : kLayouts) {
+    for (const std::vector<int>& lengths :
+         {std::vector<int>{45}, std::vector<int>{1, 17, 100, 333, 1000, 2048}}) {
+      const double err = compare_decode(L, lengths, 400, 290, 15, 2);
+      report("attention decode, large groups on 4-row tiles, " + std::to_string(lengths.size()) +
+                 " rows " + name(L),
+             err);
+      EXPECT_LE(err, kBound) << lengths.size() << " rows " << name(L);
+    }
+  }
+}
+
 // Cascade: a system prefix (positions 0..11) and a document chunk computed after it
 // (canonical positions 12..), shared by sequences that place the document at other
 // offsets (rope_delta = offset - 12); each sequence's own tokens are a causal task with

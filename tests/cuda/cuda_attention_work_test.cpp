@@ -35,7 +35,7 @@ std::vector<Item> items_of(const AttentionWork& w, const AttentionWorkShape& sha
   std::vector<Item> out;
   for (int i = 0; i < w.num_small; ++i) {
     const int32_t* p = w.packed.data() + w.small_items + 5 * i;
-    out.push_back({p[0], p[1], p[2], p[3], p[4], shape.small_tile_rows});
+    out.push_back({p[0], p[1], p[2], p[3], p[4], w.small_tile_rows});
   }
   for (int i = 0; i < w.num_large; ++i) {
     const int32_t* p = w.packed.data() + w.large_items + 5 * i;
@@ -44,55 +44,69 @@ std::vector<Item> items_of(const AttentionWork& w, const AttentionWorkShape& sha
   return out;
 }
 
+// Every (slot, head) of the plan is in one tile per KV chunk, the chunks cover each task's KV
+// once, and each row merges exactly the parts of its tasks.
+void expect_every_slot_token_and_part_once(const AttentionPlan& plan, int rows, int group,
+                                           int target, int split_group_below_blocks) {
+  AttentionWorkShape shape;
+  // 16: CUDA cores; 64: the tensor-core kernels; 128: the warp-specialized kernel.
+  shape.large_tile_rows = group == 2 ? 64 : group == 8 ? 128 : 16;
+  shape.group = group;
+  shape.small_tile_rows = small_tile_rows_for(group);  // 8 for group 7
+  shape.kv_heads = 2;
+  shape.target_blocks = target;
+  shape.split_group_below_blocks = split_group_below_blocks;
+  const AttentionWork w = build_attention_work(plan, rows, 300, 16, shape);
+  // (task, flat row) -> list of token ranges, and the part each (slot, chunk) writes.
+  std::map<std::pair<int, int>, std::vector<std::pair<int, int>>> ranges;
+  std::set<int> parts_written;
+  for (const Item& it : items_of(w, shape)) {
+    const int slots = plan.row_begin[it.task + 1] - plan.row_begin[it.task];
+    for (int f = it.flat_row0; f < std::min(it.flat_row0 + it.tile_rows, slots * group); ++f) {
+      ranges[{it.task, f}].push_back({it.kv_begin, it.kv_end});
+      if (f % group == 0) {
+        EXPECT_TRUE(parts_written.insert(it.part_base + f / group).second);
+      }
+    }
+  }
+  for (int t = 0; t < plan.num_tasks(); ++t) {
+    const int slots = plan.row_begin[t + 1] - plan.row_begin[t];
+    for (int f = 0; f < slots * group; ++f) {
+      auto r = ranges[{t, f}];
+      ASSERT_FALSE(r.empty()) << "task " << t << " flat row " << f;
+      std::sort(r.begin(), r.end());
+      EXPECT_EQ(r.front().first, 0);
+      for (size_t i = 1; i < r.size(); ++i) EXPECT_EQ(r[i].first, r[i - 1].second);
+      EXPECT_EQ(r.back().second, plan.kv_len[t]);
+    }
+  }
+  EXPECT_EQ(static_cast<int>(parts_written.size()), w.num_parts);
+  // Row r merges every part of every task it is in, each once.
+  std::set<int> merged;
+  for (int r = 0; r < rows; ++r) {
+    for (int i = w.packed[w.merge_begin + r]; i < w.packed[w.merge_begin + r + 1]; ++i) {
+      EXPECT_TRUE(merged.insert(w.packed[w.merge_parts + i]).second);
+    }
+  }
+  EXPECT_EQ(merged, parts_written);
+  if (target == 1) {
+    EXPECT_EQ(w.num_parts, plan.num_slots()) << "no split needed";
+  }
+}
+
 TEST(CudaAttentionWorkTest, CoversEverySlotAndTokenOnceAndMergesAllParts) {
-  const AttentionPlan plan = make_plan();
   for (const int group : {1, 2, 7, 8}) {
     for (const int target : {1, 64, 1000}) {
-      AttentionWorkShape shape;
-      // 16: CUDA cores; 64: the tensor-core kernels; 128: the warp-specialized kernel.
-      shape.large_tile_rows = group == 2 ? 64 : group == 8 ? 128 : 16;
-      shape.group = group;
-      shape.small_tile_rows = small_tile_rows_for(group);  // 8 for group 7
-      shape.kv_heads = 2;
-      shape.target_blocks = target;
-      const AttentionWork w = build_attention_work(plan, 6, 300, 16, shape);
-      // (task, flat row) -> list of token ranges, and the part each (slot, chunk) writes.
-      std::map<std::pair<int, int>, std::vector<std::pair<int, int>>> ranges;
-      std::set<int> parts_written;
-      for (const Item& it : items_of(w, shape)) {
-        const int slots = plan.row_begin[it.task + 1] - plan.row_begin[it.task];
-        for (int f = it.flat_row0; f < std::min(it.flat_row0 + it.tile_rows, slots * group); ++f) {
-          ranges[{it.task, f}].push_back({it.kv_begin, it.kv_end});
-          if (f % group == 0) {
-            EXPECT_TRUE(parts_written.insert(it.part_base + f / group).second);
-          }
-        }
-      }
-      for (int t = 0; t < plan.num_tasks(); ++t) {
-        const int slots = plan.row_begin[t + 1] - plan.row_begin[t];
-        for (int f = 0; f < slots * group; ++f) {
-          auto r = ranges[{t, f}];
-          ASSERT_FALSE(r.empty()) << "task " << t << " flat row " << f;
-          std::sort(r.begin(), r.end());
-          EXPECT_EQ(r.front().first, 0);
-          for (size_t i = 1; i < r.size(); ++i) EXPECT_EQ(r[i].first, r[i - 1].second);
-          EXPECT_EQ(r.back().second, plan.kv_len[t]);
-        }
-      }
-      EXPECT_EQ(static_cast<int>(parts_written.size()), w.num_parts);
-      // Row r merges every part of every task it is in, each once.
-      std::set<int> merged;
-      for (int r = 0; r < 6; ++r) {
-        for (int i = w.packed[w.merge_begin + r]; i < w.packed[w.merge_begin + r + 1]; ++i) {
-          EXPECT_TRUE(merged.insert(w.packed[w.merge_parts + i]).second);
-        }
-      }
-      EXPECT_EQ(merged, parts_written);
+      expect_every_slot_token_and_part_once(make_plan(), 6, group, target, 0);
+      const AttentionWork w = [&] {
+        AttentionWorkShape shape;
+        shape.group = group;
+        shape.small_tile_rows = small_tile_rows_for(group);
+        shape.target_blocks = target;
+        return build_attention_work(make_plan(), 6, 300, 16, shape);
+      }();
       if (target == 1000) {
-        EXPECT_GT(w.num_parts, plan.num_slots()) << "long tasks split";
-      }
-      if (target == 1) {
-        EXPECT_EQ(w.num_parts, plan.num_slots()) << "no split needed";
+        EXPECT_GT(w.num_parts, make_plan().num_slots()) << "long tasks split";
       }
     }
   }
@@ -225,6 +239,38 @@ TEST(CudaAttentionWorkTest, MergeKernelOnlyWithLargeTilesOrManyPartsPerRow) {
   EXPECT_FALSE(w.wide);
 }
 
+// Groups of 5 to 8 heads: a step whose 8-row small tiles would be fewer blocks than
+// split_group_below_blocks cuts them into 4-row tiles (B6: one decode row of 7 heads, 2
+// blocks, becomes 4); other steps, and the default (0), keep 8-row tiles. Either way every
+// slot, token and part is covered once.
+TEST(CudaAttentionWorkTest, FewDecodeRowsOfLargeGroupsTakeFourRowTilesWhereAsked) {
+  AttentionWorkShape shape = b6_shape();
+  shape.wide_max_tokens = 0;
+  const AttentionPlan one_row = decode_plan({45}, 1);
+  AttentionWork w = build_attention_work(one_row, 1, 300, 16, shape);
+  EXPECT_EQ(w.small_tile_rows, 8);
+  EXPECT_EQ(w.num_small, 1);
+  shape.split_group_below_blocks = 3;
+  w = build_attention_work(one_row, 1, 300, 16, shape);
+  EXPECT_EQ(w.small_tile_rows, 4);
+  ASSERT_EQ(w.num_small, 2);
+  std::set<int> first_rows;
+  for (const Item& it : items_of(w, shape)) first_rows.insert(it.flat_row0);
+  EXPECT_EQ(first_rows, (std::set<int>{0, 4}));
+  EXPECT_EQ(w.merge, AttentionMerge::kNone) << "each row is in one tile: one part";
+  EXPECT_EQ(w.num_parts, 1);
+  const AttentionPlan two_rows = decode_plan({45, 300}, 2);  // 4 blocks: not below 3
+  EXPECT_EQ(build_attention_work(two_rows, 2, 300, 16, shape).small_tile_rows, 8);
+  shape.split_group_below_blocks = 5;
+  EXPECT_EQ(build_attention_work(two_rows, 2, 300, 16, shape).small_tile_rows, 4);
+  for (const int group : {2, 7, 8}) {
+    for (const int target : {1, 64, 1000}) {
+      expect_every_slot_token_and_part_once(two_rows, 2, group, target, 1000);
+      expect_every_slot_token_and_part_once(decode_plan({3000, 17, 0}, 3), 4, group, target, 1000);
+    }
+  }
+}
+
 TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   AttentionWorkShape shape = attention_tuning_from_env(132);
   EXPECT_EQ(shape.target_blocks, 528);
@@ -254,9 +300,12 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   ::unsetenv("CASCADE_ATTENTION_KEY_LANES");
   const char* const names[] = {
       "CASCADE_ATTENTION_TARGET_BLOCKS", "CASCADE_ATTENTION_MIN_CHUNK_TOKENS",
-      "CASCADE_ATTENTION_WIDE_TOKENS", "CASCADE_ATTENTION_TASK_MERGE_PARTS"};
+      "CASCADE_ATTENTION_WIDE_TOKENS", "CASCADE_ATTENTION_TASK_MERGE_PARTS",
+      "CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS"};
+  EXPECT_EQ(shape.split_group_below_blocks, 0);
   for (const char* name : names) ::setenv(name, "77", 1);
   shape = attention_tuning_from_env(132);
+  EXPECT_EQ(shape.split_group_below_blocks, 77);
   EXPECT_EQ(shape.target_blocks, 77);
   EXPECT_EQ(shape.min_chunk_tokens, 77);
   EXPECT_EQ(shape.wide_max_tokens, 77);

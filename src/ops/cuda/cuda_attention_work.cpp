@@ -50,6 +50,8 @@ AttentionWorkShape attention_tuning_from_env(int num_sms) {
   shape.heads_inner =
       env_int("CASCADE_ATTENTION_HEADS_INNER", shape.heads_inner ? 1 : 0, 0, 1) != 0;
   shape.key_lanes = env_int("CASCADE_ATTENTION_KEY_LANES", shape.key_lanes, 1, 8);
+  shape.split_group_below_blocks =
+      env_int("CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS", shape.split_group_below_blocks, 0, kMost);
   if (shape.key_lanes != 1 && shape.key_lanes != 8) {
     throw Error("CASCADE_ATTENTION_KEY_LANES: " + std::to_string(shape.key_lanes) +
                 " (1 or 8 lanes per key row)");
@@ -63,24 +65,36 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
   const int tasks = plan.num_tasks();
   const int64_t group = shape.group;
 
-  // Tiles per task, then how many KV chunks the GPU's size asks for.
+  // Tiles per task, then how many KV chunks the GPU's size asks for. Tasks of up to
+  // shape.small_tile_rows flat rows take small tiles of `small_rows` rows.
   std::vector<int64_t> tile_rows(static_cast<size_t>(tasks)), tiles(static_cast<size_t>(tasks));
   int64_t blocks = 0;
   int32_t longest = 0;
   bool any_large = false;
-  for (int t = 0; t < tasks; ++t) {
-    const int64_t flat = int64_t{plan.row_begin[t + 1] - plan.row_begin[t]} * group;
-    tile_rows[t] = flat <= shape.small_tile_rows ? shape.small_tile_rows : shape.large_tile_rows;
-    tiles[t] = ceil_div(flat, tile_rows[t]);
-    blocks += tiles[t] * shape.kv_heads;
-    longest = std::max(longest, plan.kv_len[t]);
-    any_large = any_large || tile_rows[t] != shape.small_tile_rows;
+  const auto tile_tasks = [&](int small_rows) {
+    blocks = 0;
+    any_large = false;
+    for (int t = 0; t < tasks; ++t) {
+      const int64_t flat = int64_t{plan.row_begin[t + 1] - plan.row_begin[t]} * group;
+      tile_rows[t] = flat <= shape.small_tile_rows ? small_rows : shape.large_tile_rows;
+      tiles[t] = ceil_div(flat, tile_rows[t]);
+      blocks += tiles[t] * shape.kv_heads;
+      longest = std::max(longest, plan.kv_len[t]);
+      any_large = any_large || tile_rows[t] != small_rows;
+    }
+  };
+  int small_rows = shape.small_tile_rows;
+  tile_tasks(small_rows);
+  if (small_rows > kSmallTileRows && !any_large && blocks < shape.split_group_below_blocks) {
+    small_rows = kSmallTileRows;  // a few decode rows: twice the blocks, half the rows each
+    tile_tasks(small_rows);
   }
   int64_t split =
       blocks >= shape.target_blocks || blocks == 0 ? 1 : ceil_div(shape.target_blocks, blocks);
 
   AttentionWork work;
   work.num_tasks = tasks;
+  work.small_tile_rows = small_rows;
   // A few short small-tile tasks: wide blocks instead of KV chunks (no parts to merge).
   if (split > 1 && !any_large && blocks <= shape.wide_max_blocks && shape.wide_max_tokens > 0 &&
       longest <= shape.wide_max_tokens) {
@@ -107,7 +121,7 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
                                      static_cast<int32_t>(c * chunk_len),
                                      static_cast<int32_t>(std::min(len, (c + 1) * chunk_len)),
                                      static_cast<int32_t>(parts + c * slots)};
-        (tile_rows[t] == shape.small_tile_rows ? small : large).push_back(item);
+        (tile_rows[t] == small_rows ? small : large).push_back(item);
       }
     }
     parts += count * slots;

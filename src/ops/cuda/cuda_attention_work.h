@@ -35,11 +35,16 @@ static_assert(sizeof(AttentionWorkItem) == 5 * sizeof(int32_t));
 struct AttentionWorkShape {
   int group = 1;  // query heads per kv head
   int kv_heads = 1;
-  int target_blocks = 528;            // split KV until about this many thread blocks run
-  int min_chunk_tokens = 128;         // B6 +5.5 % over 256 (H200, 2026-11-30); 64 the same
-  int chunk_multiple = 128;           // chunk lengths are multiples of this (tokens per block step)
-  int large_tile_rows = 16;           // 64 where the tensor-core kernel runs the large tiles
-  int small_tile_rows = 4;            // small_tile_rows_for(group)
+  int target_blocks = 528;     // split KV until about this many thread blocks run
+  int min_chunk_tokens = 128;  // B6 +5.5 % over 256 (H200, 2026-11-30); 64 the same
+  int chunk_multiple = 128;    // chunk lengths are multiples of this (tokens per block step)
+  int large_tile_rows = 16;    // 64 where the tensor-core kernel runs the large tiles
+  int small_tile_rows = 4;     // small_tile_rows_for(group): tasks of up to this many
+                               // flat rows take small tiles (of these rows, or below)
+  // Groups of 5 to 8 query heads: where a step's small tiles of 8 rows would be fewer than
+  // this many blocks (B6's decode step: 2), they are cut into tiles of 4 rows: twice the
+  // blocks, each warp half the rows. 0: never (experimental).
+  int split_group_below_blocks = 0;
   int wide_max_blocks = 132;          // wide blocks only where unsplit blocks would fit the SMs
   int wide_max_tokens = 0;            // ... and no task is longer than this (0: no wide blocks)
   int max_parts_merged_in_tasks = 0;  // 0: the merge kernel wherever a row has two parts
@@ -52,8 +57,9 @@ struct AttentionWorkShape {
 // CASCADE_ATTENTION_TARGET_BLOCKS (target_blocks), CASCADE_ATTENTION_MIN_CHUNK_TOKENS
 // (min_chunk_tokens), CASCADE_ATTENTION_WIDE_TOKENS (wide_max_tokens) and
 // CASCADE_ATTENTION_TASK_MERGE_PARTS (max_parts_merged_in_tasks) and
-// CASCADE_ATTENTION_HEADS_INNER (heads_inner, 0 or 1) and CASCADE_ATTENTION_KEY_LANES
-// (key_lanes, 1 or 8). A value out of range is an Error naming the variable.
+// CASCADE_ATTENTION_HEADS_INNER (heads_inner, 0 or 1), CASCADE_ATTENTION_KEY_LANES
+// (key_lanes, 1 or 8) and CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS (split_group_below_blocks).
+// A value out of range is an Error naming the variable.
 AttentionWorkShape attention_tuning_from_env(int num_sms);
 
 // How a step's rows reach the output.
@@ -119,7 +125,8 @@ struct AttentionWork {
   int num_small = 0;
   int num_large = 0;
   int num_parts = 0;
-  bool wide = false;  // small tiles on blocks of kWideWarps warps, tasks unsplit
+  int small_tile_rows = 4;  // rows of the small tiles: the shape's, or 4 (split_group_below_blocks)
+  bool wide = false;        // small tiles on blocks of kWideWarps warps, tasks unsplit
   AttentionMerge merge = AttentionMerge::kKernel;
 };
 
