@@ -211,6 +211,33 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
   cuda::set_attention_wgmma(wgmma_before);
 }
 
+// B6's decode attention: Qwen2.5-0.5B (14 query heads, 2 kv heads, head_dim 64), one row
+// over 45 tokens, as one 8-row tile per kv head (the default) and as 4-row tiles
+// (CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS). Latency, not bytes: each call is one launch.
+TEST_F(CudaTiming, AttentionB6DecodeRow) {
+  constexpr int hq = 14, hkv = 2, d = 64, tokens = 45;
+  const RopeParams rope{1000000.0, d};
+  AttentionPlan plan;
+  plan.page_size = kPage;
+  plan.num_rows = 1;
+  plan.add_task({0}, {0, 1, 2}, tokens, 0, 0, true);
+  plan.finalize();
+  const auto q_host = random_bf16_values(size_t{hq} * d, 7);
+  const std::vector<int32_t> position{tokens - 1};
+  const auto time_on_current_backend = [&](const std::string& what) {
+    const KvLayer cache = random_cache((tokens + kPage - 1) / kPage, kPage, hkv, d);
+    const Tensor q = gpu->upload(q_host.data(), DType::F32, {1, hq, d});
+    const Tensor pos = gpu->upload_i32(position.data(), {1});
+    Tensor out = gpu->allocate(DType::BF16, {1, hq, d});
+    print(what, time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, 0);
+  };
+  time_on_current_backend("attention B6 decode row, 45 tokens, 8-row tiles");
+  ::setenv("CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS", "132", 1);
+  gpu = make_backend("cuda");
+  ::unsetenv("CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS");
+  time_on_current_backend("  the same on 4-row tiles");
+}
+
 // Device sampling over Qwen's 151,936 logits per row: one greedy row (B6's step) and 256
 // rows at temperature 0.6 (B1's largest decode step); each call includes its parameter
 // upload and its tokens' download, as an engine step does. Bytes: the logits read once.
