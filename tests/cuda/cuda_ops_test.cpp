@@ -179,11 +179,10 @@ TEST_F(CudaOpsTest, EmbeddingCopiesRowsExactly) {
   }
 }
 
-// prefetch is a hint that the next GEMV carries out: the same bits with it, eagerly and
-// replayed from a recording (which also ends with a hint no GEMV took). A weight of 1,000
-// rows ends in a partial 16 KB piece; a 14-byte tensor and an undefined one are skipped; a
-// step above CASCADE_L2_PREFETCH_ROWS (default 8) prefetches nothing. A faulting prefetch
-// would fail the next download.
+// prefetch is a hint: the same bits with it, eagerly and inside a recording (which must
+// end with the side stream joined, or cudaStreamEndCapture fails). A weight of 1,000 rows
+// ends in a partial 16 KB piece; a 14-byte tensor and an undefined one are skipped; a step
+// above CASCADE_L2_PREFETCH_ROWS (default 8) prefetches nothing.
 TEST_F(CudaOpsTest, L2PrefetchChangesNoResultEagerOrRecorded) {
   constexpr int rows = 1, in = 896, out = 1000;
   const Tensor x =
@@ -205,7 +204,7 @@ TEST_F(CudaOpsTest, L2PrefetchChangesNoResultEagerOrRecorded) {
   ASSERT_NO_THROW(graph = gpu->capture([&] {
     gpu->prefetch(hint, rows);
     gpu->linear(x, w, Tensor{}, y);
-    gpu->prefetch(hint, rows);  // taken by no GEMV
+    gpu->prefetch(hint, rows);  // left unjoined until the recording ends
   }));
   ASSERT_TRUE(graph);
   const Tensor other_x =

@@ -16,7 +16,6 @@
 #include "ops/cuda/cuda_attention_work.h"
 #include "ops/cuda/cuda_device.h"
 #include "ops/cuda/cuda_host_staging.h"
-#include "ops/cuda/cuda_l2_prefetch.h"
 
 namespace cascade {
 namespace cuda {
@@ -88,9 +87,9 @@ class CudaBackend final : public Backend {
   uint32_t graph_variant() const override;
 
   // For steps of at most CASCADE_L2_PREFETCH_ROWS rows (default kGemvMaxRows, the GEMVs'
-  // steps; 0 turns it off): the next GEMV asks L2 for the tensors (the first
-  // cuda::kMaxL2PrefetchRanges), from all its blocks (cuda_l2_prefetch.h). A later call
-  // replaces what no GEMV took yet.
+  // steps; 0 turns it off): a kernel on a side stream asks L2 for the tensors (at most
+  // cuda::kMaxL2PrefetchRanges), forked from the stream here and joined back to it at the
+  // next prefetch, at the end of a recording or at synchronize.
   void prefetch(std::span<const Tensor> tensors, int64_t step_rows) override;
 
   // Free and total device memory after the pool's cached blocks are returned.
@@ -113,8 +112,8 @@ class CudaBackend final : public Backend {
                                       int64_t page_size, const AttentionWorkShape& shape);
   AttentionWorkShape attention_shape(int64_t hq, int64_t hkv, int64_t d) const;
   const cuda::AttentionStreams& attention_streams() const;
-  // What the next GEMV asks L2 for (prefetch), then nothing.
-  cuda::L2PrefetchRanges take_l2_prefetch();
+  // Makes the stream wait for the last prefetch kernel, if one is not yet joined.
+  void join_prefetch();
   // part_o / part_lse for the work's parts, and merge_count_ for kLastPart's `rows`.
   void reserve_parts(const AttentionWork& work, int64_t rows, int64_t hq, int64_t d);
 
@@ -137,7 +136,7 @@ class CudaBackend final : public Backend {
   HostStaging inputs_staging_, work_staging_, sample_staging_;
   bool capturing_ = false;
   int l2_prefetch_max_rows_ = 0;
-  cuda::L2PrefetchRanges l2_prefetch_;
+  bool prefetch_unjoined_ = false;
   uint64_t graph_epoch_ = 1;
 };
 

@@ -17,7 +17,6 @@
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
-#include "ops/cuda/cuda_l2_prefetch.cuh"
 #include "ops/cuda/cuda_launch.cuh"
 #include "ops/cuda/cuda_rms_norm.cuh"
 
@@ -83,8 +82,7 @@ struct GemvArgs {
   float eps;                // kRmsNorm only
   void* out;                // [ROWS, n]: f32 for kF32, else bf16
   int64_t n, k;
-  bool prefetch;        // launched with programmatic dependent launch: ask for weights early
-  L2PrefetchRanges l2;  // later kernels' weights to ask L2 for (none: count 0)
+  bool prefetch;  // launched with programmatic dependent launch: ask for weights early
 };
 
 // This lane's weight loads of the slice of row `wrow` starting at `begin`, all issued
@@ -172,10 +170,6 @@ __global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
 #pragma unroll
   for (int part = 0; part < kParts; ++part) {
     load_slice(a.w + (part * n + col) * k, k, begin, lane, col < n, wv[part]);
-  }
-  if (a.l2.count > 0) {  // behind this kernel's own loads
-    l2_prefetch_pieces(a.l2, uint64_t{threadIdx.x} * gridDim.x + blockIdx.x,
-                       uint64_t{gridDim.x} * kThreads);
   }
   const bf16* x = a.x;
   if constexpr (IN == GemvIn::kRmsNorm) {  // under the weight loads' latency
@@ -278,36 +272,36 @@ bool gemv_norm_fits(int64_t rows, int64_t k, const void* x, const void* w) {
 }
 
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
-          int64_t n, int64_t k, cudaStream_t stream, const L2PrefetchRanges& l2) {
-  const GemvArgs a{x, w, bias, nullptr, 0.0f, out, n, k, false, l2};
+          int64_t n, int64_t k, cudaStream_t stream) {
+  const GemvArgs a{x, w, bias, nullptr, 0.0f, out, n, k, false};
   if (out_f32) return dispatch<GemvIn::kRows, GemvOut::kF32>(a, rows, stream);
   dispatch<GemvIn::kRows, GemvOut::kBf16>(a, rows, stream);
 }
 
 void gemv_add(const bf16* x, const bf16* w, bf16* acc, int64_t rows, int64_t n, int64_t k,
-              cudaStream_t stream, const L2PrefetchRanges& l2) {
-  dispatch<GemvIn::kRows, GemvOut::kAddTo>({x, w, nullptr, nullptr, 0.0f, acc, n, k, false, l2},
-                                           rows, stream);
+              cudaStream_t stream) {
+  dispatch<GemvIn::kRows, GemvOut::kAddTo>({x, w, nullptr, nullptr, 0.0f, acc, n, k, false}, rows,
+                                           stream);
 }
 
 void gemv_silu_mul(const bf16* x, const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n,
-                   int64_t k, cudaStream_t stream, const L2PrefetchRanges& l2) {
+                   int64_t k, cudaStream_t stream) {
   dispatch<GemvIn::kRows, GemvOut::kSiluMul>(
-      {x, w_gate_up, nullptr, nullptr, 0.0f, out, n, k, false, l2}, rows, stream);
+      {x, w_gate_up, nullptr, nullptr, 0.0f, out, n, k, false}, rows, stream);
 }
 
 void rms_norm_gemv(const bf16* x, const bf16* norm_weight, float eps, const bf16* w,
                    const bf16* bias, bf16* out, int64_t rows, int64_t n, int64_t k,
-                   cudaStream_t stream, const L2PrefetchRanges& l2) {
-  dispatch<GemvIn::kRmsNorm, GemvOut::kBf16>({x, w, bias, norm_weight, eps, out, n, k, false, l2},
-                                             rows, stream);
+                   cudaStream_t stream) {
+  dispatch<GemvIn::kRmsNorm, GemvOut::kBf16>({x, w, bias, norm_weight, eps, out, n, k, false}, rows,
+                                             stream);
 }
 
 void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,
                             const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n, int64_t k,
-                            cudaStream_t stream, const L2PrefetchRanges& l2) {
+                            cudaStream_t stream) {
   dispatch<GemvIn::kRmsNorm, GemvOut::kSiluMul>(
-      {x, w_gate_up, nullptr, norm_weight, eps, out, n, k, false, l2}, rows, stream);
+      {x, w_gate_up, nullptr, norm_weight, eps, out, n, k, false}, rows, stream);
 }
 
 }  // namespace cascade::cuda

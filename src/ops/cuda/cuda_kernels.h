@@ -9,7 +9,6 @@
 #include <cstdint>
 
 #include "ops/cuda/cuda_attention_work.h"
-#include "ops/cuda/cuda_l2_prefetch.h"
 
 namespace cascade::cuda {
 
@@ -41,29 +40,28 @@ void silu_mul(const bf16* gate_up, int64_t rows, int64_t n, bf16* out, cudaStrea
 // suit it (k % 8 == 0, k <= 8,192, 16-byte aligned x and w).
 inline constexpr int kGemvMaxRows = 8;
 bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w);
-// Every GEMV also asks L2 for `l2`'s ranges (cuda_l2_prefetch.h), from all its blocks.
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
-          int64_t n, int64_t k, cudaStream_t stream, const L2PrefetchRanges& l2 = {});
+          int64_t n, int64_t k, cudaStream_t stream);
 // acc[r, c] += x[r, :] · w[c, :], the product rounded to bf16 first (gemv then
 // add_inplace). x: [rows, k]; w: [n, k]; acc: [rows, n] bf16; gemv_fits(rows, k, x, w).
 void gemv_add(const bf16* x, const bf16* w, bf16* acc, int64_t rows, int64_t n, int64_t k,
-              cudaStream_t stream, const L2PrefetchRanges& l2 = {});
+              cudaStream_t stream);
 // gemv of rms_norm(x) · norm_weight (norm_weight: [k] bf16), which every block computes
 // itself: the bits of rms_norm then gemv, one kernel. out: [rows, n] bf16;
 // gemv_norm_fits(rows, k, x, w): gemv_fits and rows · k · 2 bytes <= 40 KB.
 bool gemv_norm_fits(int64_t rows, int64_t k, const void* x, const void* w);
 void rms_norm_gemv(const bf16* x, const bf16* norm_weight, float eps, const bf16* w,
                    const bf16* bias, bf16* out, int64_t rows, int64_t n, int64_t k,
-                   cudaStream_t stream, const L2PrefetchRanges& l2 = {});
+                   cudaStream_t stream);
 // gemv_silu_mul of rms_norm(x) · norm_weight, one kernel; gemv_norm_fits(rows, k, x, w).
 void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,
                             const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n, int64_t k,
-                            cudaStream_t stream, const L2PrefetchRanges& l2 = {});
+                            cudaStream_t stream);
 // out[r, c] = silu(g) · u with g, u = (x · w_gate_upᵀ)[r, c] and [r, n + c] rounded to
 // bf16, as gemv then silu_mul compute it. x: [rows, k]; w_gate_up: [2n, k]; out: [rows, n]
 // bf16; gemv_fits(rows, k, x, w_gate_up).
 void gemv_silu_mul(const bf16* x, const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n,
-                   int64_t k, cudaStream_t stream, const L2PrefetchRanges& l2 = {});
+                   int64_t k, cudaStream_t stream);
 
 // out[r, i] += bias[i]. out: [rows, n] f32; bias: [n] bf16.
 void add_bias_f32(float* out, const bf16* bias, int64_t rows, int64_t n, cudaStream_t stream);
@@ -135,6 +133,18 @@ struct AttentionStreams {
   cudaEvent_t fork = nullptr;  // without timing
   cudaEvent_t join = nullptr;
 };
+
+// Up to kMaxL2PrefetchRanges byte ranges of device memory (16-byte aligned begins, sizes
+// multiples of 16) to bring into L2 (cuda_l2_prefetch.cu).
+inline constexpr int kMaxL2PrefetchRanges = 8;
+struct L2PrefetchRanges {
+  const void* begin[kMaxL2PrefetchRanges] = {};
+  uint64_t bytes[kMaxL2PrefetchRanges] = {};
+  int count = 0;
+};
+// Asks L2 for the ranges from `blocks` blocks of one warp; the kernel returns as soon as
+// every piece is asked for (nothing waits for the data).
+void l2_prefetch(const L2PrefetchRanges& ranges, int blocks, cudaStream_t stream);
 
 // The task kernels (partial o, lse per part and head) then the merge into out.
 void attention(const AttentionArgs& args, const AttentionGrid& grid,

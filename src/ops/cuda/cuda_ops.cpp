@@ -38,7 +38,7 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, T
   const bool out_f32 = out.dtype == DType::F32;
   if (cuda::gemv_fits(rows, in, x.data, w.data)) {  // decode: read the weight once, fast
     cuda::gemv(bf16_data(x), bf16_data(w), bias.defined() ? bf16_data(bias) : nullptr, out.data,
-               out_f32, rows, n_out, in, stream_, take_l2_prefetch());
+               out_f32, rows, n_out, in, stream_);
     return;
   }
   // f32 outputs take the bias in a kernel of their own (the epilogue's bias type follows D).
@@ -75,8 +75,7 @@ void CudaBackend::linear_silu_mul(const Tensor& x, const Tensor& w_gate_up, Tens
     Backend::linear_silu_mul(x, w_gate_up, gate_up, out);
     return;
   }
-  cuda::gemv_silu_mul(bf16_data(x), bf16_data(w_gate_up), bf16_data(out), rows, n, in, stream_,
-                      take_l2_prefetch());
+  cuda::gemv_silu_mul(bf16_data(x), bf16_data(w_gate_up), bf16_data(out), rows, n, in, stream_);
 }
 
 // x: [rows, in] bf16; w: [dim, in] bf16; residual, out: [rows, dim] bf16. Decode rows
@@ -88,8 +87,7 @@ bool CudaBackend::linear_into_residual(const Tensor& x, const Tensor& w, Tensor&
   const int64_t rows = x.dim(0), in = x.dim(1);
   if (!cuda::gemv_fits(rows, in, x.data, w.data))
     return Backend::linear_into_residual(x, w, residual, out);
-  cuda::gemv_add(bf16_data(x), bf16_data(w), bf16_data(residual), rows, w.dim(0), in, stream_,
-                 take_l2_prefetch());
+  cuda::gemv_add(bf16_data(x), bf16_data(w), bf16_data(residual), rows, w.dim(0), in, stream_);
   return true;
 }
 
@@ -107,7 +105,7 @@ void CudaBackend::add_rms_norm_linear(Tensor& residual, const Tensor& pending,
   }
   cuda::rms_norm_gemv(bf16_data(residual), bf16_data(norm_weight), eps, bf16_data(w),
                       bias.defined() ? bf16_data(bias) : nullptr, bf16_data(out), rows, w.dim(0),
-                      dim, stream_, take_l2_prefetch());
+                      dim, stream_);
 }
 
 // As add_rms_norm_linear, with linear_silu_mul's shapes: w_gate_up: [2n, dim]; gate_up:
@@ -126,8 +124,8 @@ void CudaBackend::add_rms_norm_linear_silu_mul(Tensor& residual, const Tensor& p
     return;
   }
   cuda::rms_norm_gemv_silu_mul(bf16_data(residual), bf16_data(norm_weight), eps,
-                               bf16_data(w_gate_up), bf16_data(out), rows, out.dim(1), dim, stream_,
-                               take_l2_prefetch());
+                               bf16_data(w_gate_up), bf16_data(out), rows, out.dim(1), dim,
+                               stream_);
 }
 
 void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
