@@ -185,8 +185,8 @@ TEST_F(CudaOpsTest, EmbeddingCopiesRowsExactly) {
 // above CASCADE_L2_PREFETCH_ROWS (default 8) prefetches nothing.
 TEST_F(CudaOpsTest, L2PrefetchChangesNoResultEagerOrRecorded) {
   constexpr int rows = 1, in = 896, out = 1000;
-  const Tensor x =
-      gpu->upload(random_bf16_values(size_t{rows} * in, 71).data(), DType::F32, {rows, in});
+  const Tensor x = gpu->upload(random_bf16_values(size_t{rows} * in, 71).data(), DType::F32,
+                               {rows, in});
   const Tensor w = gpu->upload(random_bf16_values(size_t{out} * in, 72, 0.0f, 0.03f).data(),
                                DType::F32, {out, in});
   const Tensor odd = gpu->upload(random_bf16_values(7, 73).data(), DType::F32, {7});
@@ -207,8 +207,8 @@ TEST_F(CudaOpsTest, L2PrefetchChangesNoResultEagerOrRecorded) {
     gpu->prefetch(hint, rows);  // left unjoined until the recording ends
   }));
   ASSERT_TRUE(graph);
-  const Tensor other_x =
-      gpu->upload(random_bf16_values(size_t{rows} * in, 74).data(), DType::F32, {rows, in});
+  const Tensor other_x = gpu->upload(random_bf16_values(size_t{rows} * in, 74).data(),
+                                     DType::F32, {rows, in});
   gpu->linear(other_x, w, Tensor{}, y);  // y holds something else until the replay
   ASSERT_NE(host(*gpu, y), expected);
   for (int i = 0; i < 3; ++i) graph->replay();

@@ -57,8 +57,8 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   cuda::prepare_attention_mma_kernels();
   cuda::prepare_attention_task_kernels();
   attention_tuning_ = attention_tuning_from_env(num_sms_);
-  l2_prefetch_max_rows_ =
-      env_int("CASCADE_L2_PREFETCH_ROWS", cuda::kGemvMaxRows, 0, std::numeric_limits<int>::max());
+  l2_prefetch_max_rows_ = env_int("CASCADE_L2_PREFETCH_ROWS", cuda::kGemvMaxRows, 0,
+                                  std::numeric_limits<int>::max());
   cuda::configure_programmatic_launch();
 }
 

@@ -34,8 +34,8 @@ __global__ void l2_prefetch_kernel(const L2PrefetchRanges ranges) {
     const uint64_t pieces = (ranges.bytes[i] + kPieceBytes - 1) / kPieceBytes;
     for (; piece < first_piece + pieces; piece += stride) {
       const uint64_t offset = (piece - first_piece) * kPieceBytes;
-      const uint64_t bytes =
-          ranges.bytes[i] - offset < kPieceBytes ? ranges.bytes[i] - offset : kPieceBytes;
+      const uint64_t bytes = ranges.bytes[i] - offset < kPieceBytes ? ranges.bytes[i] - offset
+                                                                    : kPieceBytes;
       prefetch_piece(static_cast<const char*>(ranges.begin[i]) + offset,
                      static_cast<uint32_t>(bytes));
     }
