@@ -240,11 +240,6 @@ void DecoderModel::enqueue_step(const AttentionPlan& plan, std::vector<KvLayer>&
   Tensor pending;
   for (size_t l = 0; l < weights_.layers.size(); ++l) {
     const LayerWeights& w = weights_.layers[l];
-    // The layer's later projections and the next layer's first, in the order they are read;
-    // they can arrive while this layer's attention runs.
-    const Tensor next_qkv = l + 1 < weights_.layers.size() ? weights_.layers[l + 1].qkv : Tensor{};
-    const Tensor upcoming[] = {w.o_proj, w.gate_up, w.down, next_qkv};
-    backend_.prefetch(upcoming, rows);
     backend_.add_rms_norm_linear(hidden, pending, w.input_norm, eps, w.qkv, w.qkv_bias, normed,
                                  qkv);
     backend_.qkv_store(qkv, w.q_norm, w.k_norm, eps, positions, slots, rope_, q, kv[l]);

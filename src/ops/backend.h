@@ -138,10 +138,6 @@ class Backend {
   // replays with this plan. No-op where attention needs no preparation (the CPU).
   virtual void prepare_attention(const AttentionPlan& /*plan*/, int64_t /*rows*/, int64_t /*hq*/,
                                  const KvLayer& /*cache*/) {}
-  // A hint that these tensors of this backend (undefined ones are skipped) are read soon
-  // by a step of `step_rows` rows: a backend may start moving them closer. Changes no
-  // result; the CPU ignores it, CUDA asks L2 for them where the step is short (cuda_backend.h).
-  virtual void prefetch(std::span<const Tensor> /*tensors*/, int64_t /*step_rows*/) {}
   // Shared levels shorter than this are cheaper read by each sequence than as one shared
   // task (EngineConfig::cascade_min_shared_tokens = -1 takes it). CUDA's is measured; this
   // default (the CPU's) is the engine's earlier setting, not tuned.

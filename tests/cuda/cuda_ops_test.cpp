@@ -179,54 +179,6 @@ TEST_F(CudaOpsTest, EmbeddingCopiesRowsExactly) {
   }
 }
 
-// prefetch is a hint: the same bits with it, eagerly and inside a recording (which must
-// end with the side stream joined, or cudaStreamEndCapture fails). A weight of 1,000 rows
-// ends in a partial 16 KB piece; a 14-byte tensor and an undefined one are skipped; a step
-// above CASCADE_L2_PREFETCH_ROWS (default 8) prefetches nothing.
-TEST_F(CudaOpsTest, L2PrefetchChangesNoResultEagerOrRecorded) {
-  constexpr int rows = 1, in = 896, out = 1000;
-  const Tensor x = gpu->upload(random_bf16_values(size_t{rows} * in, 71).data(), DType::F32,
-                               {rows, in});
-  const Tensor w = gpu->upload(random_bf16_values(size_t{out} * in, 72, 0.0f, 0.03f).data(),
-                               DType::F32, {out, in});
-  const Tensor odd = gpu->upload(random_bf16_values(7, 73).data(), DType::F32, {7});
-  const Tensor hint[] = {w, Tensor{}, odd, x};
-  Tensor y = gpu->allocate(DType::BF16, {rows, out});
-  gpu->linear(x, w, Tensor{}, y);
-  const std::vector<float> expected = host(*gpu, y);
-
-  for (const int64_t step_rows : {int64_t{1}, int64_t{8}, int64_t{9}}) {
-    gpu->prefetch(hint, step_rows);
-    gpu->linear(x, w, Tensor{}, y);
-    EXPECT_EQ(host(*gpu, y), expected) << "eager, step of " << step_rows << " rows";
-  }
-  std::unique_ptr<StepGraph> graph;
-  ASSERT_NO_THROW(graph = gpu->capture([&] {
-    gpu->prefetch(hint, rows);
-    gpu->linear(x, w, Tensor{}, y);
-    gpu->prefetch(hint, rows);  // left unjoined until the recording ends
-  }));
-  ASSERT_TRUE(graph);
-  const Tensor other_x = gpu->upload(random_bf16_values(size_t{rows} * in, 74).data(),
-                                     DType::F32, {rows, in});
-  gpu->linear(other_x, w, Tensor{}, y);  // y holds something else until the replay
-  ASSERT_NE(host(*gpu, y), expected);
-  for (int i = 0; i < 3; ++i) graph->replay();
-  EXPECT_EQ(host(*gpu, y), expected) << "recorded";
-}
-
-TEST_F(CudaOpsTest, L2PrefetchRowsMustBeAnInteger) {
-  ::setenv("CASCADE_L2_PREFETCH_ROWS", "few", 1);
-  try {
-    make_backend("cuda");
-    ADD_FAILURE() << "CASCADE_L2_PREFETCH_ROWS=few was accepted";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("CASCADE_L2_PREFETCH_ROWS"), std::string::npos)
-        << e.what();
-  }
-  ::unsetenv("CASCADE_L2_PREFETCH_ROWS");
-}
-
 TEST_F(CudaOpsTest, RmsNormWithinOneUlp) {
   for (const auto& [rows, dim] :
        std::vector<std::pair<int, int>>{{1, 64}, {5, 37}, {17, 896}, {64, 1024}, {3, 5000}}) {

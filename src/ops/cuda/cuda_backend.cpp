@@ -4,7 +4,6 @@
 #include <limits>
 #include <vector>
 
-#include "base/env_int.h"
 #include "base/error.h"
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_check.h"
@@ -19,16 +18,13 @@ struct CudaBackend::Context {
   int device = 0;
   cudaStream_t stream = nullptr;
   cuda::AttentionStreams attention;  // main = stream; side, fork and join owned here
-  cuda::AttentionStreams prefetch;   // the same for the L2 prefetch kernels
   ~Context() {
-    for (cuda::AttentionStreams* s : {&attention, &prefetch}) {
-      if (s->side) {
-        cudaStreamSynchronize(s->side);
-        cudaStreamDestroy(s->side);
-      }
-      if (s->fork) cudaEventDestroy(s->fork);
-      if (s->join) cudaEventDestroy(s->join);
+    if (attention.side) {
+      cudaStreamSynchronize(attention.side);
+      cudaStreamDestroy(attention.side);
     }
+    if (attention.fork) cudaEventDestroy(attention.fork);
+    if (attention.join) cudaEventDestroy(attention.join);
     if (stream) {
       cudaStreamSynchronize(stream);
       cudaStreamDestroy(stream);
@@ -41,12 +37,11 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   context_->device = device;
   CASCADE_CUDA_CHECK(cudaStreamCreateWithFlags(&context_->stream, cudaStreamNonBlocking));
   stream_ = context_->stream;
-  for (cuda::AttentionStreams* s : {&context_->attention, &context_->prefetch}) {
-    s->main = stream_;
-    CASCADE_CUDA_CHECK(cudaStreamCreateWithFlags(&s->side, cudaStreamNonBlocking));
-    CASCADE_CUDA_CHECK(cudaEventCreateWithFlags(&s->fork, cudaEventDisableTiming));
-    CASCADE_CUDA_CHECK(cudaEventCreateWithFlags(&s->join, cudaEventDisableTiming));
-  }
+  cuda::AttentionStreams& attention = context_->attention;
+  attention.main = stream_;
+  CASCADE_CUDA_CHECK(cudaStreamCreateWithFlags(&attention.side, cudaStreamNonBlocking));
+  CASCADE_CUDA_CHECK(cudaEventCreateWithFlags(&attention.fork, cudaEventDisableTiming));
+  CASCADE_CUDA_CHECK(cudaEventCreateWithFlags(&attention.join, cudaEventDisableTiming));
   CASCADE_CUDA_CHECK(cudaDeviceGetAttribute(&num_sms_, cudaDevAttrMultiProcessorCount, device));
   // Keep freed blocks in the stream-ordered pool: per-step tensors then cost no driver call.
   cudaMemPool_t pool;
@@ -57,8 +52,6 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   cuda::prepare_attention_mma_kernels();
   cuda::prepare_attention_task_kernels();
   attention_tuning_ = attention_tuning_from_env(num_sms_);
-  l2_prefetch_max_rows_ = env_int("CASCADE_L2_PREFETCH_ROWS", cuda::kGemvMaxRows, 0,
-                                  std::numeric_limits<int>::max());
   cuda::configure_programmatic_launch();
 }
 
@@ -174,35 +167,7 @@ void CudaBackend::write_i32(std::span<const int32_t> host, Tensor& dst) {
   inputs_staging_.upload(dst.data, host.data(), host.size_bytes(), stream_);
 }
 
-void CudaBackend::prefetch(std::span<const Tensor> tensors, int64_t step_rows) {
-  if (step_rows > l2_prefetch_max_rows_) return;
-  cuda::L2PrefetchRanges ranges;
-  for (const Tensor& t : tensors) {
-    // Whole 16-byte units from a 16-byte aligned start (the bulk prefetch's terms).
-    const uint64_t bytes = t.nbytes() / 16 * 16;
-    if (!t.defined() || bytes == 0 || reinterpret_cast<uintptr_t>(t.data) % 16 != 0) continue;
-    if (ranges.count == cuda::kMaxL2PrefetchRanges) break;
-    ranges.begin[ranges.count] = t.data;
-    ranges.bytes[ranges.count++] = bytes;
-  }
-  if (ranges.count == 0) return;
-  join_prefetch();
-  const cuda::AttentionStreams& s = context_->prefetch;
-  CASCADE_CUDA_CHECK(cudaEventRecord(s.fork, stream_));
-  CASCADE_CUDA_CHECK(cudaStreamWaitEvent(s.side, s.fork, 0));
-  cuda::l2_prefetch(ranges, num_sms_, s.side);
-  CASCADE_CUDA_CHECK(cudaEventRecord(s.join, s.side));
-  prefetch_unjoined_ = true;
-}
-
-void CudaBackend::join_prefetch() {
-  if (!prefetch_unjoined_) return;
-  prefetch_unjoined_ = false;
-  CASCADE_CUDA_CHECK(cudaStreamWaitEvent(stream_, context_->prefetch.join, 0));
-}
-
 void CudaBackend::synchronize() {
-  join_prefetch();
   CASCADE_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 

@@ -86,12 +86,6 @@ class CudaBackend final : public Backend {
   // two at or above its small- and large-tile item counts).
   uint32_t graph_variant() const override;
 
-  // For steps of at most CASCADE_L2_PREFETCH_ROWS rows (default kGemvMaxRows, the GEMVs'
-  // steps; 0 turns it off): a kernel on a side stream asks L2 for the tensors (at most
-  // cuda::kMaxL2PrefetchRanges), forked from the stream here and joined back to it at the
-  // next prefetch, at the end of a recording or at synchronize.
-  void prefetch(std::span<const Tensor> tensors, int64_t step_rows) override;
-
   // Free and total device memory after the pool's cached blocks are returned.
   DeviceMemory memory();
   // The stream all of this backend's work is queued on (collectives join it).
@@ -112,8 +106,6 @@ class CudaBackend final : public Backend {
                                       int64_t page_size, const AttentionWorkShape& shape);
   AttentionWorkShape attention_shape(int64_t hq, int64_t hkv, int64_t d) const;
   const cuda::AttentionStreams& attention_streams() const;
-  // Makes the stream wait for the last prefetch kernel, if one is not yet joined.
-  void join_prefetch();
   // part_o / part_lse for the work's parts, and merge_count_ for kLastPart's `rows`.
   void reserve_parts(const AttentionWork& work, int64_t rows, int64_t hq, int64_t d);
 
@@ -135,8 +127,6 @@ class CudaBackend final : public Backend {
   // Pinned sources of each step's uploads: inputs (write_i32), attention work, sampling.
   HostStaging inputs_staging_, work_staging_, sample_staging_;
   bool capturing_ = false;
-  int l2_prefetch_max_rows_ = 0;
-  bool prefetch_unjoined_ = false;
   uint64_t graph_epoch_ = 1;
 };
 

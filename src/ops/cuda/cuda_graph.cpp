@@ -30,7 +30,6 @@ class CudaStepGraph final : public StepGraph {
 
 std::unique_ptr<StepGraph> CudaBackend::capture(const std::function<void()>& enqueue) {
   check(!capturing_, "capture: already recording");
-  join_prefetch();  // an event recorded before the recording cannot be waited on inside it
   // Thread-local mode: other ranks' threads keep using CUDA while this one records.
   CASCADE_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   capturing_ = true;
@@ -39,14 +38,12 @@ std::unique_ptr<StepGraph> CudaBackend::capture(const std::function<void()>& enq
     enqueue();
   } catch (...) {
     capturing_ = false;
-    prefetch_unjoined_ = false;
     cudaStreamEndCapture(stream_, &graph);  // ends the (invalidated) capture either way
     if (graph) cudaGraphDestroy(graph);
     cudaGetLastError();
     throw;
   }
   capturing_ = false;
-  join_prefetch();  // a recording ends with every forked stream joined
   CASCADE_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
   cudaGraphExec_t exec = nullptr;
   const cudaError_t status = cudaGraphInstantiateWithFlags(&exec, graph, 0);

@@ -134,18 +134,6 @@ struct AttentionStreams {
   cudaEvent_t join = nullptr;
 };
 
-// Up to kMaxL2PrefetchRanges byte ranges of device memory (16-byte aligned begins, sizes
-// multiples of 16) to bring into L2 (cuda_l2_prefetch.cu).
-inline constexpr int kMaxL2PrefetchRanges = 8;
-struct L2PrefetchRanges {
-  const void* begin[kMaxL2PrefetchRanges] = {};
-  uint64_t bytes[kMaxL2PrefetchRanges] = {};
-  int count = 0;
-};
-// Asks L2 for the ranges from `blocks` blocks of one warp; the kernel returns as soon as
-// every piece is asked for (nothing waits for the data).
-void l2_prefetch(const L2PrefetchRanges& ranges, int blocks, cudaStream_t stream);
-
 // The task kernels (partial o, lse per part and head) then the merge into out.
 void attention(const AttentionArgs& args, const AttentionGrid& grid,
                const AttentionStreams& streams);
