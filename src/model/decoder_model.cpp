@@ -240,9 +240,9 @@ void DecoderModel::enqueue_step(const AttentionPlan& plan, std::vector<KvLayer>&
   Tensor pending;
   for (size_t l = 0; l < weights_.layers.size(); ++l) {
     const LayerWeights& w = weights_.layers[l];
-    backend_.add_rms_norm_linear(hidden, pending, w.input_norm, eps, w.qkv, w.qkv_bias, normed,
-                                 qkv);
-    backend_.qkv_store(qkv, w.q_norm, w.k_norm, eps, positions, slots, rope_, q, kv[l]);
+    backend_.add_rms_norm_linear_qkv_store(hidden, pending, w.input_norm, eps, w.qkv, w.qkv_bias,
+                                           normed, qkv, w.q_norm, w.k_norm, positions, slots, rope_,
+                                           q, kv[l]);
     backend_.attention(q, positions, kv[l], plan, rope_, attn);
     pending = project_into_residual(attn_flat, w.o_proj, hidden, proj);
     backend_.add_rms_norm_linear_silu_mul(hidden, pending, w.post_norm, eps, w.gate_up, normed,

@@ -120,6 +120,20 @@ class Backend {
     linear_silu_mul(normed, w_gate_up, gate_up, out);
   }
 
+  // The same with an attention's QKV projection and qkv_store after the norm: qkv =
+  // rms_norm(residual) · w_qkvᵀ + qkv_bias, then qkv_store(qkv, ...). qkv: [rows, (hq +
+  // 2·hkv)·d] (left unwritten when fused); the rest as in those two ops.
+  virtual void add_rms_norm_linear_qkv_store(Tensor& residual, const Tensor& pending,
+                                             const Tensor& norm_weight, float eps,
+                                             const Tensor& w_qkv, const Tensor& qkv_bias,
+                                             Tensor& normed, Tensor& qkv, const Tensor& q_norm,
+                                             const Tensor& k_norm, const Tensor& positions,
+                                             const Tensor& slots, const RopeParams& rope, Tensor& q,
+                                             KvLayer& cache) {
+    add_rms_norm_linear(residual, pending, norm_weight, eps, w_qkv, qkv_bias, normed, qkv);
+    qkv_store(qkv, q_norm, k_norm, eps, positions, slots, rope, q, cache);
+  }
+
   // Splits qkv [rows, (hq + 2·hkv)·d] into q [rows, hq, d] (un-rotated), and writes k
   // (rotated at `positions`) and v into the cache at `slots` (page·page_size + offset).
   // q_norm / k_norm: [d] per-head RMSNorm weights, or undefined to skip (Qwen2).

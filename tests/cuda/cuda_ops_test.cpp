@@ -163,6 +163,84 @@ TEST_F(CudaOpsTest, ResidualStreamOpsEqualTheSeparateOps) {
   }
 }
 
+// The attention's QKV projection with qkv_store as its epilogue (decode rows, no q/k norms,
+// nothing pending, k up to 4 slices) gives the bits of add_rms_norm_linear then qkv_store
+// in q and both caches (every other slot keeps its NaN poison in both), and leaves the qkv
+// scratch unwritten; other cases run those two ops. A slot outside the cache writes nothing.
+TEST_F(CudaOpsTest, QkvProjectionWithStoreEqualsTheTwoOps) {
+  struct Case {
+    int rows, dim, hq, hkv, d;
+    bool qk_norm, pending, fused;
+  };
+  for (const Case& c : std::vector<Case>{{1, 896, 14, 2, 64, false, false, true},  // B6's layer
+                                         {8, 896, 14, 2, 64, false, false, true},
+                                         {3, 1024, 16, 8, 128, false, false, true},
+                                         {5, 2048, 4, 2, 64, false, false, true},   // 2 slices
+                                         {2, 4096, 8, 2, 128, false, false, true},  // 4 slices
+                                         {2, 5120, 4, 1, 64, false, false, false},  // 8 slices
+                                         {4, 1024, 16, 8, 128, true, false, false},
+                                         {3, 896, 14, 2, 64, false, true, false},
+                                         {9, 896, 14, 2, 64, false, false, false}}) {
+    const std::string what = "rows " + std::to_string(c.rows) + " dim " + std::to_string(c.dim) +
+                             " hq " + std::to_string(c.hq) + " hkv " + std::to_string(c.hkv) +
+                             " d " + std::to_string(c.d) + (c.qk_norm ? " qk-norm" : "") +
+                             (c.pending ? " pending" : "");
+    const int width = (c.hq + 2 * c.hkv) * c.d, page_size = 16, pages = 2;
+    const auto residual_values = random_bf16_values(size_t(c.rows) * c.dim, 81 + c.dim, 0.5f, 2.0f);
+    const auto norm_weight = both(random_bf16_values(size_t(c.dim), 82, 1.0f, 0.2f), {c.dim});
+    const auto w = both(
+        random_bf16_values(size_t(width) * c.dim, 83 + width, 0.0f, 1.0f / std::sqrt(float(c.dim))),
+        {width, c.dim});
+    const auto bias = both(random_bf16_values(size_t(width), 84 + width), {width});
+    const auto pending = both(random_bf16_values(size_t(c.rows) * c.dim, 85), {c.rows, c.dim});
+    Pair qn, kn;
+    if (c.qk_norm) {
+      qn = both(random_bf16_values(size_t(c.d), 86, 1.0f, 0.3f), {c.d});
+      kn = both(random_bf16_values(size_t(c.d), 87, 1.0f, 0.3f), {c.d});
+    }
+    std::vector<int32_t> positions(size_t(c.rows)), slots(size_t(c.rows));
+    std::mt19937 rng(static_cast<uint32_t>(c.rows * 131 + c.dim));
+    for (int r = 0; r < c.rows; ++r) {
+      positions[r] = static_cast<int32_t>(rng() % 40000);
+      slots[r] = (r * 7 + 3) % (page_size * pages);
+    }
+    if (c.rows > 1) slots[1] = page_size * pages;  // past the cache: this row stores q only
+    const auto pos = both_i32(positions, {c.rows}), slot = both_i32(slots, {c.rows});
+    const Shape cache_shape = {pages, page_size, c.hkv, c.d};
+    const RopeParams rope{1000000.0, c.d};
+    const Tensor none;
+
+    auto run = [&](bool one_op) {
+      auto residual = both(residual_values, {c.rows, c.dim});
+      auto normed = outputs({c.rows, c.dim}), qkv = outputs({c.rows, width});
+      auto q = outputs({c.rows, c.hq, c.d}), k = outputs(cache_shape), v = outputs(cache_shape);
+      KvLayer cache{k.gpu, v.gpu};
+      const Tensor& add = c.pending ? pending.gpu : none;
+      if (one_op) {
+        gpu->add_rms_norm_linear_qkv_store(residual.gpu, add, norm_weight.gpu, 1e-6f, w.gpu,
+                                           bias.gpu, normed.gpu, qkv.gpu, qn.gpu, kn.gpu, pos.gpu,
+                                           slot.gpu, rope, q.gpu, cache);
+      } else {
+        gpu->add_rms_norm_linear(residual.gpu, add, norm_weight.gpu, 1e-6f, w.gpu, bias.gpu,
+                                 normed.gpu, qkv.gpu);
+        gpu->qkv_store(qkv.gpu, qn.gpu, kn.gpu, 1e-6f, pos.gpu, slot.gpu, rope, q.gpu, cache);
+      }
+      return std::vector<std::vector<uint32_t>>{
+          float_bits(host(*gpu, q.gpu)), float_bits(host(*gpu, k.gpu)),
+          float_bits(host(*gpu, v.gpu)), float_bits(host(*gpu, residual.gpu)),
+          float_bits(host(*gpu, qkv.gpu))};
+    };
+    const auto fused = run(true), split = run(false);
+    EXPECT_EQ(fused[0], split[0]) << "q, " << what;
+    EXPECT_EQ(fused[1], split[1]) << "k cache, " << what;
+    EXPECT_EQ(fused[2], split[2]) << "v cache, " << what;
+    EXPECT_EQ(fused[3], split[3]) << "residual, " << what;
+    const auto nan = float_bits(nan_values(fused[4].size()));
+    EXPECT_EQ(fused[4] == nan, c.fused) << "qkv scratch unwritten iff fused, " << what;
+    EXPECT_NE(split[4], nan) << what;
+  }
+}
+
 TEST_F(CudaOpsTest, EmbeddingCopiesRowsExactly) {
   for (const auto& [vocab, hidden, rows] :
        std::vector<std::tuple<int, int, int>>{{50, 64, 7}, {300, 37, 33}, {1000, 1024, 1}}) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -39,6 +40,14 @@ inline std::vector<float> nan_values(size_t n) {
 }
 
 // max |a - b| / max |b|; infinity when a value is not finite or the sizes differ.
+// The bit patterns of values (NaN compares equal to the same NaN).
+inline std::vector<uint32_t> float_bits(const std::vector<float>& values) {
+  std::vector<uint32_t> bits(values.size());
+  std::transform(values.begin(), values.end(), bits.begin(),
+                 [](float v) { return std::bit_cast<uint32_t>(v); });
+  return bits;
+}
+
 inline double relative_error(const std::vector<float>& a, const std::vector<float>& ref) {
   if (a.size() != ref.size()) return INFINITY;
   double diff = 0, scale = 0;

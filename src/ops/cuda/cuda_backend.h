@@ -56,6 +56,12 @@ class CudaBackend final : public Backend {
   void add_rms_norm_linear_silu_mul(Tensor& residual, const Tensor& pending,
                                     const Tensor& norm_weight, float eps, const Tensor& w_gate_up,
                                     Tensor& normed, Tensor& gate_up, Tensor& out) override;
+  void add_rms_norm_linear_qkv_store(Tensor& residual, const Tensor& pending,
+                                     const Tensor& norm_weight, float eps, const Tensor& w_qkv,
+                                     const Tensor& qkv_bias, Tensor& normed, Tensor& qkv,
+                                     const Tensor& q_norm, const Tensor& k_norm,
+                                     const Tensor& positions, const Tensor& slots,
+                                     const RopeParams& rope, Tensor& q, KvLayer& cache) override;
   void linear_silu_mul(const Tensor& x, const Tensor& w_gate_up, Tensor& gate_up,
                        Tensor& out) override;
   void qkv_store(const Tensor& qkv, const Tensor& q_norm, const Tensor& k_norm, float eps,

@@ -37,6 +37,13 @@ __device__ __forceinline__ void rope_cos_sin(int position, float inv_freq, float
   *s = static_cast<float>(sd);
 }
 
+// One rotate-half pair (x, y) = (v[i], v[i + d/2]) turned by the angle with cosine c and
+// sine s: (x·c − y·s, y·c + x·s), each with one fused multiply-add in this order, so that
+// kernels that rotate the same pair give the same bits.
+__device__ __forceinline__ float2 rope_rotate(float x, float y, float c, float s) {
+  return make_float2(fmaf(x, c, -(y * s)), fmaf(y, c, x * s));
+}
+
 __device__ __forceinline__ uint32_t shared_address(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }

@@ -12,8 +12,10 @@
 // A decode step is ~9 such short kernels per layer, and each kernel boundary costs more
 // than the work around it, so the GEMV also takes the ops next to it: the RMSNorm of its
 // input (every block normalizes the step's few rows into shared memory while its weight
-// loads are in flight), the SiLU · up of an MLP, and the residual add of its output. Each
-// fused form gives the bits of the ops it replaces.
+// loads are in flight), the SiLU · up of an MLP, the residual add of its output, and
+// qkv_store after the attention's QKV projection (for models without q/k norms: a block's
+// columns are then rotate-half pairs of one head, so it rotates k and writes q, k and v to
+// their places itself). Each fused form gives the bits of the ops it replaces.
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_kernels.h"
@@ -71,8 +73,9 @@ enum class GemvIn { kRows, kRmsNorm };
 // What a GEMV writes: out = x·wᵀ (+ bias) as bf16 or f32; or, for an MLP's fused gate/up
 // weight [2n, k], out[r, c] = silu(g) · u with g and u the bf16-rounded outputs c and
 // n + c, exactly as the separate linear and silu_mul kernels compute it; or out += x·wᵀ
-// (bf16, the product rounded first, as linear then add_inplace compute it).
-enum class GemvOut { kBf16, kF32, kSiluMul, kAddTo };
+// (bf16, the product rounded first, as linear then add_inplace compute it); or, for an
+// attention's QKV weight, what qkv_store makes of the bf16 output (QkvStoreArgs).
+enum class GemvOut { kBf16, kF32, kSiluMul, kAddTo, kQkvStore };
 
 struct GemvArgs {
   const bf16* x;            // [ROWS, k]
@@ -80,10 +83,46 @@ struct GemvArgs {
   const bf16* bias;         // [n] or null (not with kSiluMul)
   const bf16* norm_weight;  // [k], kRmsNorm only
   float eps;                // kRmsNorm only
-  void* out;                // [ROWS, n]: f32 for kF32, else bf16
+  void* out;                // [ROWS, n]: f32 for kF32, else bf16; unused by kQkvStore
   int64_t n, k;
-  bool prefetch;  // launched with programmatic dependent launch: ask for weights early
+  bool prefetch;     // launched with programmatic dependent launch: ask for weights early
+  QkvStoreArgs qkv;  // kQkvStore only; n = (hq + 2·hkv)·d
 };
+
+// kQkvStore: block-local column u of a head's group t / columns holds rotate-half pair
+// t / columns · columns / 2 + u / 2, first or second element by u's parity, so that each
+// block (`columns` columns, d % columns == 0, columns even) holds whole pairs of one head.
+// Maps the block-ordered column `col` to its column of the QKV weight and output.
+__device__ __forceinline__ int64_t paired_column(int64_t col, int d, int columns) {
+  const int64_t head = col / d;
+  const int t = static_cast<int>(col - head * d), u = t % columns;
+  const int pair = t / columns * (columns / 2) + u / 2;
+  return head * d + pair + (u % 2) * (d / 2);
+}
+
+// kQkvStore's epilogue for the block's columns [first, first + COLUMNS) (block order):
+// value[c][r] is output column c of row r, rounded to bf16. Thread (c, r) writes q as is, k
+// rotated with its partner c ^ 1 at (cos, sin), v as is; k and v only to a valid slot.
+template <int ROWS, int COLUMNS>
+__device__ __forceinline__ void store_qkv(const QkvStoreArgs& a, int64_t first,
+                                          const float (&value)[COLUMNS][ROWS], int c, int r,
+                                          int64_t slot, float cos, float sin) {
+  const int64_t column = paired_column(first + c, a.d, COLUMNS);
+  const int head = static_cast<int>(column / a.d), i = static_cast<int>(column % a.d);
+  const float x = value[c][r];
+  if (head < a.hq) {
+    a.q[(r * int64_t{a.hq} + head) * a.d + i] = __float2bfloat16(x);
+    return;
+  }
+  if (slot < 0 || slot >= a.cache_slots) return;
+  if (head >= a.hq + a.hkv) {
+    a.v_cache[(slot * a.hkv + head - a.hq - a.hkv) * a.d + i] = __float2bfloat16(x);
+    return;
+  }
+  const float y = value[c ^ 1][r];  // the pair's other element
+  const float turned = i < a.d / 2 ? rope_rotate(x, y, cos, sin).x : rope_rotate(y, x, cos, sin).y;
+  a.k_cache[(slot * a.hkv + head - a.hq) * a.d + i] = __float2bfloat16(turned);
+}
 
 // This lane's weight loads of the slice of row `wrow` starting at `begin`, all issued
 // before any is used; zeros past k or for a column past n.
@@ -158,18 +197,36 @@ __global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int slice = warp % SLICES;
   const int64_t begin = slice * int64_t{kSliceElements};
-  const int64_t col = static_cast<int64_t>(blockIdx.x) * kColumns + warp / SLICES;
+  constexpr bool kQkv = OUT == GemvOut::kQkvStore;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * kColumns;
+  const int64_t col = first + warp / SLICES;
+  // The weight row (and output column) this warp computes.
+  const int64_t wcol = kQkv ? paired_column(col, a.qkv.d, kColumns) : col;
   if (a.prefetch && col < n) {
 #pragma unroll
     for (int part = 0; part < kParts; ++part) {
-      prefetch_slice(a.w + (part * n + col) * k, k, begin, lane);
+      prefetch_slice(a.w + (part * n + wcol) * k, k, begin, lane);
     }
   }
   wait_prior_grids();
   uint4 wv[kParts][kLoadsPerLane];
 #pragma unroll
   for (int part = 0; part < kParts; ++part) {
-    load_slice(a.w + (part * n + col) * k, k, begin, lane, col < n, wv[part]);
+    load_slice(a.w + (part * n + wcol) * k, k, begin, lane, col < n, wv[part]);
+  }
+  // kQkvStore: thread (c, r) = (tid % kColumns, tid / kColumns) stores column c of row r;
+  // its slot and rotation are read while the weights are in flight.
+  const int store_c = threadIdx.x % kColumns, store_r = threadIdx.x / kColumns;
+  const bool stores = kQkv && store_r < ROWS;
+  int64_t slot = -1;
+  float cos = 1.0f, sin = 0.0f;
+  if (stores) {
+    slot = a.qkv.slots[store_r];
+    const int64_t column = paired_column(first + store_c, a.qkv.d, kColumns);
+    const int64_t head = column / a.qkv.d;  // the same for the whole block
+    if (head >= a.qkv.hq && head < a.qkv.hq + a.qkv.hkv) {
+      rope_cos_sin(a.qkv.positions[store_r], a.qkv.inv_freq[column % (a.qkv.d / 2)], &cos, &sin);
+    }
   }
   const bf16* x = a.x;
   if constexpr (IN == GemvIn::kRmsNorm) {  // under the weight loads' latency
@@ -190,6 +247,19 @@ __global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
     }
   }
   __syncthreads();
+  if constexpr (kQkv) {  // n % kColumns == 0: every column of the block is valid
+    __shared__ float value[kColumns][ROWS];
+    if (slice == 0 && lane < ROWS) {
+      float v = 0.0f;
+      for (int s = 0; s < SLICES; ++s) v += partial[0][warp + s][lane];
+      if (a.bias) v += __bfloat162float(a.bias[wcol]);
+      value[warp / SLICES][lane] = __bfloat162float(__float2bfloat16(v));
+    }
+    __syncthreads();
+    if (!stores) return;
+    store_qkv<ROWS, kColumns>(a.qkv, first, value, store_c, store_r, slot, cos, sin);
+    return;
+  }
   // Lane r of a column's first warp finishes row r.
   if (slice != 0 || lane >= ROWS || col >= n) return;
   float v = 0.0f;
@@ -228,7 +298,11 @@ void launch_rows(const GemvArgs& a, cudaStream_t stream) {
   if (slices <= 1) return launch_sliced<ROWS, 1, IN, OUT>(a, stream);
   if (slices <= 2) return launch_sliced<ROWS, 2, IN, OUT>(a, stream);
   if (slices <= 4) return launch_sliced<ROWS, 4, IN, OUT>(a, stream);
-  launch_sliced<ROWS, kMaxSlices, IN, OUT>(a, stream);
+  if constexpr (OUT == GemvOut::kQkvStore) {  // one column per block: no whole pairs
+    throw Error("gemv: qkv_store needs k <= " + std::to_string(4 * kSliceElements));
+  } else {
+    launch_sliced<ROWS, kMaxSlices, IN, OUT>(a, stream);
+  }
 }
 
 template <GemvIn IN, GemvOut OUT>
@@ -271,37 +345,52 @@ bool gemv_norm_fits(int64_t rows, int64_t k, const void* x, const void* w) {
   return gemv_fits(rows, k, x, w) && rows * k * int64_t{sizeof(bf16)} <= kMaxNormedBytes;
 }
 
+bool gemv_qkv_store_fits(int64_t rows, int64_t k, int d, const void* x, const void* w) {
+  const int64_t slices = (k + kSliceElements - 1) / kSliceElements;
+  if (slices > 4) return false;
+  const int columns = kWarps / (slices <= 1 ? 1 : slices <= 2 ? 2 : 4);
+  return gemv_norm_fits(rows, k, x, w) && d > 0 && d % columns == 0;
+}
+
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
           int64_t n, int64_t k, cudaStream_t stream) {
-  const GemvArgs a{x, w, bias, nullptr, 0.0f, out, n, k, false};
+  const GemvArgs a{x, w, bias, nullptr, 0.0f, out, n, k, false, {}};
   if (out_f32) return dispatch<GemvIn::kRows, GemvOut::kF32>(a, rows, stream);
   dispatch<GemvIn::kRows, GemvOut::kBf16>(a, rows, stream);
 }
 
 void gemv_add(const bf16* x, const bf16* w, bf16* acc, int64_t rows, int64_t n, int64_t k,
               cudaStream_t stream) {
-  dispatch<GemvIn::kRows, GemvOut::kAddTo>({x, w, nullptr, nullptr, 0.0f, acc, n, k, false}, rows,
-                                           stream);
+  dispatch<GemvIn::kRows, GemvOut::kAddTo>({x, w, nullptr, nullptr, 0.0f, acc, n, k, false, {}},
+                                           rows, stream);
 }
 
 void gemv_silu_mul(const bf16* x, const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n,
                    int64_t k, cudaStream_t stream) {
   dispatch<GemvIn::kRows, GemvOut::kSiluMul>(
-      {x, w_gate_up, nullptr, nullptr, 0.0f, out, n, k, false}, rows, stream);
+      {x, w_gate_up, nullptr, nullptr, 0.0f, out, n, k, false, {}}, rows, stream);
 }
 
 void rms_norm_gemv(const bf16* x, const bf16* norm_weight, float eps, const bf16* w,
                    const bf16* bias, bf16* out, int64_t rows, int64_t n, int64_t k,
                    cudaStream_t stream) {
-  dispatch<GemvIn::kRmsNorm, GemvOut::kBf16>({x, w, bias, norm_weight, eps, out, n, k, false}, rows,
-                                             stream);
+  dispatch<GemvIn::kRmsNorm, GemvOut::kBf16>({x, w, bias, norm_weight, eps, out, n, k, false, {}},
+                                             rows, stream);
+}
+
+void rms_norm_gemv_qkv_store(const bf16* x, const bf16* norm_weight, float eps, const bf16* w,
+                             const bf16* bias, int64_t rows, int64_t k, const QkvStoreArgs& qkv,
+                             cudaStream_t stream) {
+  const int64_t n = int64_t{qkv.hq + 2 * qkv.hkv} * qkv.d;
+  dispatch<GemvIn::kRmsNorm, GemvOut::kQkvStore>(
+      {x, w, bias, norm_weight, eps, nullptr, n, k, false, qkv}, rows, stream);
 }
 
 void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,
                             const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n, int64_t k,
                             cudaStream_t stream) {
   dispatch<GemvIn::kRmsNorm, GemvOut::kSiluMul>(
-      {x, w_gate_up, nullptr, norm_weight, eps, out, n, k, false}, rows, stream);
+      {x, w_gate_up, nullptr, norm_weight, eps, out, n, k, false, {}}, rows, stream);
 }
 
 }  // namespace cascade::cuda

@@ -53,6 +53,27 @@ bool gemv_norm_fits(int64_t rows, int64_t k, const void* x, const void* w);
 void rms_norm_gemv(const bf16* x, const bf16* norm_weight, float eps, const bf16* w,
                    const bf16* bias, bf16* out, int64_t rows, int64_t n, int64_t k,
                    cudaStream_t stream);
+// Where qkv_store puts a QKV projection's output: q: [rows, hq, d] bf16; k_cache,
+// v_cache: [cache_slots, hkv, d] bf16 at slots: [rows] i32 (k rotated at positions: [rows]
+// i32 with inv_freq: [d / 2] f32). A slot outside [0, cache_slots) writes nothing.
+struct QkvStoreArgs {
+  const int32_t* positions;
+  const int32_t* slots;
+  const float* inv_freq;
+  int hq, hkv, d;
+  int64_t cache_slots;
+  bf16* q;
+  bf16* k_cache;
+  bf16* v_cache;
+};
+// rms_norm_gemv's projection with qkv_store (no q/k norms) as its epilogue, one kernel:
+// the bits of rms_norm_gemv then qkv_store, without the [rows, (hq + 2·hkv)·d] output.
+// w: [(hq + 2·hkv)·d, k]; bias: [(hq + 2·hkv)·d] or null; gemv_qkv_store_fits(rows, k, d,
+// x, w).
+bool gemv_qkv_store_fits(int64_t rows, int64_t k, int d, const void* x, const void* w);
+void rms_norm_gemv_qkv_store(const bf16* x, const bf16* norm_weight, float eps, const bf16* w,
+                             const bf16* bias, int64_t rows, int64_t k, const QkvStoreArgs& qkv,
+                             cudaStream_t stream);
 // gemv_silu_mul of rms_norm(x) · norm_weight, one kernel; gemv_norm_fits(rows, k, x, w).
 void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,
                             const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n, int64_t k,

@@ -128,6 +128,42 @@ void CudaBackend::add_rms_norm_linear_silu_mul(Tensor& residual, const Tensor& p
                                stream_);
 }
 
+// As add_rms_norm_linear then qkv_store (their shapes). Decode rows of a model without q/k
+// norms with nothing pending run as one GEMV kernel whose epilogue stores q, k and v.
+void CudaBackend::add_rms_norm_linear_qkv_store(Tensor& residual, const Tensor& pending,
+                                                const Tensor& norm_weight, float eps,
+                                                const Tensor& w_qkv, const Tensor& qkv_bias,
+                                                Tensor& normed, Tensor& qkv, const Tensor& q_norm,
+                                                const Tensor& k_norm, const Tensor& positions,
+                                                const Tensor& slots, const RopeParams& rope,
+                                                Tensor& q, KvLayer& cache) {
+  check_rms_norm_args(residual, norm_weight, normed, DType::BF16);
+  check_linear_args(normed, w_qkv, qkv_bias, qkv, DType::BF16, DType::BF16);
+  check_qkv_store_args(qkv, q_norm, k_norm, positions, slots, rope, q, cache, DType::BF16);
+  const int64_t rows = residual.dim(0), dim = residual.dim(1);
+  const int d = static_cast<int>(q.dim(2));
+  if (pending.defined() || q_norm.defined() ||
+      !cuda::gemv_qkv_store_fits(rows, dim, d, residual.data, w_qkv.data)) {
+    Backend::add_rms_norm_linear_qkv_store(residual, pending, norm_weight, eps, w_qkv, qkv_bias,
+                                           normed, qkv, q_norm, k_norm, positions, slots, rope, q,
+                                           cache);
+    return;
+  }
+  const cuda::QkvStoreArgs store{positions.as<int32_t>(),
+                                 slots.as<int32_t>(),
+                                 rope_inv_freq(rope),
+                                 static_cast<int>(q.dim(1)),
+                                 static_cast<int>(cache.k.dim(2)),
+                                 d,
+                                 cache.k.dim(0) * cache.k.dim(1),
+                                 bf16_data(q),
+                                 bf16_data(cache.k),
+                                 bf16_data(cache.v)};
+  cuda::rms_norm_gemv_qkv_store(bf16_data(residual), bf16_data(norm_weight), eps, bf16_data(w_qkv),
+                                qkv_bias.defined() ? bf16_data(qkv_bias) : nullptr, rows, dim,
+                                store, stream_);
+}
+
 void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
   check_silu_mul_args(gate_up, out, DType::BF16);
   cuda::silu_mul(bf16_data(gate_up), gate_up.dim(0), out.dim(1), bf16_data(out), stream_);

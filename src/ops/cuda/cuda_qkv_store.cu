@@ -68,8 +68,9 @@ __global__ void __launch_bounds__(kWarps * 32)
       if (is_k) {
         float c, s;
         rope_cos_sin(positions[r], inv_freq[i], &c, &s);
-        x = a[j] * c - b[j] * s;
-        y = b[j] * c + a[j] * s;
+        const float2 turned = rope_rotate(a[j], b[j], c, s);
+        x = turned.x;
+        y = turned.y;
       }
       dst[i] = __float2bfloat16(x);
       dst[i + half] = __float2bfloat16(y);
