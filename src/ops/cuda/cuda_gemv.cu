@@ -3,11 +3,11 @@
 // Qwen2.5-0.5B's down projection adds a reduce kernel), while reading the weight once at
 // the copy bandwidth takes 0.5-4 µs: what counts is how many loads every SM keeps in
 // flight. A block of 8 warps takes 8 / S columns; each column's k is cut into S slices of
-// about equal length, at most 1,024 elements (S = 1, 2, 4 or 8), one warp a slice, and each
-// lane issues all its 16-byte weight loads (up to 4 per weight row) before it uses any. x
-// (a few rows) is read through L1 by every warp. fp32 accumulation; the S partial sums of a
-// column are added in slice order through shared memory (the same order every run), then
-// the bias and the rounding.
+// at most 1,024 elements (S = 1, 2, 4 or 8), one warp a slice, and each lane issues all its
+// 16-byte weight loads (up to 4 per weight row) before it uses any. x (a few rows) is read
+// through L1 by every warp. fp32 accumulation; the S partial sums of a column are added in
+// slice order through shared memory (the same order every run), then the bias and the
+// rounding.
 //
 // A decode step is ~9 such short kernels per layer, and each kernel boundary costs more
 // than the work around it, so the GEMV also takes the ops next to it: the RMSNorm of its
@@ -53,16 +53,16 @@ __device__ __forceinline__ uint4 load_streaming(const bf16* p) {
   return __ldcs(reinterpret_cast<const uint4*>(p));
 }
 
-// Asks L2 for this lane's share of the slice [begin, end) of row `wrow` (one 128-byte line
-// per 8 lanes), holding no registers: with programmatic dependent launch the weights then
-// stream in while the kernel before this one finishes.
-__device__ __forceinline__ void prefetch_slice(const bf16* wrow, int64_t begin, int64_t end,
+// Asks L2 for this lane's share of the slice of row `wrow` starting at `begin` (one
+// 128-byte line per 8 lanes), holding no registers: with programmatic dependent launch the
+// weights then stream in while the kernel before this one finishes.
+__device__ __forceinline__ void prefetch_slice(const bf16* wrow, int64_t k, int64_t begin,
                                                int lane) {
   if (lane % 8 != 0) return;
 #pragma unroll
   for (int i = 0; i < kLoadsPerLane; ++i) {
     const int64_t c = begin + (i * 32 + lane) * 8;
-    if (c < end) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(wrow + c));
+    if (c < k) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(wrow + c));
   }
 }
 
@@ -124,28 +124,25 @@ __device__ __forceinline__ void store_qkv(const QkvStoreArgs& a, int64_t first,
   a.k_cache[(slot * a.hkv + head - a.hq) * a.d + i] = __float2bfloat16(turned);
 }
 
-// This lane's weight loads of the slice [begin, end) of row `wrow`, all issued before any
-// is used; zeros past the slice or for a column past n.
-__device__ __forceinline__ void load_slice(const bf16* __restrict__ wrow, int64_t begin,
-                                           int64_t end, int lane, bool valid,
-                                           uint4 (&wv)[kLoadsPerLane]) {
+// This lane's weight loads of the slice of row `wrow` starting at `begin`, all issued
+// before any is used; zeros past k or for a column past n.
+__device__ __forceinline__ void load_slice(const bf16* __restrict__ wrow, int64_t k, int64_t begin,
+                                           int lane, bool valid, uint4 (&wv)[kLoadsPerLane]) {
 #pragma unroll
   for (int i = 0; i < kLoadsPerLane; ++i) {
     const int64_t c = begin + (i * 32 + lane) * 8;
-    wv[i] = valid && c < end ? load_streaming(wrow + c) : make_uint4(0, 0, 0, 0);
+    wv[i] = valid && c < k ? load_streaming(wrow + c) : make_uint4(0, 0, 0, 0);
   }
 }
 
-// acc[r] += x[r, begin:end] · (the loaded weights) for this lane's part of the slice; x:
-// [ROWS, k].
+// acc[r] += x[r, slice] · (the loaded weights) for this lane's part of the slice.
 template <int ROWS>
 __device__ __forceinline__ void slice_dot(const bf16* x, const uint4 (&wv)[kLoadsPerLane],
-                                          int64_t k, int64_t begin, int64_t end, int lane,
-                                          float (&acc)[ROWS]) {
+                                          int64_t k, int64_t begin, int lane, float (&acc)[ROWS]) {
 #pragma unroll
   for (int i = 0; i < kLoadsPerLane; ++i) {
     const int64_t c = begin + (i * 32 + lane) * 8;
-    if (c >= end) break;
+    if (c >= k) break;
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
       acc[r] += dot8(wv[i], *reinterpret_cast<const uint4*>(x + r * k + c));
@@ -199,12 +196,7 @@ __global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
   const int64_t n = a.n, k = a.k;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int slice = warp % SLICES;
-  // Slices of equal length in whole rounds of 32 lanes × 8 elements: k = 4,864 over 8 warps
-  // is 6 slices of 768 and one of 256 (3 loads per lane at most), not 4 of 1,024, one of 768
-  // and 3 idle warps.
-  constexpr int64_t kRound = 32 * 8;
-  const int64_t slice_length = ((k + SLICES - 1) / SLICES + kRound - 1) / kRound * kRound;
-  const int64_t begin = slice * slice_length, end = min(k, begin + slice_length);
+  const int64_t begin = slice * int64_t{kSliceElements};
   constexpr bool kQkv = OUT == GemvOut::kQkvStore;
   const int64_t first = static_cast<int64_t>(blockIdx.x) * kColumns;
   const int64_t col = first + warp / SLICES;
@@ -213,14 +205,14 @@ __global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
   if (a.prefetch && col < n) {
 #pragma unroll
     for (int part = 0; part < kParts; ++part) {
-      prefetch_slice(a.w + (part * n + wcol) * k, begin, end, lane);
+      prefetch_slice(a.w + (part * n + wcol) * k, k, begin, lane);
     }
   }
   wait_prior_grids();
   uint4 wv[kParts][kLoadsPerLane];
 #pragma unroll
   for (int part = 0; part < kParts; ++part) {
-    load_slice(a.w + (part * n + wcol) * k, begin, end, lane, col < n, wv[part]);
+    load_slice(a.w + (part * n + wcol) * k, k, begin, lane, col < n, wv[part]);
   }
   // kQkvStore: thread (c, r) = (tid % kColumns, tid / kColumns) stores column c of row r;
   // its slot and rotation are read while the weights are in flight.
@@ -247,7 +239,7 @@ __global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
     float acc[ROWS];
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) acc[r] = 0.0f;
-    if (col < n) slice_dot<ROWS>(x, wv[part], k, begin, end, lane, acc);
+    if (col < n) slice_dot<ROWS>(x, wv[part], k, begin, lane, acc);
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
       const float v = warp_sum(acc[r]);
