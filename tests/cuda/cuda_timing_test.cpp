@@ -243,7 +243,7 @@ TEST_F(CudaTiming, AttentionB6DecodeRow) {
 // upload and its tokens' download, as an engine step does. Bytes: the logits read once.
 TEST_F(CudaTiming, SampleQwenRows) {
   const int vocab = 151936;
-  for (const int rows : {1, 256}) {
+  for (const int rows : {1, 16, 256}) {
     const std::vector<float> host = random_bf16_values(size_t(rows) * vocab, 11);
     Tensor logits = gpu->allocate(DType::F32, {rows, vocab});
     gpu->synchronize();

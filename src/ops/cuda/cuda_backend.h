@@ -129,7 +129,7 @@ class CudaBackend final : public Backend {
   Tensor part_o_, part_lse_;
   Tensor merge_count_;  // AttentionMerge::kLastPart's counts, zeros between launches
   AttentionWorkShape attention_tuning_;  // attention_tuning_from_env, at creation
-  Tensor sample_args_, sample_out_;
+  Tensor sample_args_, sample_out_, sample_scan_;
   // Pinned sources of each step's uploads: inputs (write_i32), attention work, sampling.
   HostStaging inputs_staging_, work_staging_, sample_staging_;
   bool capturing_ = false;

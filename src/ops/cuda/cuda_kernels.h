@@ -103,9 +103,12 @@ void qkv_store(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float ep
 // nucleus (within the top-k) where < 1; out: [rows] i32 token ids, -1 for a row with a
 // NaN or +inf logit or only -inf. stride <= kMaxSampledVocab.
 inline constexpr int64_t kMaxSampledVocab = int64_t{1} << 23;  // the host sampler's limit
+// scratch: sample_rows_scratch_bytes(rows, vocab) bytes of device memory (none for many
+// rows), where a step of few rows scans its logits with many blocks per row first.
+int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab);
 void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t vocab,
                  const float* temperature, const double* uniform, const int32_t* top_k,
-                 const float* top_p, int32_t* out, cudaStream_t stream);
+                 const float* top_p, void* scratch, int32_t* out, cudaStream_t stream);
 
 // The tensors of one attention call and, read by the kernels themselves, the step's work:
 // an AttentionWork's packed array (header first, cuda_attention_work.h) in device memory.

@@ -55,11 +55,13 @@ bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab, const Sampl
   auto* args_device = static_cast<std::byte*>(scratch(sample_args_, args.size()));
   sample_staging_.upload(args_device, args.data(), args.size(), stream_);
   auto* ids = static_cast<int32_t*>(scratch(sample_out_, n * sizeof(int32_t)));
+  const auto scan_bytes = static_cast<size_t>(cuda::sample_rows_scratch_bytes(rows, usable_vocab));
+  void* scan = scan_bytes > 0 ? scratch(sample_scan_, scan_bytes) : nullptr;
   cuda::sample_rows(logits.as<float>(), rows, vocab, usable_vocab,
                     reinterpret_cast<const float*>(args_device + f64_bytes),
                     reinterpret_cast<const double*>(args_device),
                     reinterpret_cast<const int32_t*>(args_device + f64_bytes + 2 * f32_bytes),
-                    reinterpret_cast<const float*>(args_device + f64_bytes + f32_bytes), ids,
+                    reinterpret_cast<const float*>(args_device + f64_bytes + f32_bytes), scan, ids,
                     stream_);
   CASCADE_CUDA_CHECK(
       cudaMemcpyAsync(out.data(), ids, n * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_));

@@ -10,6 +10,10 @@
 // for top-k, by mass for top-p), then an ordered scan for ties at the cut (lowest ids first).
 // Nothing is sorted, so k and the nucleus have no size limit. Only expf may differ from the
 // host's by an ulp.
+//
+// A row's block first needs the row's best logit. Where the rows are fewer than the SMs
+// (decode of a few sequences), a scan kernel of many blocks per row finds it first: one
+// block reading Qwen's 151,936 logits took ~31 µs, a chain of dependent reads.
 #include <climits>
 
 #include "ops/cuda/cuda_check.h"
@@ -32,6 +36,19 @@ constexpr int kMaxSegments = 1024;
 struct Best {
   float value;
   int id;
+};
+
+// Each thread of a scan has kScanBatch loads in flight at a time (one at a time, a greedy
+// row of Qwen's 151,936 logits is a chain of ~300 dependent L2 reads per thread).
+constexpr int kScanBatch = 8;
+constexpr int kScanBlockLogits = kThreads * kScanBatch;  // one round of a scan block
+constexpr int64_t kSplitScanMaxRows = 64;
+
+// A scan block's result for its slice of a row: the best, and whether a logit was NaN or
+// +inf.
+struct SliceBest {
+  Best best;
+  int bad;
 };
 
 // Ranks ahead: higher logit, then lower id.
@@ -85,6 +102,24 @@ struct Shared {
   int segment;                     // draw: the segment holding the target
   u64 segment_before;              // draw: the mass of the segments before it
 };
+
+// The best over the block, to every thread and to s.row_best.
+__device__ Best block_best(Best best, Shared& s) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const Best other{__shfl_xor_sync(0xffffffffu, best.value, offset),
+                     __shfl_xor_sync(0xffffffffu, best.id, offset)};
+    best = better(best, other);
+  }
+  if (threadIdx.x % 32 == 0) s.warp_best[threadIdx.x / 32] = best;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    Best b = s.warp_best[0];
+    for (int w = 1; w < kWarps; ++w) b = better(b, s.warp_best[w]);
+    s.row_best = b;
+  }
+  __syncthreads();
+  return s.row_best;
+}
 
 // Sum over the block (every thread gets it; exact, so the order does not matter).
 __device__ u64 block_sum(u64 v, Shared& s) {
@@ -234,51 +269,68 @@ __device__ int draw(const Row& r, Cut keep, double u, Shared& s) {
   return s.token;
 }
 
-// One block per row. logits: [rows, stride] f32 of which columns [0, vocab) count (the
-// rest are as if -inf); temperature: [rows] f32 (<= 0: greedy); uniform: [rows] f64 in
-// [0, 1); top_k: [rows] i32 (top-k where 0 < k < stride); top_p: [rows] f32 (< 1:
-// nucleus); out: [rows] i32, -1 when a counted logit is NaN or +inf or every one is -inf.
-__global__ void __launch_bounds__(kThreads)
-    sample_rows_kernel(const float* logits, int stride, int vocab, const float* temperature,
-                       const double* uniform, const int32_t* top_k, const float* top_p,
-                       int32_t* out) {
-  wait_prior_grids();
-  __shared__ Shared s;
-  const int row = blockIdx.x;
-  const float* l = logits + static_cast<int64_t>(row) * stride;
-
-  // The row's best logit: each thread has kScanBatch loads in flight at a time (one at a
-  // time, a greedy row of Qwen's 151,936 logits is a chain of ~300 dependent L2 reads per
-  // thread). The order of comparisons does not matter: `better` ranks totally.
-  constexpr int kScanBatch = 8;
+// The best of logits [begin, end) of a row: (the block's best, whether any was NaN or +inf)
+// to every thread, the best also in s.row_best. The order of comparisons does not matter:
+// `better` ranks totally.
+__device__ SliceBest scan_best(const float* l, int begin, int end, Shared& s) {
   Best best{-INFINITY, INT_MAX};
   int bad = 0;
   const auto consider = [&](float v, int i) {
     bad |= !(v < INFINITY);
     best = better(best, Best{v, i});
   };
-  int i = static_cast<int>(threadIdx.x);
-  for (; i + (kScanBatch - 1) * kThreads < vocab; i += kScanBatch * kThreads) {
+  int i = begin + static_cast<int>(threadIdx.x);
+  for (; i + (kScanBatch - 1) * kThreads < end; i += kScanBlockLogits) {
     float v[kScanBatch];
 #pragma unroll
     for (int b = 0; b < kScanBatch; ++b) v[b] = l[i + b * kThreads];
 #pragma unroll
     for (int b = 0; b < kScanBatch; ++b) consider(v[b], i + b * kThreads);
   }
-  for (; i < vocab; i += kThreads) consider(l[i], i);
-  for (int offset = 16; offset > 0; offset /= 2) {
-    const Best other{__shfl_xor_sync(0xffffffffu, best.value, offset),
-                     __shfl_xor_sync(0xffffffffu, best.id, offset)};
-    best = better(best, other);
+  for (; i < end; i += kThreads) consider(l[i], i);
+  return {block_best(best, s), __syncthreads_or(bad)};
+}
+
+// The split scan: block (b, row) writes the SliceBest of logits [b · kScanBlockLogits, ...)
+// of its row (columns [0, vocab) of logits: [rows, stride] f32) to slices[row · gridDim.x +
+// b].
+__global__ void __launch_bounds__(kThreads)
+    scan_slices_kernel(const float* logits, int stride, int vocab, SliceBest* slices) {
+  wait_prior_grids();
+  __shared__ Shared s;
+  const int row = blockIdx.y, begin = static_cast<int>(blockIdx.x) * kScanBlockLogits;
+  const SliceBest mine = scan_best(logits + static_cast<int64_t>(row) * stride, begin,
+                                   min(vocab, begin + kScanBlockLogits), s);
+  if (threadIdx.x == 0) slices[static_cast<int64_t>(row) * gridDim.x + blockIdx.x] = mine;
+}
+
+// One block per row. logits: [rows, stride] f32 of which columns [0, vocab) count (the
+// rest are as if -inf); temperature: [rows] f32 (<= 0: greedy); uniform: [rows] f64 in
+// [0, 1); top_k: [rows] i32 (top-k where 0 < k < stride); top_p: [rows] f32 (< 1:
+// nucleus); out: [rows] i32, -1 when a counted logit is NaN or +inf or every one is -inf.
+// slices: [rows, num_slices] from scan_slices_kernel, or null to scan the row here.
+__global__ void __launch_bounds__(kThreads)
+    sample_rows_kernel(const float* logits, int stride, int vocab, const float* temperature,
+                       const double* uniform, const int32_t* top_k, const float* top_p,
+                       const SliceBest* slices, int num_slices, int32_t* out) {
+  wait_prior_grids();
+  __shared__ Shared s;
+  const int row = blockIdx.x;
+  const float* l = logits + static_cast<int64_t>(row) * stride;
+
+  int bad = 0;
+  if (slices) {
+    Best best{-INFINITY, INT_MAX};
+    for (int i = static_cast<int>(threadIdx.x); i < num_slices; i += kThreads) {
+      const SliceBest slice = slices[static_cast<int64_t>(row) * num_slices + i];
+      best = better(best, slice.best);
+      bad |= slice.bad;
+    }
+    block_best(best, s);
+    bad = __syncthreads_or(bad);
+  } else {
+    bad = scan_best(l, 0, vocab, s).bad;
   }
-  if (threadIdx.x % 32 == 0) s.warp_best[threadIdx.x / 32] = best;
-  bad = __syncthreads_or(bad);
-  if (threadIdx.x == 0) {
-    Best b = s.warp_best[0];
-    for (int w = 1; w < kWarps; ++w) b = better(b, s.warp_best[w]);
-    s.row_best = b;
-  }
-  __syncthreads();
   const Best top = s.row_best;
   if (bad || !(top.value > -INFINITY)) {
     if (threadIdx.x == 0) out[row] = -1;
@@ -312,13 +364,27 @@ __global__ void __launch_bounds__(kThreads)
 
 }  // namespace
 
+int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab) {
+  if (rows > kSplitScanMaxRows) return 0;
+  return rows * ((vocab + kScanBlockLogits - 1) / kScanBlockLogits) *
+         static_cast<int64_t>(sizeof(SliceBest));
+}
+
 void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t vocab,
                  const float* temperature, const double* uniform, const int32_t* top_k,
-                 const float* top_p, int32_t* out, cudaStream_t stream) {
+                 const float* top_p, void* scratch, int32_t* out, cudaStream_t stream) {
   if (rows == 0) return;
+  SliceBest* slices = nullptr;
+  const auto num_slices = static_cast<int>((vocab + kScanBlockLogits - 1) / kScanBlockLogits);
+  if (sample_rows_scratch_bytes(rows, vocab) > 0) {
+    slices = static_cast<SliceBest*>(scratch);
+    launch("scan_slices_kernel", scan_slices_kernel,
+           dim3(static_cast<unsigned>(num_slices), static_cast<unsigned>(rows)), kThreads, 0,
+           stream, logits, static_cast<int>(stride), static_cast<int>(vocab), slices);
+  }
   launch("sample_rows_kernel", sample_rows_kernel, static_cast<unsigned>(rows), kThreads, 0, stream,
          logits, static_cast<int>(stride), static_cast<int>(vocab), temperature, uniform, top_k,
-         top_p, out);
+         top_p, static_cast<const SliceBest*>(slices), num_slices, out);
 }
 
 }  // namespace cascade::cuda
