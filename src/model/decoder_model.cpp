@@ -245,9 +245,15 @@ void DecoderModel::enqueue_step(const AttentionPlan& plan, std::vector<KvLayer>&
                                            q, kv[l]);
     backend_.attention(q, positions, kv[l], plan, rope_, attn);
     pending = project_into_residual(attn_flat, w.o_proj, hidden, proj);
-    backend_.add_rms_norm_linear_silu_mul(hidden, pending, w.post_norm, eps, w.gate_up, normed,
-                                          gate_up, act);
-    pending = project_into_residual(act, w.down, hidden, proj);
+    if (shard_.sharded()) {  // the down projection's partial sums meet in an all-reduce
+      backend_.add_rms_norm_linear_silu_mul(hidden, pending, w.post_norm, eps, w.gate_up, normed,
+                                            gate_up, act);
+      pending = project_into_residual(act, w.down, hidden, proj);
+    } else {
+      const bool added = backend_.add_rms_norm_mlp_into_residual(
+          hidden, pending, w.post_norm, eps, w.gate_up, w.down, normed, gate_up, act, proj);
+      pending = added ? Tensor{} : proj;
+    }
   }
   if (pending.defined()) backend_.add_inplace(hidden, pending);  // the last MLP output
 

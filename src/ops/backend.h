@@ -120,6 +120,21 @@ class Backend {
     linear_silu_mul(normed, w_gate_up, gate_up, out);
   }
 
+  // A decoder layer's whole MLP in the residual stream: act = silu_mul(rms_norm(residual
+  // + pending) · w_gate_upᵀ) (add_rms_norm_linear_silu_mul), then the down projection into
+  // the residual (linear_into_residual, whose return value and `out` this returns). A
+  // backend may run both as one (GPUs, decode rows). w_down: [dim, n]; act: [rows, n];
+  // out: [rows, dim]; the rest as in add_rms_norm_linear_silu_mul.
+  virtual bool add_rms_norm_mlp_into_residual(Tensor& residual, const Tensor& pending,
+                                              const Tensor& norm_weight, float eps,
+                                              const Tensor& w_gate_up, const Tensor& w_down,
+                                              Tensor& normed, Tensor& gate_up, Tensor& act,
+                                              Tensor& out) {
+    add_rms_norm_linear_silu_mul(residual, pending, norm_weight, eps, w_gate_up, normed, gate_up,
+                                 act);
+    return linear_into_residual(act, w_down, residual, out);
+  }
+
   // The same with an attention's QKV projection and qkv_store after the norm: qkv =
   // rms_norm(residual) · w_qkvᵀ + qkv_bias, then qkv_store(qkv, ...). qkv: [rows, (hq +
   // 2·hkv)·d] (left unwritten when fused); the rest as in those two ops.

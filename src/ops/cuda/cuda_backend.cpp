@@ -4,6 +4,7 @@
 #include <limits>
 #include <vector>
 
+#include "base/env_int.h"
 #include "base/error.h"
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_check.h"
@@ -52,6 +53,7 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   cuda::prepare_attention_mma_kernels();
   cuda::prepare_attention_task_kernels();
   attention_tuning_ = attention_tuning_from_env(num_sms_);
+  decode_mlp_ = cuda::decode_mlp_device(device, env_int("CASCADE_DECODE_MLP", 1, 0, 1) != 0);
   cuda::configure_programmatic_launch();
 }
 

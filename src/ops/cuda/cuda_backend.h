@@ -16,6 +16,7 @@
 #include "ops/cuda/cuda_attention_work.h"
 #include "ops/cuda/cuda_device.h"
 #include "ops/cuda/cuda_host_staging.h"
+#include "ops/cuda/cuda_kernels.h"
 
 namespace cascade {
 namespace cuda {
@@ -56,6 +57,10 @@ class CudaBackend final : public Backend {
   void add_rms_norm_linear_silu_mul(Tensor& residual, const Tensor& pending,
                                     const Tensor& norm_weight, float eps, const Tensor& w_gate_up,
                                     Tensor& normed, Tensor& gate_up, Tensor& out) override;
+  bool add_rms_norm_mlp_into_residual(Tensor& residual, const Tensor& pending,
+                                      const Tensor& norm_weight, float eps, const Tensor& w_gate_up,
+                                      const Tensor& w_down, Tensor& normed, Tensor& gate_up,
+                                      Tensor& act, Tensor& out) override;
   void add_rms_norm_linear_qkv_store(Tensor& residual, const Tensor& pending,
                                      const Tensor& norm_weight, float eps, const Tensor& w_qkv,
                                      const Tensor& qkv_bias, Tensor& normed, Tensor& qkv,
@@ -119,6 +124,8 @@ class CudaBackend final : public Backend {
   std::shared_ptr<Context> context_;
   cudaStream_t stream_ = nullptr;
   int num_sms_ = 0;
+  // The decode MLP kernel's limits; off (blocks 0) with CASCADE_DECODE_MLP=0.
+  cuda::DecodeMlpDevice decode_mlp_;
   std::unique_ptr<CudaMatmul> matmul_;
   std::map<std::pair<double, int>, Tensor> inv_freq_;
   // plan id, rows, pages, page size, group, kv heads, large tile rows (the kernel's)

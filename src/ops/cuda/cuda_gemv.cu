@@ -18,35 +18,21 @@
 // their places itself). Each fused form gives the bits of the ops it replaces.
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
+#include "ops/cuda/cuda_gemv.cuh"
 #include "ops/cuda/cuda_kernels.h"
 #include "ops/cuda/cuda_launch.cuh"
-#include "ops/cuda/cuda_rms_norm.cuh"
 
 namespace cascade::cuda {
 namespace {
 
-constexpr int kWarps = 8;
-constexpr int kThreads = kWarps * 32;
-static_assert(kThreads == kNormThreads, "the fused norm reduces like rms_norm's blocks");
-constexpr int kLoadsPerLane = 4;
-constexpr int kSliceElements = 32 * 8 * kLoadsPerLane;  // one warp's share of a column
-constexpr int kMaxSlices = kWarps;
+constexpr int kWarps = kGemvWarps;
+constexpr int kThreads = kGemvThreads;
+constexpr int kLoadsPerLane = kGemvLoadsPerLane;
+constexpr int kSliceElements = kGemvSliceElements;
+constexpr int kMaxSlices = kGemvMaxSlices;
 // Shared memory for a fused norm's rows ([rows, k] bf16), within the 48 KB a block gets
 // without opting in.
 constexpr int64_t kMaxNormedBytes = 40 * 1024;
-
-__device__ __forceinline__ float dot8(const uint4& a, const uint4& b) {
-  const auto* pa = reinterpret_cast<const __nv_bfloat162*>(&a);
-  const auto* pb = reinterpret_cast<const __nv_bfloat162*>(&b);
-  float sum = 0.0f;
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const float2 fa = __bfloat1622float2(pa[i]), fb = __bfloat1622float2(pb[i]);
-    sum = fmaf(fa.x, fb.x, sum);
-    sum = fmaf(fa.y, fb.y, sum);
-  }
-  return sum;
-}
 
 // Weights are read once: keep them out of L1 (x stays there).
 __device__ __forceinline__ uint4 load_streaming(const bf16* p) {
@@ -61,7 +47,7 @@ __device__ __forceinline__ void prefetch_slice(const bf16* wrow, int64_t k, int6
   if (lane % 8 != 0) return;
 #pragma unroll
   for (int i = 0; i < kLoadsPerLane; ++i) {
-    const int64_t c = begin + (i * 32 + lane) * 8;
+    const int64_t c = slice_piece(begin, i, lane);
     if (c < k) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(wrow + c));
   }
 }
@@ -130,7 +116,7 @@ __device__ __forceinline__ void load_slice(const bf16* __restrict__ wrow, int64_
                                            int lane, bool valid, uint4 (&wv)[kLoadsPerLane]) {
 #pragma unroll
   for (int i = 0; i < kLoadsPerLane; ++i) {
-    const int64_t c = begin + (i * 32 + lane) * 8;
+    const int64_t c = slice_piece(begin, i, lane);
     wv[i] = valid && c < k ? load_streaming(wrow + c) : make_uint4(0, 0, 0, 0);
   }
 }
@@ -141,41 +127,13 @@ __device__ __forceinline__ void slice_dot(const bf16* x, const uint4 (&wv)[kLoad
                                           int64_t k, int64_t begin, int lane, float (&acc)[ROWS]) {
 #pragma unroll
   for (int i = 0; i < kLoadsPerLane; ++i) {
-    const int64_t c = begin + (i * 32 + lane) * 8;
+    const int64_t c = slice_piece(begin, i, lane);
     if (c >= k) break;
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) {
       acc[r] += dot8(wv[i], *reinterpret_cast<const uint4*>(x + r * k + c));
     }
   }
-}
-
-// dst[r, :] = rms_norm(x[r, :]) · weight for the block's ROWS rows of k elements, with
-// rms_norm_kernel's arithmetic; then a barrier, so that every warp may read dst.
-template <int ROWS>
-__device__ __forceinline__ void normalize_rows(const bf16* __restrict__ x,
-                                               const bf16* __restrict__ weight, float eps,
-                                               int64_t k, bf16* dst) {
-  __shared__ float warp_sums[ROWS][kNormThreads / 32];
-  float sum_sq[ROWS];
-#pragma unroll
-  for (int r = 0; r < ROWS; ++r) {
-    float s = 0.0f;
-    for (int64_t i = threadIdx.x; i < k; i += kThreads) {
-      const float v = __bfloat162float(x[r * k + i]);
-      s += v * v;
-    }
-    sum_sq[r] = s;
-  }
-  float inv[ROWS];
-  block_inv_rms<ROWS>(sum_sq, k, eps, warp_sums, inv);
-#pragma unroll
-  for (int r = 0; r < ROWS; ++r) {
-    for (int64_t i = threadIdx.x; i < k; i += kThreads) {
-      dst[r * k + i] = rms_normed(__bfloat162float(x[r * k + i]), weight[i], inv[r]);
-    }
-  }
-  __syncthreads();
 }
 
 // Blocks per SM the registers must allow: an MLP's gate/up GEMV of one row (Qwen2.5-0.5B:
@@ -294,10 +252,10 @@ void launch_sliced(const GemvArgs& a, cudaStream_t stream) {
 
 template <int ROWS, GemvIn IN, GemvOut OUT>
 void launch_rows(const GemvArgs& a, cudaStream_t stream) {
-  const int64_t slices = (a.k + kSliceElements - 1) / kSliceElements;
-  if (slices <= 1) return launch_sliced<ROWS, 1, IN, OUT>(a, stream);
-  if (slices <= 2) return launch_sliced<ROWS, 2, IN, OUT>(a, stream);
-  if (slices <= 4) return launch_sliced<ROWS, 4, IN, OUT>(a, stream);
+  const int slices = gemv_slices(a.k);
+  if (slices == 1) return launch_sliced<ROWS, 1, IN, OUT>(a, stream);
+  if (slices == 2) return launch_sliced<ROWS, 2, IN, OUT>(a, stream);
+  if (slices == 4) return launch_sliced<ROWS, 4, IN, OUT>(a, stream);
   if constexpr (OUT == GemvOut::kQkvStore) {  // one column per block: no whole pairs
     throw Error("gemv: qkv_store needs k <= " + std::to_string(4 * kSliceElements));
   } else {
@@ -346,9 +304,9 @@ bool gemv_norm_fits(int64_t rows, int64_t k, const void* x, const void* w) {
 }
 
 bool gemv_qkv_store_fits(int64_t rows, int64_t k, int d, const void* x, const void* w) {
-  const int64_t slices = (k + kSliceElements - 1) / kSliceElements;
+  const int slices = gemv_slices(k);
   if (slices > 4) return false;
-  const int columns = kWarps / (slices <= 1 ? 1 : slices <= 2 ? 2 : 4);
+  const int columns = kWarps / slices;
   return gemv_norm_fits(rows, k, x, w) && d > 0 && d % columns == 0;
 }
 

@@ -6,7 +6,9 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 
 #include "ops/cuda/cuda_attention_work.h"
 
@@ -83,6 +85,26 @@ void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,
 // bf16; gemv_fits(rows, k, x, w_gate_up).
 void gemv_silu_mul(const bf16* x, const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n,
                    int64_t k, cudaStream_t stream);
+
+// A decoder layer's MLP for steps of at most kGemvMaxRows rows as one kernel
+// (cuda_decode_mlp.cu): act = silu_mul(rms_norm(residual) · w_gate_upᵀ), then residual +=
+// act · w_downᵀ, with the bits of rms_norm_gemv_silu_mul then gemv_add. residual: [rows,
+// dim] bf16; norm_weight: [dim]; w_gate_up: [2n, dim]; w_down: [dim, n]; act: [rows, n]
+// bf16. The launch limits of a device: `blocks` (its SMs, one persistent block each) and
+// a block's opt-in shared memory; blocks 0 where the kernel is off (not `enabled`, or a GPU
+// without cooperative launch or bulk copies).
+struct DecodeMlpDevice {
+  int blocks = 0;
+  size_t shared_bytes = 0;
+};
+DecodeMlpDevice decode_mlp_device(int device, bool enabled);
+// Whether the shapes fit a block's shared memory (each block holds its weights of both
+// projections) and every pointer is 16-byte aligned.
+bool decode_mlp_fits(const DecodeMlpDevice& device, int64_t rows, int64_t dim, int64_t n,
+                     std::initializer_list<const void*> pointers);
+void decode_mlp(const DecodeMlpDevice& device, bf16* residual, const bf16* norm_weight, float eps,
+                const bf16* w_gate_up, const bf16* w_down, bf16* act, int64_t rows, int64_t dim,
+                int64_t n, cudaStream_t stream);
 
 // out[r, i] += bias[i]. out: [rows, n] f32; bias: [n] bf16.
 void add_bias_f32(float* out, const bf16* bias, int64_t rows, int64_t n, cudaStream_t stream);

@@ -34,6 +34,32 @@ __device__ __forceinline__ void mbarrier_arrive_when_copied(uint64_t* bar) {
                : "memory");
 }
 
+// After mbarrier_init, before a block-wide barrier: makes the initialized barriers visible
+// to the asynchronous proxy (bulk copies complete their transactions on them).
+__device__ __forceinline__ void mbarrier_init_fence() {
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+}
+
+// One of the phase's expected arrivals, which also expects `bytes` more of bulk copies
+// (bulk_copy_to_shared) to land before the phase completes.
+__device__ __forceinline__ void mbarrier_arrive_expect_bytes(uint64_t* bar, uint32_t bytes) {
+  asm volatile(
+      "mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(shared_address(bar)),
+      "r"(bytes)
+      : "memory");
+}
+
+// `bytes` (a multiple of 16; both addresses 16-byte aligned) from global to this block's
+// shared memory by the SM's copy engine, counted on `bar` as they land.
+__device__ __forceinline__ void bulk_copy_to_shared(void* dst, const void* src, uint32_t bytes,
+                                                    uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::
+          "r"(shared_address(dst)),
+      "l"(src), "r"(bytes), "r"(shared_address(bar))
+      : "memory");
+}
+
 // Waits until the phase of parity `parity` has completed (acquire). A barrier starts in
 // phase 0: waiting for parity 1 returns at once, which lets a producer treat every slot as
 // free before its first round.

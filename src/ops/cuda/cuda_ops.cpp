@@ -128,6 +128,31 @@ void CudaBackend::add_rms_norm_linear_silu_mul(Tensor& residual, const Tensor& p
                                stream_);
 }
 
+// As add_rms_norm_linear_silu_mul then linear_into_residual (their shapes). Decode rows
+// with nothing pending run as one kernel (the down projection's weights read while the up
+// projection runs).
+bool CudaBackend::add_rms_norm_mlp_into_residual(Tensor& residual, const Tensor& pending,
+                                                 const Tensor& norm_weight, float eps,
+                                                 const Tensor& w_gate_up, const Tensor& w_down,
+                                                 Tensor& normed, Tensor& gate_up, Tensor& act,
+                                                 Tensor& out) {
+  check_rms_norm_args(residual, norm_weight, normed, DType::BF16);
+  check_linear_args(normed, w_gate_up, Tensor{}, gate_up, DType::BF16, DType::BF16);
+  check_silu_mul_args(gate_up, act, DType::BF16);
+  check_linear_args(act, w_down, Tensor{}, out, DType::BF16, DType::BF16);
+  check_add_args(residual, out, DType::BF16);
+  const int64_t rows = residual.dim(0), dim = residual.dim(1), n = act.dim(1);
+  if (pending.defined() || !cuda::decode_mlp_fits(decode_mlp_, rows, dim, n,
+                                                  {residual.data, norm_weight.data, w_gate_up.data,
+                                                   w_down.data, act.data})) {
+    return Backend::add_rms_norm_mlp_into_residual(residual, pending, norm_weight, eps, w_gate_up,
+                                                   w_down, normed, gate_up, act, out);
+  }
+  cuda::decode_mlp(decode_mlp_, bf16_data(residual), bf16_data(norm_weight), eps,
+                   bf16_data(w_gate_up), bf16_data(w_down), bf16_data(act), rows, dim, n, stream_);
+  return true;
+}
+
 // As add_rms_norm_linear then qkv_store (their shapes). Decode rows of a model without q/k
 // norms with nothing pending run as one GEMV kernel whose epilogue stores q, k and v.
 void CudaBackend::add_rms_norm_linear_qkv_store(Tensor& residual, const Tensor& pending,
