@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "cuda_test_util.h"
+#include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_kernels.h"
 
 namespace cascade::test {
@@ -242,73 +243,82 @@ TEST_F(CudaOpsTest, QkvProjectionWithStoreEqualsTheTwoOps) {
   }
 }
 
-// A layer's whole MLP (decode rows, nothing pending: one kernel) gives the bits of
+// A layer's whole MLP as one kernel (decode rows, nothing pending; off by default, so
+// switched on here in both of its copy modes) gives the bits of
 // add_rms_norm_linear_silu_mul then linear_into_residual in act and the residual, and
 // leaves the gate_up and product scratch unwritten; other cases run those two ops. The
 // shapes: B6's (Qwen2.5-0.5B), Qwen3-0.6B's, one where most blocks have no column, and
 // the longest k (8 slices) both ways.
 TEST_F(CudaOpsTest, DecodeMlpEqualsTheTwoOps) {
+  auto* cuda_backend = dynamic_cast<CudaBackend*>(gpu.get());
+  ASSERT_NE(cuda_backend, nullptr);
   struct Case {
     int rows, dim, inter;
     bool pending, fused;
   };
-  for (const Case& c : std::vector<Case>{{1, 896, 4864, false, true},
-                                         {8, 896, 4864, false, true},
-                                         {3, 1024, 3072, false, true},
-                                         {2, 64, 40, false, true},
-                                         {5, 8192, 8, false, true},
-                                         {1, 256, 8192, false, true},
-                                         {2, 896, 4864, true, false},
-                                         {9, 896, 4864, false, false}}) {
-    const std::string what = "rows " + std::to_string(c.rows) + " dim " + std::to_string(c.dim) +
-                             " inter " + std::to_string(c.inter) + (c.pending ? " pending" : "");
-    const auto residual_values = random_bf16_values(size_t(c.rows) * c.dim, 91 + c.dim, 0.5f, 2.0f);
-    const auto norm_weight = both(random_bf16_values(size_t(c.dim), 92, 1.0f, 0.2f), {c.dim});
-    const auto w_gate_up = both(random_bf16_values(size_t(2 * c.inter) * c.dim, 93 + c.inter, 0.0f,
-                                                   1.0f / std::sqrt(float(c.dim))),
-                                {2 * c.inter, c.dim});
-    const auto w_down = both(random_bf16_values(size_t(c.dim) * c.inter, 94 + c.dim, 0.0f,
-                                                1.0f / std::sqrt(float(c.inter))),
-                             {c.dim, c.inter});
-    const auto pending = both(random_bf16_values(size_t(c.rows) * c.dim, 95), {c.rows, c.dim});
-    const Tensor none;
-    const Tensor& add = c.pending ? pending.gpu : none;
+  for (const int mode : {1, 2}) {
+    cuda_backend->set_decode_mlp_mode(mode);
+    for (const Case& c : std::vector<Case>{{1, 896, 4864, false, true},
+                                           {8, 896, 4864, false, true},
+                                           {3, 1024, 3072, false, true},
+                                           {2, 64, 40, false, true},
+                                           {5, 8192, 8, false, true},
+                                           {1, 256, 8192, false, true},
+                                           {2, 896, 4864, true, false},
+                                           {9, 896, 4864, false, false}}) {
+      const std::string what = "mode " + std::to_string(mode) + " rows " + std::to_string(c.rows) +
+                               " dim " + std::to_string(c.dim) + " inter " +
+                               std::to_string(c.inter) + (c.pending ? " pending" : "");
+      const auto residual_values =
+          random_bf16_values(size_t(c.rows) * c.dim, 91 + c.dim, 0.5f, 2.0f);
+      const auto norm_weight = both(random_bf16_values(size_t(c.dim), 92, 1.0f, 0.2f), {c.dim});
+      const auto w_gate_up = both(random_bf16_values(size_t(2 * c.inter) * c.dim, 93 + c.inter,
+                                                     0.0f, 1.0f / std::sqrt(float(c.dim))),
+                                  {2 * c.inter, c.dim});
+      const auto w_down = both(random_bf16_values(size_t(c.dim) * c.inter, 94 + c.dim, 0.0f,
+                                                  1.0f / std::sqrt(float(c.inter))),
+                               {c.dim, c.inter});
+      const auto pending = both(random_bf16_values(size_t(c.rows) * c.dim, 95), {c.rows, c.dim});
+      const Tensor none;
+      const Tensor& add = c.pending ? pending.gpu : none;
 
-    auto run = [&](bool one_op) {
-      auto residual = both(residual_values, {c.rows, c.dim});
-      auto normed = outputs({c.rows, c.dim}), gate_up = outputs({c.rows, 2 * c.inter});
-      auto act = outputs({c.rows, c.inter}), product = outputs({c.rows, c.dim});
-      if (one_op) {
-        const bool added = gpu->add_rms_norm_mlp_into_residual(
-            residual.gpu, add, norm_weight.gpu, 1e-6f, w_gate_up.gpu, w_down.gpu, normed.gpu,
-            gate_up.gpu, act.gpu, product.gpu);
-        EXPECT_EQ(added, c.rows <= 8) << what;
-        if (!added) gpu->add_inplace(residual.gpu, product.gpu);
-      } else {
-        gpu->add_rms_norm_linear_silu_mul(residual.gpu, add, norm_weight.gpu, 1e-6f, w_gate_up.gpu,
-                                          normed.gpu, gate_up.gpu, act.gpu);
-        if (!gpu->linear_into_residual(act.gpu, w_down.gpu, residual.gpu, product.gpu)) {
-          gpu->add_inplace(residual.gpu, product.gpu);
+      auto run = [&](bool one_op) {
+        auto residual = both(residual_values, {c.rows, c.dim});
+        auto normed = outputs({c.rows, c.dim}), gate_up = outputs({c.rows, 2 * c.inter});
+        auto act = outputs({c.rows, c.inter}), product = outputs({c.rows, c.dim});
+        if (one_op) {
+          const bool added = gpu->add_rms_norm_mlp_into_residual(
+              residual.gpu, add, norm_weight.gpu, 1e-6f, w_gate_up.gpu, w_down.gpu, normed.gpu,
+              gate_up.gpu, act.gpu, product.gpu);
+          EXPECT_EQ(added, c.rows <= 8) << what;
+          if (!added) gpu->add_inplace(residual.gpu, product.gpu);
+        } else {
+          gpu->add_rms_norm_linear_silu_mul(residual.gpu, add, norm_weight.gpu, 1e-6f,
+                                            w_gate_up.gpu, normed.gpu, gate_up.gpu, act.gpu);
+          if (!gpu->linear_into_residual(act.gpu, w_down.gpu, residual.gpu, product.gpu)) {
+            gpu->add_inplace(residual.gpu, product.gpu);
+          }
         }
-      }
-      return std::vector<std::vector<uint32_t>>{
-          float_bits(host(*gpu, act.gpu)), float_bits(host(*gpu, residual.gpu)),
-          float_bits(host(*gpu, gate_up.gpu)), float_bits(host(*gpu, product.gpu))};
-    };
-    const auto fused = run(true), split = run(false);
-    EXPECT_EQ(fused[0], split[0]) << "act, " << what;
-    EXPECT_EQ(fused[1], split[1]) << "residual, " << what;
-    EXPECT_NE(fused[1], float_bits(residual_values)) << "the residual changed, " << what;
-    // Rows past 8 write both scratch tensors (matrix products); decode rows neither.
-    EXPECT_EQ(fused[2] == float_bits(nan_values(fused[2].size())), c.rows <= 8) << what;
-    EXPECT_EQ(fused[3] == float_bits(nan_values(fused[3].size())), c.rows <= 8) << what;
-    // The one-kernel path is the one these shapes take (the bits above are the same either
-    // way by design, so this is what tells the paths apart).
-    const bool kernel =
-        !c.pending && cuda::decode_mlp_fits(cuda::decode_mlp_device(0, true), c.rows, c.dim,
-                                            c.inter, {w_gate_up.gpu.data, w_down.gpu.data});
-    EXPECT_EQ(kernel, c.fused) << what;
+        return std::vector<std::vector<uint32_t>>{
+            float_bits(host(*gpu, act.gpu)), float_bits(host(*gpu, residual.gpu)),
+            float_bits(host(*gpu, gate_up.gpu)), float_bits(host(*gpu, product.gpu))};
+      };
+      const auto fused = run(true), split = run(false);
+      EXPECT_EQ(fused[0], split[0]) << "act, " << what;
+      EXPECT_EQ(fused[1], split[1]) << "residual, " << what;
+      EXPECT_NE(fused[1], float_bits(residual_values)) << "the residual changed, " << what;
+      // Rows past 8 write both scratch tensors (matrix products); decode rows neither.
+      EXPECT_EQ(fused[2] == float_bits(nan_values(fused[2].size())), c.rows <= 8) << what;
+      EXPECT_EQ(fused[3] == float_bits(nan_values(fused[3].size())), c.rows <= 8) << what;
+      // The one-kernel path is the one these shapes take (the bits above are the same either
+      // way by design, so this is what tells the paths apart).
+      const bool kernel =
+          !c.pending && cuda::decode_mlp_fits(cuda::decode_mlp_device(0, mode), c.rows, c.dim,
+                                              c.inter, {w_gate_up.gpu.data, w_down.gpu.data});
+      EXPECT_EQ(kernel, c.fused) << what;
+    }
   }
+  cuda_backend->set_decode_mlp_mode(0);
 }
 
 TEST_F(CudaOpsTest, EmbeddingCopiesRowsExactly) {

@@ -97,6 +97,11 @@ class CudaBackend final : public Backend {
   // two at or above its small- and large-tile item counts).
   uint32_t graph_variant() const override;
 
+  // Whether decoder layers of decode steps run their MLP as one kernel (cuda_kernels.h's
+  // decode_mlp; 0 off, 1 with 16-byte copies, 2 with bulk copies): CASCADE_DECODE_MLP at
+  // creation, default 0 (measured slower on B6, docs/BENCHMARKS.md); tests set it here.
+  void set_decode_mlp_mode(int mode);
+
   // Free and total device memory after the pool's cached blocks are returned.
   DeviceMemory memory();
   // The stream all of this backend's work is queued on (collectives join it).
@@ -124,7 +129,7 @@ class CudaBackend final : public Backend {
   std::shared_ptr<Context> context_;
   cudaStream_t stream_ = nullptr;
   int num_sms_ = 0;
-  // The decode MLP kernel's limits; off (blocks 0) with CASCADE_DECODE_MLP=0.
+  // The decode MLP kernel's limits; off (blocks 0) unless CASCADE_DECODE_MLP is 1 or 2.
   cuda::DecodeMlpDevice decode_mlp_;
   std::unique_ptr<CudaMatmul> matmul_;
   std::map<std::pair<double, int>, Tensor> inv_freq_;

@@ -50,8 +50,8 @@ __device__ __forceinline__ int64_t slice_piece(int64_t begin, int i, int lane) {
 }
 
 // dst[r, :] = rms_norm(x[r, :]) · weight for the block's ROWS rows of k elements, with
-// rms_norm_kernel's arithmetic (kGemvThreads threads); then a barrier, so that every warp
-// may read dst.
+// rms_norm_kernel's arithmetic (its sums by the block's first kNormThreads threads); then a
+// barrier, so that every warp may read dst. Every thread of the block calls it.
 template <int ROWS>
 __device__ __forceinline__ void normalize_rows(const bf16* __restrict__ x,
                                                const bf16* __restrict__ weight, float eps,
@@ -61,7 +61,7 @@ __device__ __forceinline__ void normalize_rows(const bf16* __restrict__ x,
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) {
     float s = 0.0f;
-    for (int64_t i = threadIdx.x; i < k; i += kGemvThreads) {
+    for (int64_t i = threadIdx.x; i < k && threadIdx.x < kNormThreads; i += kNormThreads) {
       const float v = __bfloat162float(x[r * k + i]);
       s += v * v;
     }
@@ -71,7 +71,7 @@ __device__ __forceinline__ void normalize_rows(const bf16* __restrict__ x,
   block_inv_rms<ROWS>(sum_sq, k, eps, warp_sums, inv);
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) {
-    for (int64_t i = threadIdx.x; i < k; i += kGemvThreads) {
+    for (int64_t i = threadIdx.x; i < k; i += blockDim.x) {
       dst[r * k + i] = rms_normed(__bfloat162float(x[r * k + i]), weight[i], inv[r]);
     }
   }

@@ -14,7 +14,8 @@ inline constexpr int kNormThreads = 256;
 
 // inv[r] = 1 / sqrt(mean of squares + eps) of ROWS rows of `dim` elements, from each
 // thread's partial sums of squares; every thread gets them. warp_sums: [ROWS][warps] in
-// shared memory. The warps' sums are added in warp order, the same in every caller.
+// shared memory. The warps' sums are added in warp order, the same in every caller. Larger
+// blocks call it with every thread; those past kNormThreads add nothing.
 template <int ROWS>
 __device__ __forceinline__ void block_inv_rms(const float (&sum_sq)[ROWS], int64_t dim, float eps,
                                               float (*warp_sums)[kNormThreads / 32],
@@ -22,7 +23,7 @@ __device__ __forceinline__ void block_inv_rms(const float (&sum_sq)[ROWS], int64
 #pragma unroll
   for (int r = 0; r < ROWS; ++r) {
     const float s = warp_sum(sum_sq[r]);
-    if (threadIdx.x % 32 == 0) warp_sums[r][threadIdx.x / 32] = s;
+    if (threadIdx.x % 32 == 0 && threadIdx.x < kNormThreads) warp_sums[r][threadIdx.x / 32] = s;
   }
   __syncthreads();
 #pragma unroll
