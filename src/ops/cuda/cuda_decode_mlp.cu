@@ -284,17 +284,11 @@ void launch_rows(const DecodeMlpArgs& a, int blocks, size_t shared, cudaStream_t
   const auto kernel = decode_mlp_kernel<ROWS>;
   CASCADE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(shared)));
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(blocks));
-  config.blockDim = dim3(kThreads);
-  config.dynamicSmemBytes = shared;
-  config.stream = stream;
-  cudaLaunchAttribute attribute{};
-  attribute.id = cudaLaunchAttributeCooperative;
-  attribute.val.cooperative = 1;
-  config.attrs = &attribute;
-  config.numAttrs = 1;
-  check_launch(cudaLaunchKernelEx(&config, kernel, a), "decode_mlp_kernel");
+  cudaLaunchAttribute cooperative{};  // the grid barrier needs every block resident
+  cooperative.id = cudaLaunchAttributeCooperative;
+  cooperative.val.cooperative = 1;
+  launch_with("decode_mlp_kernel", cooperative, kernel, dim3(static_cast<unsigned>(blocks)),
+              dim3(kThreads), shared, stream, a);
 }
 
 }  // namespace

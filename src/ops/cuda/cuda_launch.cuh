@@ -36,6 +36,22 @@ inline void check_launch(cudaError_t status, const char* what) {
   }
 }
 
+// kernel<<<grid, block, shared_bytes, stream>>>(args...) with one launch attribute; a
+// failed launch is an Error naming `what`.
+template <class... Params, class... Args>
+void launch_with(const char* what, const cudaLaunchAttribute& attribute, void (*kernel)(Params...),
+                 dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream, Args&&... args) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = shared_bytes;
+  config.stream = stream;
+  cudaLaunchAttribute attributes[] = {attribute};
+  config.attrs = attributes;
+  config.numAttrs = 1;
+  check_launch(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...), what);
+}
+
 // kernel<<<grid, block, shared_bytes, stream>>>(args...), with PDL when enabled; a failed
 // launch is an Error naming `what`.
 template <class... Params, class... Args>
@@ -46,17 +62,11 @@ void launch(const char* what, void (*kernel)(Params...), dim3 grid, dim3 block, 
     check_launch(cudaGetLastError(), what);
     return;
   }
-  cudaLaunchConfig_t config{};
-  config.gridDim = grid;
-  config.blockDim = block;
-  config.dynamicSmemBytes = shared_bytes;
-  config.stream = stream;
   cudaLaunchAttribute attribute{};
   attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attribute.val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = &attribute;
-  config.numAttrs = 1;
-  check_launch(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...), what);
+  launch_with(what, attribute, kernel, grid, block, shared_bytes, stream,
+              std::forward<Args>(args)...);
 }
 
 }  // namespace cascade::cuda
