@@ -280,10 +280,16 @@ bool aligned_16(const void* p) {
 }
 
 template <int ROWS>
-void launch_rows(const DecodeMlpArgs& a, int blocks, size_t shared, cudaStream_t stream) {
+void launch_rows(const DecodeMlpArgs& a, const DecodeMlpDevice& device, size_t shared,
+                 cudaStream_t stream) {
   const auto kernel = decode_mlp_kernel<ROWS>;
-  CASCADE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(shared)));
+  const int blocks = device.blocks;
+  // The device's whole budget (decode_mlp_fits keeps every launch within it), never a
+  // launch's own size: a smaller later launch would lower the limit under a recorded graph
+  // whose node needs more.
+  CASCADE_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           static_cast<int>(device.shared_bytes - kStaticSharedBytes)));
   cudaLaunchAttribute cooperative{};  // the grid barrier needs every block resident
   cooperative.id = cudaLaunchAttributeCooperative;
   cooperative.val.cooperative = 1;
@@ -325,21 +331,21 @@ void decode_mlp(const DecodeMlpDevice& device, bf16* residual, const bf16* norm_
   const size_t shared = decode_mlp_shared_bytes(rows, dim, n, blocks);
   switch (rows) {
     case 1:
-      return launch_rows<1>(a, blocks, shared, stream);
+      return launch_rows<1>(a, device, shared, stream);
     case 2:
-      return launch_rows<2>(a, blocks, shared, stream);
+      return launch_rows<2>(a, device, shared, stream);
     case 3:
-      return launch_rows<3>(a, blocks, shared, stream);
+      return launch_rows<3>(a, device, shared, stream);
     case 4:
-      return launch_rows<4>(a, blocks, shared, stream);
+      return launch_rows<4>(a, device, shared, stream);
     case 5:
-      return launch_rows<5>(a, blocks, shared, stream);
+      return launch_rows<5>(a, device, shared, stream);
     case 6:
-      return launch_rows<6>(a, blocks, shared, stream);
+      return launch_rows<6>(a, device, shared, stream);
     case 7:
-      return launch_rows<7>(a, blocks, shared, stream);
+      return launch_rows<7>(a, device, shared, stream);
     case 8:
-      return launch_rows<8>(a, blocks, shared, stream);
+      return launch_rows<8>(a, device, shared, stream);
     default:
       throw Error("decode_mlp: " + std::to_string(rows) + " rows (1 to 8 are supported)");
   }
