@@ -53,16 +53,14 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   cuda::prepare_attention_mma_kernels();
   cuda::prepare_attention_task_kernels();
   attention_tuning_ = attention_tuning_from_env(num_sms_);
-  decode_mlp_ = cuda::decode_mlp_device(
-      device, env_int("CASCADE_DECODE_MLP", 0, 0, 2),
-      static_cast<uint32_t>(env_int("CASCADE_DECODE_MLP_COPY_BYTES", 0, 0, 1 << 20)));
+  decode_mlp_ = cuda::decode_mlp_device(device, env_int("CASCADE_DECODE_MLP", 0, 0, 2));
   cuda::configure_programmatic_launch();
 }
 
 CudaBackend::~CudaBackend() = default;
 
 void CudaBackend::set_decode_mlp_mode(int mode) {
-  decode_mlp_ = cuda::decode_mlp_device(context_->device, mode, decode_mlp_.copy_piece);
+  decode_mlp_ = cuda::decode_mlp_device(context_->device, mode);
 }
 
 const cuda::AttentionStreams& CudaBackend::attention_streams() const {

@@ -49,7 +49,6 @@ struct DecodeMlpArgs {
   int64_t dim, n;
   int64_t up_columns, down_columns;  // per block (the last blocks may have fewer or none)
   bool act_in_up_rows;               // act's rows staged where the up rows were (they fit there)
-  uint32_t piece;                    // bytes per bulk copy at most (0: one per warp and range)
   bool thread_copies;                // 16-byte copies by every thread instead of bulk copies
 };
 
@@ -100,23 +99,6 @@ __device__ __forceinline__ void column_dot(const bf16* w, const bf16* x, int64_t
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) out[r] += part[r];
   }
-}
-
-// bytes from src to dst (shared) as bulk copies of at most `piece` bytes (a multiple of 16;
-// 0: one copy), lane i issuing pieces i, i + 32, ...; each counted on bar as it lands.
-__device__ __forceinline__ void copy_in_pieces(bf16* dst, const bf16* src, uint32_t bytes,
-                                               uint32_t piece, uint64_t* bar, int lane) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  if (piece == 0 || piece >= bytes) {
-    if (lane == 0 && bytes > 0) bulk_copy_to_shared(dst, src, bytes, bar);
-    return;
-  }
-  const auto* from = reinterpret_cast<const unsigned char*>(src);
-  auto* to = reinterpret_cast<unsigned char*>(dst);
-  for (uint32_t offset = lane * piece; offset < bytes; offset += 32 * piece) {
-    bulk_copy_to_shared(to + offset, from + offset, min(piece, bytes - offset), bar);
-  }
-#endif
 }
 
 // bytes from src to dst (shared) as 16-byte asynchronous copies, thread `index` of `count`
@@ -184,19 +166,19 @@ __global__ void __launch_bounds__(kThreads, 1) decode_mlp_kernel(const DecodeMlp
     copies_commit();
     copy_async(down_rows, a.w_down + down0 * n, down_bytes, threadIdx.x, kThreads);
     copies_commit();
-  } else {  // bulk copies: the transactions expected first, then the copies (warp 0 the down
-            // rows), in pieces of at most a.piece bytes spread over the lanes (0: one per range)
-    if (lane == 0) {
-      mbarrier_arrive_expect_bytes(&landed_up[warp], 2 * up_bytes);
-      if (warp == 0) mbarrier_arrive_expect_bytes(&landed_down, down_bytes);
+  } else if (lane == 0) {  // bulk copies: the transactions expected first, then the copies
+    mbarrier_arrive_expect_bytes(&landed_up[warp], 2 * up_bytes);
+    if (up_bytes > 0) {
+      bulk_copy_to_shared(gate_rows + ups.x * dim, a.w_gate_up + first * dim, up_bytes,
+                          &landed_up[warp]);
+      bulk_copy_to_shared(up_rows + ups.x * dim, a.w_gate_up + (n + first) * dim, up_bytes,
+                          &landed_up[warp]);
     }
-    __syncwarp();
-    copy_in_pieces(gate_rows + ups.x * dim, a.w_gate_up + first * dim, up_bytes, a.piece,
-                   &landed_up[warp], lane);
-    copy_in_pieces(up_rows + ups.x * dim, a.w_gate_up + (n + first) * dim, up_bytes, a.piece,
-                   &landed_up[warp], lane);
-    if (warp == 0) {
-      copy_in_pieces(down_rows, a.w_down + down0 * n, down_bytes, a.piece, &landed_down, lane);
+    if (warp == 0) {  // the block's down rows
+      mbarrier_arrive_expect_bytes(&landed_down, down_bytes);
+      if (down_bytes > 0) {
+        bulk_copy_to_shared(down_rows, a.w_down + down0 * n, down_bytes, &landed_down);
+      }
     }
   }
   normalize_rows<ROWS>(a.residual, a.norm_weight, a.eps, dim, normed);
@@ -326,7 +308,6 @@ void decode_mlp(const DecodeMlpDevice& device, bf16* residual, const bf16* norm_
                         ceil_div(n, blocks),
                         ceil_div(dim, blocks),
                         act_in_up_rows(rows, dim, n, blocks),
-                        device.copy_piece,
                         !device.bulk_copies};
   const size_t shared = decode_mlp_shared_bytes(rows, dim, n, blocks);
   switch (rows) {
@@ -351,7 +332,7 @@ void decode_mlp(const DecodeMlpDevice& device, bf16* residual, const bf16* norm_
   }
 }
 
-DecodeMlpDevice decode_mlp_device(int device, int mode, uint32_t copy_piece) {
+DecodeMlpDevice decode_mlp_device(int device, int mode) {
   int cooperative = 0, sms = 0, shared = 0;
   CASCADE_CUDA_CHECK(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device));
   CASCADE_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
@@ -361,7 +342,7 @@ DecodeMlpDevice decode_mlp_device(int device, int mode, uint32_t copy_piece) {
   CASCADE_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
   // Bulk copies and transaction barriers: compute capability 9.0 or later.
   if (mode == 0 || cooperative == 0 || major < 9) return {};
-  return {sms, static_cast<size_t>(shared), copy_piece / 16 * 16, mode == 2};
+  return {sms, static_cast<size_t>(shared), mode == 2};
 }
 
 }  // namespace cascade::cuda

@@ -96,11 +96,10 @@ void gemv_silu_mul(const bf16* x, const bf16* w_gate_up, bf16* out, int64_t rows
 struct DecodeMlpDevice {
   int blocks = 0;
   size_t shared_bytes = 0;
-  uint32_t copy_piece = 0;   // bytes per bulk copy of weights at most (0: one per warp)
   bool bulk_copies = false;  // weights by the copy engine, not 16-byte copies by every thread
 };
 // mode: 0 off, 1 16-byte copies by every thread, 2 bulk copies.
-DecodeMlpDevice decode_mlp_device(int device, int mode, uint32_t copy_piece = 0);
+DecodeMlpDevice decode_mlp_device(int device, int mode);
 // Whether the shapes fit a block's shared memory (each block holds its weights of both
 // projections) and every pointer is 16-byte aligned.
 bool decode_mlp_fits(const DecodeMlpDevice& device, int64_t rows, int64_t dim, int64_t n,
