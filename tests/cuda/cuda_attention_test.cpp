@@ -257,28 +257,40 @@ TEST_F(CudaAttentionTest, DecodeRowsIncludingSplitKv) {
   }
 }
 
-// Decode of a few short sequences with two padding rows (zeros), three ways: split into
-// KV chunks merged by the merge kernel (the default); unsplit on wide blocks
+// Decode of a few short sequences with two padding rows (zeros), four ways: split into KV
+// chunks, each task's chunks one cluster that merges its rows (the default); the same
+// merged by the merge kernel (CASCADE_ATTENTION_CLUSTER_BLOCKS=0); unsplit on wide blocks
 // (CASCADE_ATTENTION_WIDE_TOKENS), each row written by its one block; and split, each row
 // merged by the block that writes its last part (CASCADE_ATTENTION_TASK_MERGE_PARTS).
 TEST_F(CudaAttentionTest, FewShortDecodeRowsSplitUnsplitOrMergedInTheTaskKernel) {
   struct Switch {
-    const char *variable, *value;
+    std::vector<std::pair<const char*, const char*>> variables;
     uint32_t wide_and_merge;  // bits 12-14 of graph_variant(): wide, then AttentionMerge
+    uint32_t cluster_log2;    // bits 16-17
   };
   const std::vector<Switch> switches = {
-      {"CASCADE_ATTENTION_WIDE_TOKENS", "0", 0},
-      {"CASCADE_ATTENTION_WIDE_TOKENS", "2048", 1 | 1 << 1},  // wide, kNone
-      {"CASCADE_ATTENTION_TASK_MERGE_PARTS", "32", 2 << 1}};  // kLastPart
-  for (const auto& [variable, value, wide_and_merge] : switches) {
-    ::setenv(variable, value, 1);
+      {{}, 3 << 1, 3},                                               // kCluster, 8 blocks
+      {{{"CASCADE_ATTENTION_CLUSTER_BLOCKS", "2"}}, 3 << 1, 1},      // 2048 tokens in 2 chunks
+      {{{"CASCADE_ATTENTION_CLUSTER_BLOCKS", "0"}}, 0, 0},           // the merge kernel
+      {{{"CASCADE_ATTENTION_WIDE_TOKENS", "2048"}}, 1 | 1 << 1, 0},  // wide, kNone
+      {{{"CASCADE_ATTENTION_CLUSTER_BLOCKS", "0"}, {"CASCADE_ATTENTION_TASK_MERGE_PARTS", "32"}},
+       2 << 1,
+       0}};  // kLastPart
+  for (const Switch& sw : switches) {
+    std::string label = "defaults";
+    for (const auto& [variable, value] : sw.variables) {
+      ::setenv(variable, value, 1);
+      label = label == "defaults" ? "" : label + " ";
+      label += std::string(variable) + "=" + value;
+    }
     gpu = make_backend("cuda");  // reads the switches
-    ::unsetenv(variable);
+    for (const auto& [variable, value] : sw.variables) ::unsetenv(variable);
     for (const Layout& L : kLayouts) {
       const double err = compare_decode(L, {1, 17, 100, 333, 1000, 2048}, 400, 250, 11, 2);
-      report(std::string("attention decode ") + variable + "=" + value + " " + name(L), err);
-      EXPECT_LE(err, kBound) << variable << "=" << value << " " << name(L);
-      EXPECT_EQ((gpu->graph_variant() >> 12) & 7u, wide_and_merge) << variable << "=" << value;
+      report("attention decode " + label + " " + name(L), err);
+      EXPECT_LE(err, kBound) << label << " " << name(L);
+      EXPECT_EQ((gpu->graph_variant() >> 12) & 7u, sw.wide_and_merge) << label;
+      EXPECT_EQ((gpu->graph_variant() >> 16) & 3u, sw.cluster_log2) << label;
     }
   }
 }

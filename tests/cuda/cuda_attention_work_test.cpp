@@ -320,6 +320,86 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
     }
   }
   ::unsetenv("CASCADE_ATTENTION_TARGET_BLOCKS");
+  EXPECT_EQ(shape.cluster_blocks, kMostClusterBlocks) << "on by default";
+  ::setenv("CASCADE_ATTENTION_CLUSTER_BLOCKS", "0", 1);
+  EXPECT_EQ(attention_tuning_from_env(132).cluster_blocks, 0);
+  ::setenv("CASCADE_ATTENTION_CLUSTER_BLOCKS", "4", 1);
+  EXPECT_EQ(attention_tuning_from_env(132).cluster_blocks, 4);
+  for (const char* bad : {"1", "3", "16"}) {
+    ::setenv("CASCADE_ATTENTION_CLUSTER_BLOCKS", bad, 1);
+    try {
+      attention_tuning_from_env(132);
+      ADD_FAILURE() << "accepted CASCADE_ATTENTION_CLUSTER_BLOCKS=" << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("CASCADE_ATTENTION_CLUSTER_BLOCKS"), std::string::npos)
+          << e.what();
+    }
+  }
+  ::unsetenv("CASCADE_ATTENTION_CLUSTER_BLOCKS");
+}
+
+// Split decode steps whose rows are each in one task run each tile's chunks as one cluster
+// (AttentionMerge::kCluster): at most cluster_blocks chunks per task, the cluster size the
+// power of two at or above the most chunks, each tile's chunks consecutive and in order,
+// covering its task's KV once, padded by empty chunks that write no part; the tiles
+// longest task first. Rows in two tasks (a shared level), no split or clusters off: not.
+TEST(CudaAttentionWorkTest, SplitDecodeTasksRunAsClustersOfTheirChunks) {
+  AttentionWorkShape shape = b6_shape();
+  shape.wide_max_tokens = 0;
+  shape.max_parts_merged_in_tasks = 0;
+  shape.min_chunk_tokens = 128;
+  shape.cluster_blocks = 8;
+  const std::vector<int32_t> lengths = {300, 1000, 17};
+  const AttentionPlan plan = decode_plan(lengths, 3);
+  AttentionWork w = build_attention_work(plan, 4, 300, 16, shape);  // row 3 pads
+  EXPECT_EQ(w.merge, AttentionMerge::kCluster);
+  EXPECT_EQ(w.cluster_blocks, 8) << "1000 tokens: 8 chunks of 128";
+  ASSERT_EQ(w.num_small, 3 * 8);
+  EXPECT_EQ(w.num_large, 0);
+  const std::vector<Item> items = items_of(w, shape);
+  const int order[] = {1, 0, 2};  // longest task first
+  for (int tile = 0; tile < 3; ++tile) {
+    const int task = order[tile], len = lengths[static_cast<size_t>(task)];
+    int covered = 0;
+    for (int c = 0; c < 8; ++c) {
+      const Item& it = items[static_cast<size_t>(tile * 8 + c)];
+      EXPECT_EQ(it.task, task);
+      EXPECT_EQ(it.flat_row0, 0);
+      EXPECT_EQ(it.kv_begin, covered) << "task " << task << " chunk " << c;
+      if (covered == len) {  // padding
+        EXPECT_EQ(it.kv_end, len);
+        EXPECT_EQ(it.part_base, -1);
+        continue;
+      }
+      EXPECT_GT(it.kv_end, it.kv_begin);
+      EXPECT_GE(it.part_base, 0);
+      covered = it.kv_end;
+    }
+    EXPECT_EQ(covered, len) << "task " << task;
+  }
+
+  shape.cluster_blocks = 4;  // 2000 tokens in at most 4 chunks (of 512)
+  w = build_attention_work(decode_plan({2000, 100}, 2), 2, 300, 16, shape);
+  EXPECT_EQ(w.merge, AttentionMerge::kCluster);
+  EXPECT_EQ(w.cluster_blocks, 4);
+  EXPECT_EQ(w.num_small, 2 * 4);
+  EXPECT_EQ(items_of(w, shape)[1].kv_begin, 512);
+  w = build_attention_work(decode_plan({200, 100}, 2), 2, 300, 16, shape);
+  EXPECT_EQ(w.cluster_blocks, 2) << "200 tokens: 2 chunks";
+
+  AttentionPlan cascade = decode_plan({1000, 200}, 2);  // row 1 also sees a shared level
+  cascade.add_task({1}, {7}, 16, 0, 0, false);
+  cascade.finalize();
+  w = build_attention_work(cascade, 2, 300, 16, shape);
+  EXPECT_EQ(w.merge, AttentionMerge::kKernel);
+  EXPECT_EQ(w.cluster_blocks, 0);
+  EXPECT_EQ(build_attention_work(decode_plan({100, 17}, 2), 2, 300, 16, shape).merge,
+            AttentionMerge::kNone)
+      << "no task split: one part per row";
+  shape.cluster_blocks = 0;
+  w = build_attention_work(plan, 4, 300, 16, shape);
+  EXPECT_EQ(w.merge, AttentionMerge::kKernel);
+  EXPECT_EQ(w.cluster_blocks, 0);
 }
 
 // A block takes the next item when one finishes: the longest items go first, so that a

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <set>
+#include <tuple>
 
 #include "cuda_test_util.h"
 #include "model/decoder_model.h"
@@ -36,14 +37,19 @@ int pages_for(int tokens) {
   return (tokens + kPageSize - 1) / kPageSize;
 }
 
-// One model and its KV cache; steps built over a shared prefix and per-sequence pages.
+// One model and its KV cache; steps built over a shared prefix (unless `prefix` is false:
+// the sequences' own tokens only) and per-sequence pages.
 class Stepper {
  public:
   Stepper(const std::string& model_dir, Backend& backend, int num_seqs, int graph_max_rows,
-          int graph_max_prefill_rows = 0)
-      : num_seqs_(num_seqs), model_(load_decoder_model(model_dir, backend)) {
+          int graph_max_prefill_rows = 0, int pages_per_sequence = kPagesPerSequence,
+          bool prefix = true)
+      : num_seqs_(num_seqs),
+        pages_per_sequence_(pages_per_sequence),
+        prefix_(prefix),
+        model_(load_decoder_model(model_dir, backend)) {
     model_->set_graph_max_rows(graph_max_rows, graph_max_prefill_rows);
-    kv_ = model_->allocate_kv_cache(pages_for(kSharedTokens) + num_seqs * kPagesPerSequence,
+    kv_ = model_->allocate_kv_cache(pages_for(kSharedTokens) + num_seqs * pages_per_sequence,
                                     kPageSize);
     lengths_.assign(static_cast<size_t>(num_seqs), 0);
   }
@@ -89,9 +95,9 @@ class Stepper {
     b.plan.num_rows = static_cast<int>(b.token_ids.size());
     std::vector<int32_t> shared_pages;
     for (int p = 0; p < pages_for(kSharedTokens); ++p) shared_pages.push_back(p);
-    if (share) b.plan.add_task(all_rows, shared_pages, kSharedTokens, 0, 0, false);
+    if (prefix_ && share) b.plan.add_task(all_rows, shared_pages, kSharedTokens, 0, 0, false);
     for (int s = 0; s < num_seqs_; ++s) {
-      if (!share) {
+      if (prefix_ && !share) {
         b.plan.add_task(own_rows[static_cast<size_t>(s)], shared_pages, kSharedTokens, 0, 0, false);
       }
       const int len = lengths_[static_cast<size_t>(s)];
@@ -108,7 +114,7 @@ class Stepper {
     b.plan.page_size = kPageSize;
     return b;
   }
-  int first_page(int s) const { return pages_for(kSharedTokens) + s * kPagesPerSequence; }
+  int first_page(int s) const { return pages_for(kSharedTokens) + s * pages_per_sequence_; }
   std::vector<float> run(ForwardBatch& b) {
     b.plan.finalize();
     const Tensor t = model_->forward(b, kv_);
@@ -118,6 +124,8 @@ class Stepper {
   }
 
   int num_seqs_;
+  int pages_per_sequence_;
+  bool prefix_;
   std::unique_ptr<DecoderModel> model_;
   std::vector<KvLayer> kv_;
   std::vector<int> lengths_;  // own tokens per sequence
@@ -232,6 +240,34 @@ TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerOnTheTinyModel) {
   const std::string dir = fixture("models/qwen3-tiny");  // head_dim 32: CUDA-core kernels
   for (int seqs : {1, 4, 3, 13}) {
     expect_graphs_match_eager(*gpu, dir, seqs, "qwen3-tiny, " + std::to_string(seqs) + " seqs");
+  }
+}
+
+// One and two sequences without a shared prefix, their own contexts long enough to be split
+// into KV chunks (200, 300 and 600 tokens: 2, 3 and 5 chunks of 128): each tile's chunks
+// run as one cluster of 2, 4 or 8 blocks that merges the rows itself
+// (AttentionMerge::kCluster). Replayed steps equal eager ones bitwise (the same grid).
+TEST_F(CudaGraphTest, SplitDecodeClustersReplayedEqualEager) {
+  const std::string dir = fixture("models/qwen3-tiny");
+  constexpr int kLongPages = 48;
+  for (const auto& [seqs, first_tokens, cluster] :
+       std::vector<std::tuple<int, int, uint32_t>>{{1, 200, 2}, {1, 300, 4}, {2, 600, 8}}) {
+    const std::string label = std::to_string(seqs) + " seqs of " + std::to_string(first_tokens);
+    Stepper eager(dir, *gpu, seqs, 0, 0, kLongPages, false);
+    Stepper graphed(dir, *gpu, seqs, 64, 0, kLongPages, false);
+    std::mt19937 rng(static_cast<uint32_t>(first_tokens));
+    const auto first = random_tokens(rng, seqs, first_tokens, eager.vocab());
+    EXPECT_EQ(graphed.step(first), eager.step(first)) << label;
+    for (int i = 0; i < 8; ++i) {
+      const auto tokens = random_tokens(rng, seqs, 1, eager.vocab());
+      const std::vector<float> want = eager.step(tokens);
+      EXPECT_EQ(graphed.step(tokens), want) << label << " decode step " << i;
+      const uint32_t variant = gpu->graph_variant();
+      EXPECT_EQ((variant >> 13) & 3u, static_cast<uint32_t>(AttentionMerge::kCluster)) << label;
+      EXPECT_EQ(1u << ((variant >> 16) & 3u), cluster) << label;
+    }
+    EXPECT_EQ(graphed.model().num_graphs(), 1) << label;
+    EXPECT_GE(graphed.model().graphs_recorded(), 1) << label;
   }
 }
 

@@ -136,7 +136,8 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   // per 4.5 items) and at most half the blocks idle (a fixed grid sized for the largest
   // split left B6's decode step with ~500 idle blocks per kv head); a kind with no items
   // is not launched.
-  cuda::AttentionGrid grid{work.num_small, work.num_large, work.small_tile_rows, work.wide};
+  cuda::AttentionGrid grid{work.num_small, work.num_large, work.small_tile_rows, work.wide,
+                           work.cluster_blocks};
   if (capturing_) {
     grid.small_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(work.num_small)));
     grid.large_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(work.num_large)));
@@ -148,8 +149,8 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
 
 uint32_t CudaBackend::graph_variant() const {
   // 0 for no items, else 1 + log2 of the launched blocks: 6 bits per kind; then whether
-  // the small tiles run on wide blocks, how rows are merged (2 bits), and whether small
-  // tiles have 4 rows.
+  // the small tiles run on wide blocks, how rows are merged (2 bits), whether small tiles
+  // have 4 rows, and log2 of the cluster size (2 bits; 0 without clusters).
   const auto grid_class = [](int items) {
     return items == 0 ? 0u
                       : 1u + static_cast<uint32_t>(
@@ -157,7 +158,11 @@ uint32_t CudaBackend::graph_variant() const {
   };
   return grid_class(work_.num_small) | (grid_class(work_.num_large) << 6) |
          (work_.wide ? 1u << 12 : 0u) | (static_cast<uint32_t>(work_.merge) << 13) |
-         (work_.small_tile_rows == kSmallTileRows ? 1u << 15 : 0u);
+         (work_.small_tile_rows == kSmallTileRows ? 1u << 15 : 0u) |
+         (work_.cluster_blocks > 1
+              ? static_cast<uint32_t>(std::countr_zero(static_cast<uint32_t>(work_.cluster_blocks)))
+                    << 16
+              : 0u);
 }
 
 }  // namespace cascade

@@ -1,6 +1,7 @@
 #include "ops/cuda/cuda_attention_work.h"
 
 #include <algorithm>
+#include <bit>
 #include <string>
 
 #include "base/env_int.h"
@@ -26,6 +27,14 @@ int64_t append(std::vector<int32_t>& packed, AttentionWorkHeader array,
   return offset;
 }
 
+// Whether every row of the plan is in exactly one task (no shared levels to merge).
+bool rows_in_one_task_each(const AttentionPlan& plan) {
+  for (int r = 0; r < plan.num_rows; ++r) {
+    if (plan.merge_begin[r + 1] - plan.merge_begin[r] != 1) return false;
+  }
+  return true;
+}
+
 std::vector<int32_t> flatten(const std::vector<AttentionWorkItem>& items) {
   std::vector<int32_t> out;
   out.reserve(items.size() * 5);
@@ -33,6 +42,39 @@ std::vector<int32_t> flatten(const std::vector<AttentionWorkItem>& items) {
     out.insert(out.end(), {w.task, w.flat_row0, w.kv_begin, w.kv_end, w.part_base});
   }
   return out;
+}
+
+// kCluster's small items: for each task, longest first, and each of its tiles, `cluster`
+// consecutive items, its chunks in order and then empty ones (kv_begin = kv_end = the
+// task's length, part_base -1: they see no token and write no part).
+std::vector<AttentionWorkItem> cluster_items(const AttentionPlan& plan,
+                                             const std::vector<int64_t>& tiles,
+                                             const std::vector<int32_t>& chunks,
+                                             const std::vector<int32_t>& chunk_lens,
+                                             const std::vector<int32_t>& part_base, int tile_rows,
+                                             int cluster) {
+  std::vector<int> order(static_cast<size_t>(plan.num_tasks()));
+  for (size_t t = 0; t < order.size(); ++t) order[t] = static_cast<int>(t);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return plan.kv_len[a] > plan.kv_len[b]; });
+  std::vector<AttentionWorkItem> items;
+  for (const int t : order) {
+    const int32_t len = plan.kv_len[t], slots = plan.row_begin[t + 1] - plan.row_begin[t];
+    for (int64_t tile = 0; tile < tiles[t]; ++tile) {
+      const auto row0 = static_cast<int32_t>(tile * tile_rows);
+      for (int c = 0; c < cluster; ++c) {
+        if (c >= chunks[t]) {
+          items.push_back({t, row0, len, len, -1});
+          continue;
+        }
+        const int64_t begin = int64_t{c} * chunk_lens[t];
+        const int64_t end = std::min<int64_t>(len, begin + chunk_lens[t]);
+        items.push_back({t, row0, static_cast<int32_t>(begin), static_cast<int32_t>(end),
+                         part_base[t] + c * slots});
+      }
+    }
+  }
+  return items;
 }
 
 }  // namespace
@@ -52,9 +94,15 @@ AttentionWorkShape attention_tuning_from_env(int num_sms) {
   shape.key_lanes = env_int("CASCADE_ATTENTION_KEY_LANES", shape.key_lanes, 1, 8);
   shape.split_group_below_blocks =
       env_int("CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS", shape.split_group_below_blocks, 0, kMost);
+  shape.cluster_blocks =
+      env_int("CASCADE_ATTENTION_CLUSTER_BLOCKS", kMostClusterBlocks, 0, kMostClusterBlocks);
   if (shape.key_lanes != 1 && shape.key_lanes != 8) {
     throw Error("CASCADE_ATTENTION_KEY_LANES: " + std::to_string(shape.key_lanes) +
                 " (1 or 8 lanes per key row)");
+  }
+  if (shape.cluster_blocks == 1 || (shape.cluster_blocks & (shape.cluster_blocks - 1)) != 0) {
+    throw Error("CASCADE_ATTENTION_CLUSTER_BLOCKS: " + std::to_string(shape.cluster_blocks) +
+                " (0 for off, or 2, 4 or 8 blocks per cluster)");
   }
   return shape;
 }
@@ -101,19 +149,24 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
     work.wide = true;
     split = 1;
   }
+  // A tile's chunks as one cluster: at most cluster_blocks of them.
+  const bool cluster = shape.cluster_blocks >= 2 && split > 1 && !any_large && !work.wide &&
+                       rows_in_one_task_each(plan);
   std::vector<AttentionWorkItem> small, large;
   std::vector<int32_t> task_part_base(static_cast<size_t>(tasks)),
-      chunks(static_cast<size_t>(tasks));
+      chunks(static_cast<size_t>(tasks)), chunk_lens(static_cast<size_t>(tasks));
   int64_t parts = 0;
   for (int t = 0; t < tasks; ++t) {
     const int64_t len = plan.kv_len[t], slots = plan.row_begin[t + 1] - plan.row_begin[t];
     int64_t chunk_len = std::max<int64_t>(len, 1), count = 1;
     if (split > 1 && len > shape.min_chunk_tokens) {
-      const int64_t wanted = std::min(split, ceil_div(len, shape.min_chunk_tokens));
+      int64_t wanted = std::min(split, ceil_div(len, shape.min_chunk_tokens));
+      if (cluster) wanted = std::min<int64_t>(wanted, shape.cluster_blocks);
       chunk_len = ceil_div(ceil_div(len, wanted), shape.chunk_multiple) * shape.chunk_multiple;
       count = ceil_div(len, chunk_len);
     }
     chunks[t] = static_cast<int32_t>(count);
+    chunk_lens[t] = static_cast<int32_t>(chunk_len);
     task_part_base[t] = static_cast<int32_t>(parts);
     for (int64_t c = 0; c < count; ++c) {
       for (int64_t tile = 0; tile < tiles[t]; ++tile) {
@@ -132,6 +185,13 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
   };
   std::stable_sort(small.begin(), small.end(), longest_first);
   std::stable_sort(large.begin(), large.end(), longest_first);
+  const int32_t most_chunks = tasks > 0 ? *std::max_element(chunks.begin(), chunks.end()) : 0;
+  if (cluster && most_chunks > 1) {
+    work.merge = AttentionMerge::kCluster;
+    work.cluster_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(most_chunks)));
+    small = cluster_items(plan, tiles, chunks, chunk_lens, task_part_base, small_rows,
+                          work.cluster_blocks);
+  }
   work.num_parts = static_cast<int>(parts);
   work.num_small = static_cast<int>(small.size());
   work.num_large = static_cast<int>(large.size());
@@ -159,7 +219,8 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
     most_parts = std::max(most_parts, merge_parts.size() - static_cast<size_t>(merge_begin.back()));
     merge_begin.push_back(static_cast<int32_t>(merge_parts.size()));
   }
-  if (!any_large && tasks > 0) {  // plans give every row a task, so it has a part
+  if (!any_large && tasks > 0 && work.merge != AttentionMerge::kCluster) {
+    // Plans give every row a task, so it has a part.
     if (most_parts == 1) {
       work.merge = AttentionMerge::kNone;
     } else if (most_parts <= static_cast<size_t>(shape.max_parts_merged_in_tasks)) {

@@ -12,8 +12,10 @@
 // a few sequences) may instead run unsplit on wide blocks (kWideWarps warps each) when no
 // task is longer than wide_max_tokens, which keeps every row at one part. A step of small
 // tiles only needs no merge kernel (AttentionMerge): where every row has one part the task
-// kernel writes the output itself, and otherwise (up to max_parts_merged_in_tasks parts per
-// row) the block that writes a row's last part merges that row.
+// kernel writes the output itself; where every row is in one task whose chunks are at most
+// cluster_blocks, the chunks of a tile run as one thread block cluster and merge their
+// rows through distributed shared memory; otherwise (up to max_parts_merged_in_tasks parts
+// per row) the block that writes a row's last part merges that row.
 #pragma once
 
 #include <cstdint>
@@ -48,8 +50,13 @@ struct AttentionWorkShape {
   int wide_max_blocks = 132;          // wide blocks only where unsplit blocks would fit the SMs
   int wide_max_tokens = 0;            // ... and no task is longer than this (0: no wide blocks)
   int max_parts_merged_in_tasks = 0;  // 0: the merge kernel wherever a row has two parts
-  bool heads_inner = true;            // the CUDA-core task kernel's grid: kv heads fastest
-  int key_lanes = 8;                  // CUDA-core scoring: lanes per key row, 1 or 8 (d % 64 == 0)
+  // Split small-tile steps whose rows are each in one task (decode without shared levels):
+  // at most this many KV chunks per task (a power of two, at most 8: the portable cluster
+  // size), run as one cluster per tile that merges in distributed shared memory, so no
+  // merge kernel runs. 0: off (here; attention_tuning_from_env turns it on).
+  int cluster_blocks = 0;
+  bool heads_inner = true;  // the CUDA-core task kernel's grid: kv heads fastest
+  int key_lanes = 8;        // CUDA-core scoring: lanes per key row, 1 or 8 (d % 64 == 0)
 };
 
 // The shape's GPU-wide fields for a GPU of `num_sms` SMs (target_blocks 4 per SM,
@@ -58,7 +65,8 @@ struct AttentionWorkShape {
 // (min_chunk_tokens), CASCADE_ATTENTION_WIDE_TOKENS (wide_max_tokens) and
 // CASCADE_ATTENTION_TASK_MERGE_PARTS (max_parts_merged_in_tasks) and
 // CASCADE_ATTENTION_HEADS_INNER (heads_inner, 0 or 1), CASCADE_ATTENTION_KEY_LANES
-// (key_lanes, 1 or 8) and CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS (split_group_below_blocks).
+// (key_lanes, 1 or 8), CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS (split_group_below_blocks) and
+// CASCADE_ATTENTION_CLUSTER_BLOCKS (cluster_blocks: 0, 2, 4 or 8; default 8).
 // A value out of range is an Error naming the variable.
 AttentionWorkShape attention_tuning_from_env(int num_sms);
 
@@ -67,15 +75,21 @@ enum class AttentionMerge : int32_t {
   kKernel,    // the task kernels write parts, the merge kernel combines each row's
   kNone,      // one part per row and only small tiles: the task kernel writes the row
   kLastPart,  // only small tiles: the block that writes a row's last part merges the row
+  kCluster,   // only small tiles, each row in one task: a tile's KV chunks are one cluster
+              // of AttentionWork::cluster_blocks blocks, which merges the tile's rows
 };
 
 // Within each kind, items are ordered by KV length, longest first (a block takes the next
-// item as one finishes, so the longest start first and the short ones fill the tail).
+// item as one finishes, so the longest start first and the short ones fill the tail);
+// with kCluster, each tile's cluster_blocks chunks are consecutive (chunk order, empty
+// chunks padding a task of fewer), the tiles ordered by their task's KV length.
 //
 // Tasks whose flat rows fit a small tile use it; the others tiles of large_tile_rows.
 inline constexpr int kSmallTileRows = 4;
 // Warps of a small-tile block: kNarrowWarps, or kWideWarps for AttentionWork::wide.
 inline constexpr int kNarrowWarps = 4;
+// The largest cluster (AttentionMerge::kCluster) a launch may ask for on every GPU.
+inline constexpr int kMostClusterBlocks = 8;
 inline constexpr int kWideWarps = 16;
 // Small tiles of 8 rows where a group has 5 to 8 query heads, so that one decode row of
 // such a model (Qwen2.5-0.5B: 7) stays on the small-tile kernel.
@@ -128,6 +142,7 @@ struct AttentionWork {
   int small_tile_rows = 4;  // rows of the small tiles: the shape's, or 4 (split_group_below_blocks)
   bool wide = false;        // small tiles on blocks of kWideWarps warps, tasks unsplit
   AttentionMerge merge = AttentionMerge::kKernel;
+  int cluster_blocks = 0;  // kCluster: blocks per cluster (2, 4 or 8), else 0
 };
 
 // Validates the plan against the cache (Error naming the problem, as the CPU backend

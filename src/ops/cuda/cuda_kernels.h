@@ -162,6 +162,7 @@ struct AttentionGrid {
   int large_blocks = 0;
   int small_tile_rows = 4;  // AttentionWorkShape::small_tile_rows: 4 or 8
   bool wide = false;        // AttentionWork::wide: small tiles on kWideWarps-warp blocks
+  int cluster_blocks = 0;   // AttentionWork::cluster_blocks: small tiles' cluster size (kCluster)
 };
 
 // Whether attention kernels exist for head size d, and the flat rows of its large tiles

@@ -36,20 +36,48 @@ inline void check_launch(cudaError_t status, const char* what) {
   }
 }
 
-// kernel<<<grid, block, shared_bytes, stream>>>(args...) with one launch attribute; a
-// failed launch is an Error naming `what`.
+// kernel<<<grid, block, shared_bytes, stream>>>(args...) with the first `count` of
+// `attributes`; a failed launch is an Error naming `what`.
 template <class... Params, class... Args>
-void launch_with(const char* what, const cudaLaunchAttribute& attribute, void (*kernel)(Params...),
-                 dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream, Args&&... args) {
+void launch_with_attributes(const char* what, cudaLaunchAttribute* attributes, unsigned count,
+                            void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
+                            cudaStream_t stream, Args&&... args) {
   cudaLaunchConfig_t config{};
   config.gridDim = grid;
   config.blockDim = block;
   config.dynamicSmemBytes = shared_bytes;
   config.stream = stream;
-  cudaLaunchAttribute attributes[] = {attribute};
   config.attrs = attributes;
-  config.numAttrs = 1;
+  config.numAttrs = count;
   check_launch(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...), what);
+}
+
+// The attribute that lets a kernel launch before the one ahead of it on the stream ends.
+inline cudaLaunchAttribute programmatic_launch_attribute() {
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  return attribute;
+}
+
+// kernel<<<grid, block, shared_bytes, stream>>>(args...) with one launch attribute; a
+// failed launch is an Error naming `what`.
+template <class... Params, class... Args>
+void launch_with(const char* what, const cudaLaunchAttribute& attribute, void (*kernel)(Params...),
+                 dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream, Args&&... args) {
+  cudaLaunchAttribute attributes[] = {attribute};
+  launch_with_attributes(what, attributes, 1, kernel, grid, block, shared_bytes, stream,
+                         std::forward<Args>(args)...);
+}
+
+// launch_with, and PDL when enabled.
+template <class... Params, class... Args>
+void launch_with_pdl(const char* what, const cudaLaunchAttribute& attribute,
+                     void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
+                     cudaStream_t stream, Args&&... args) {
+  cudaLaunchAttribute attributes[] = {attribute, programmatic_launch_attribute()};
+  launch_with_attributes(what, attributes, programmatic_launch_enabled() ? 2 : 1, kernel, grid,
+                         block, shared_bytes, stream, std::forward<Args>(args)...);
 }
 
 // kernel<<<grid, block, shared_bytes, stream>>>(args...), with PDL when enabled; a failed
@@ -62,10 +90,7 @@ void launch(const char* what, void (*kernel)(Params...), dim3 grid, dim3 block, 
     check_launch(cudaGetLastError(), what);
     return;
   }
-  cudaLaunchAttribute attribute{};
-  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute.val.programmaticStreamSerializationAllowed = 1;
-  launch_with(what, attribute, kernel, grid, block, shared_bytes, stream,
+  launch_with(what, programmatic_launch_attribute(), kernel, grid, block, shared_bytes, stream,
               std::forward<Args>(args)...);
 }
 
