@@ -300,7 +300,7 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
       "CASCADE_ATTENTION_TARGET_BLOCKS", "CASCADE_ATTENTION_MIN_CHUNK_TOKENS",
       "CASCADE_ATTENTION_WIDE_TOKENS", "CASCADE_ATTENTION_TASK_MERGE_PARTS",
       "CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS"};
-  EXPECT_EQ(shape.split_group_below_blocks, 0);
+  EXPECT_EQ(shape.split_group_below_blocks, 132) << "one block per SM";
   for (const char* name : names) ::setenv(name, "77", 1);
   shape = attention_tuning_from_env(132);
   EXPECT_EQ(shape.split_group_below_blocks, 77);

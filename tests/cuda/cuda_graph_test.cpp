@@ -222,11 +222,12 @@ void expect_graphs_match_eager(Backend& gpu, const std::string& dir, int num_seq
   EXPECT_EQ(replays, 30);
 }
 
-// Qwen3-0.6B's heads (head_dim 128, group 2) in 2 layers with a small vocabulary, random
-// weights from `seed`, written under a temporary folder named `name` (removed by the test).
+// A geometry's heads (Qwen3-0.6B's: head_dim 128, group 2; Qwen2.5-0.5B's: head_dim 64,
+// group 7) in 2 layers with a small vocabulary, random weights from `seed`, written under a
+// temporary folder named `name` (removed by the test).
 constexpr int kHeadsVocab = 2048;
-std::string qwen3_heads_checkpoint(const std::string& name, uint32_t seed) {
-  ModelConfig config = geometry_preset("qwen3-0.6b");
+std::string heads_checkpoint(const std::string& geometry, const std::string& name, uint32_t seed) {
+  ModelConfig config = geometry_preset(geometry);
   config.num_hidden_layers = 2;
   config.vocab_size = kHeadsVocab;
   const std::string dir = temp_dir(name);
@@ -246,35 +247,48 @@ TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerOnTheTinyModel) {
 // One and two sequences without a shared prefix, their own contexts long enough to be split
 // into KV chunks (200, 300 and 600 tokens: 2, 3 and 5 chunks of 128): each tile's chunks
 // run as one cluster of 2, 4 or 8 blocks that merges the rows itself
-// (AttentionMerge::kCluster). Replayed steps equal eager ones bitwise (the same grid).
+// (AttentionMerge::kCluster); Qwen2.5-0.5B's heads (group 7) also on 4-row tiles (one
+// decode row: fewer blocks than SMs). Replayed steps equal eager ones bitwise (the same
+// grid).
 TEST_F(CudaGraphTest, SplitDecodeClustersReplayedEqualEager) {
-  const std::string dir = fixture("models/qwen3-tiny");
+  const std::string group7 = heads_checkpoint("qwen2.5-0.5b", "graph-clusters", 5);
+  struct Case {
+    std::string dir;
+    int seqs, first_tokens;
+    uint32_t cluster, four_row_tiles;
+  };
+  const std::vector<Case> cases = {{fixture("models/qwen3-tiny"), 1, 200, 2, 0},
+                                   {fixture("models/qwen3-tiny"), 1, 300, 4, 0},
+                                   {fixture("models/qwen3-tiny"), 2, 600, 8, 0},
+                                   {group7, 1, 300, 4, 1}};
   constexpr int kLongPages = 48;
-  for (const auto& [seqs, first_tokens, cluster] :
-       std::vector<std::tuple<int, int, uint32_t>>{{1, 200, 2}, {1, 300, 4}, {2, 600, 8}}) {
-    const std::string label = std::to_string(seqs) + " seqs of " + std::to_string(first_tokens);
-    Stepper eager(dir, *gpu, seqs, 0, 0, kLongPages, false);
-    Stepper graphed(dir, *gpu, seqs, 64, 0, kLongPages, false);
-    std::mt19937 rng(static_cast<uint32_t>(first_tokens));
-    const auto first = random_tokens(rng, seqs, first_tokens, eager.vocab());
+  for (const Case& c : cases) {
+    const std::string label =
+        c.dir + ", " + std::to_string(c.seqs) + " seqs of " + std::to_string(c.first_tokens);
+    Stepper eager(c.dir, *gpu, c.seqs, 0, 0, kLongPages, false);
+    Stepper graphed(c.dir, *gpu, c.seqs, 64, 0, kLongPages, false);
+    std::mt19937 rng(static_cast<uint32_t>(c.first_tokens));
+    const auto first = random_tokens(rng, c.seqs, c.first_tokens, eager.vocab());
     EXPECT_EQ(graphed.step(first), eager.step(first)) << label;
     for (int i = 0; i < 8; ++i) {
-      const auto tokens = random_tokens(rng, seqs, 1, eager.vocab());
+      const auto tokens = random_tokens(rng, c.seqs, 1, eager.vocab());
       const std::vector<float> want = eager.step(tokens);
       EXPECT_EQ(graphed.step(tokens), want) << label << " decode step " << i;
       const uint32_t variant = gpu->graph_variant();
       EXPECT_EQ((variant >> 13) & 3u, static_cast<uint32_t>(AttentionMerge::kCluster)) << label;
-      EXPECT_EQ(1u << ((variant >> 16) & 3u), cluster) << label;
+      EXPECT_EQ(1u << ((variant >> 16) & 3u), c.cluster) << label;
+      EXPECT_EQ((variant >> 15) & 1u, c.four_row_tiles) << label;
     }
     EXPECT_EQ(graphed.model().num_graphs(), 1) << label;
     EXPECT_GE(graphed.model().graphs_recorded(), 1) << label;
   }
+  std::filesystem::remove_all(group7);
 }
 
 TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerWithTensorCoreTiles) {
   // Qwen3-0.6B's heads (head_dim 128, group 2) in 2 layers: the shared task of 16 or more
   // sequences runs on the tensor-core kernel.
-  const std::string dir = qwen3_heads_checkpoint("graph-geometry", 99);
+  const std::string dir = heads_checkpoint("qwen3-0.6b", "graph-geometry", 99);
   for (int seqs : {32, 13}) {
     expect_graphs_match_eager(*gpu, dir, seqs,
                               "qwen3-0.6b heads, " + std::to_string(seqs) + " seqs");
@@ -369,7 +383,7 @@ TEST_F(CudaGraphTest, ProgrammaticLaunchComputesTheSame) {
     GTEST_SKIP() << "no programmatic dependent launch on this GPU";
   }
   cuda::set_programmatic_launch(false);
-  const std::string dir = qwen3_heads_checkpoint("graph-pdl", 7);
+  const std::string dir = heads_checkpoint("qwen3-0.6b", "graph-pdl", 7);
   for (int seqs : {32, 4}) {
     expect_programmatic_launch_computes_the_same(*gpu, dir, seqs, kHeadsVocab);
   }

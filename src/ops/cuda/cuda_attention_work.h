@@ -45,7 +45,8 @@ struct AttentionWorkShape {
                                // flat rows take small tiles (of these rows, or below)
   // Groups of 5 to 8 query heads: where a step's small tiles of 8 rows would be fewer than
   // this many blocks (B6's decode step: 2), they are cut into tiles of 4 rows: twice the
-  // blocks, each warp half the rows. 0: never (experimental).
+  // blocks, each warp half the rows (and 8 lanes per key row). 0: never (here;
+  // attention_tuning_from_env asks for one block per SM: B6 +4.4 % with clusters, H200).
   int split_group_below_blocks = 0;
   int wide_max_blocks = 132;          // wide blocks only where unsplit blocks would fit the SMs
   int wide_max_tokens = 0;            // ... and no task is longer than this (0: no wide blocks)
@@ -65,7 +66,8 @@ struct AttentionWorkShape {
 // (min_chunk_tokens), CASCADE_ATTENTION_WIDE_TOKENS (wide_max_tokens) and
 // CASCADE_ATTENTION_TASK_MERGE_PARTS (max_parts_merged_in_tasks) and
 // CASCADE_ATTENTION_HEADS_INNER (heads_inner, 0 or 1), CASCADE_ATTENTION_KEY_LANES
-// (key_lanes, 1 or 8), CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS (split_group_below_blocks) and
+// (key_lanes, 1 or 8), CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS (split_group_below_blocks;
+// default num_sms) and
 // CASCADE_ATTENTION_CLUSTER_BLOCKS (cluster_blocks: 0, 2, 4 or 8; default 8).
 // A value out of range is an Error naming the variable.
 AttentionWorkShape attention_tuning_from_env(int num_sms);
