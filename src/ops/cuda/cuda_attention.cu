@@ -626,6 +626,7 @@ constexpr int kTaskMinBlocks = KEY_LANES == 8 && WARPS == kNarrowWarps ? 4 : 0;
 template <int D, int ROWS, int WARPS, int KEY_LANES>
 __global__ void __launch_bounds__(WARPS * 32, kTaskMinBlocks<WARPS, KEY_LANES>)
     attention_task_kernel(const AttentionArgs args, const bool large) {
+  release_dependents();  // the next kernel (a GEMV) may ask for its weights meanwhile
   wait_prior_grids();
   extern __shared__ uint4 task_shared[];
   auto& sh = *reinterpret_cast<TaskShared<D, ROWS, WARPS>*>(task_shared);

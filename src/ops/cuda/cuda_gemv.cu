@@ -39,19 +39,6 @@ __device__ __forceinline__ uint4 load_streaming(const bf16* p) {
   return __ldcs(reinterpret_cast<const uint4*>(p));
 }
 
-// Asks L2 for this lane's share of the slice of row `wrow` starting at `begin` (one
-// 128-byte line per 8 lanes), holding no registers: with programmatic dependent launch the
-// weights then stream in while the kernel before this one finishes.
-__device__ __forceinline__ void prefetch_slice(const bf16* wrow, int64_t k, int64_t begin,
-                                               int lane) {
-  if (lane % 8 != 0) return;
-#pragma unroll
-  for (int i = 0; i < kLoadsPerLane; ++i) {
-    const int64_t c = slice_piece(begin, i, lane);
-    if (c < k) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(wrow + c));
-  }
-}
-
 // Where a GEMV's x comes from: as given, or x = rms_norm(x) · norm_weight, computed by
 // every block into shared memory (the rows are few and short; the weights are not).
 enum class GemvIn { kRows, kRmsNorm };
@@ -71,7 +58,7 @@ struct GemvArgs {
   float eps;                // kRmsNorm only
   void* out;                // [ROWS, n]: f32 for kF32, else bf16; unused by kQkvStore
   int64_t n, k;
-  bool prefetch;     // launched with programmatic dependent launch: ask for weights early
+  bool early;        // launched with programmatic dependent launch: load the weights first
   QkvStoreArgs qkv;  // kQkvStore only; n = (hq + 2·hkv)·d
 };
 
@@ -160,18 +147,22 @@ __global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
   const int64_t col = first + warp / SLICES;
   // The weight row (and output column) this warp computes.
   const int64_t wcol = kQkv ? paired_column(col, a.qkv.d, kColumns) : col;
-  if (a.prefetch && col < n) {
+  uint4 wv[kParts][kLoadsPerLane];
+  const auto load_weights = [&] {
 #pragma unroll
     for (int part = 0; part < kParts; ++part) {
-      prefetch_slice(a.w + (part * n + wcol) * k, k, begin, lane);
+      load_slice(a.w + (part * n + wcol) * k, k, begin, lane, col < n, wv[part]);
     }
+  };
+  // With programmatic dependent launch the weights (which no kernel writes) are asked for
+  // while the kernels before this one finish, and the next kernel may then launch and do
+  // the same; x, the norm and the outputs wait for the kernels before.
+  if (a.early) {
+    load_weights();
+    release_dependents();
   }
   wait_prior_grids();
-  uint4 wv[kParts][kLoadsPerLane];
-#pragma unroll
-  for (int part = 0; part < kParts; ++part) {
-    load_slice(a.w + (part * n + wcol) * k, k, begin, lane, col < n, wv[part]);
-  }
+  if (!a.early) load_weights();
   // kQkvStore: thread (c, r) = (tid % kColumns, tid / kColumns) stores column c of row r;
   // its slot and rotation are read while the weights are in flight.
   const int store_c = threadIdx.x % kColumns, store_r = threadIdx.x / kColumns;
@@ -265,7 +256,7 @@ void launch_rows(const GemvArgs& a, cudaStream_t stream) {
 
 template <GemvIn IN, GemvOut OUT>
 void dispatch(GemvArgs a, int64_t rows, cudaStream_t stream) {
-  a.prefetch = programmatic_launch_enabled();
+  a.early = programmatic_launch_enabled();
   switch (rows) {
     case 1:
       return launch_rows<1, IN, OUT>(a, stream);

@@ -4,10 +4,13 @@
 // wait_prior_grids(), which returns once the kernels before it have completed and their
 // writes are visible (at once when launched without PDL), so launching with or without PDL
 // computes the same. What PDL saves is the gap between short kernels (a decode step is
-// dozens of 3-10 µs kernels). No kernel triggers its dependents early: with
-// griddepcontrol.launch_dependents at every kernel's start, PDL measured slower (2026-11-30:
-// B2 −17 %, B6 −4 %); released as the blocks exit, too (B2 −15 %, B6 −7 %). Off unless
-// CASCADE_PDL=1 when a CUDA backend is created; it needs compute capability 9.0 or later.
+// dozens of 3-10 µs kernels) and, for the decode GEMVs, the weights' latency: a GEMV asks
+// for its weights (into registers) before it waits, then releases its dependents, and the
+// attention task kernel releases them at its start, so the next GEMV's weights stream in
+// while attention runs. Measured before (2026-11-30), with the GEMVs only prefetching
+// into L2: dependents released at every kernel's start, B2 −17 %, B6 −4 %; as the blocks
+// exit, B2 −15 %, B6 −7 %. Off unless CASCADE_PDL=1 when a CUDA backend is created; it
+// needs compute capability 9.0 or later.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -19,6 +22,14 @@
 #include "ops/cuda/cuda_launch.h"
 
 namespace cascade::cuda {
+
+// Device: lets the next kernel on the stream launch (when it was launched with PDL) before
+// this one ends; it still waits for this one in wait_prior_grids().
+__device__ __forceinline__ void release_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
 
 // Device: first thing in every kernel, before it reads or writes global memory that
 // kernels before it write. Waits for those kernels (complete, their writes visible); with
