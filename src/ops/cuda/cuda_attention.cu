@@ -412,6 +412,12 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
   // (a warp-uniform test, so the warp reductions inside stay legal).
   const int rows_valid = min(ROWS, t.flat_rows - t.flat_row0);
 
+  // The rows' limits come from the plan and positions (the host writes them), so with
+  // programmatic dependent launch they are read while the kernels before finish; the
+  // queries and the cache are written by those kernels.
+  if (threadIdx.x < ROWS)
+    sh.limit[threadIdx.x] = task_row_limit(args, t, t.flat_row0 + threadIdx.x);
+  wait_prior_grids();
   // Query tile: rotate each rotate-half pair (i, i + D/2) at position - rope_delta (not
   // for an item of no tokens: a kCluster chunk padding its cluster).
   if (t.kv_end > kv_begin) {
@@ -420,8 +426,6 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
       sh.loop.q[r][i + D / 2] = y;
     });
   }
-  if (threadIdx.x < ROWS)
-    sh.limit[threadIdx.x] = task_row_limit(args, t, t.flat_row0 + threadIdx.x);
   __syncthreads();
   int kv_stop = kv_begin;  // a padding row's limit is 0, so it never raises kv_stop
 #pragma unroll
@@ -627,14 +631,14 @@ template <int D, int ROWS, int WARPS, int KEY_LANES>
 __global__ void __launch_bounds__(WARPS * 32, kTaskMinBlocks<WARPS, KEY_LANES>)
     attention_task_kernel(const AttentionArgs args, const bool large) {
   release_dependents();  // the next kernel (a GEMV) may ask for its weights meanwhile
-  wait_prior_grids();
+  // The work (the plan) is written by the host: read before waiting for the kernels before
+  // (run_task_item waits before it reads the queries and the cache).
   extern __shared__ uint4 task_shared[];
   auto& sh = *reinterpret_cast<TaskShared<D, ROWS, WARPS>*>(task_shared);
   const WorkView w{args.work};
   const int kv_head = static_cast<int>(args.heads_inner ? blockIdx.x : blockIdx.y);
   const int block = static_cast<int>(args.heads_inner ? blockIdx.y : blockIdx.x);
   const int blocks = static_cast<int>(args.heads_inner ? gridDim.y : gridDim.x);
-  if (args.merge != AttentionMerge::kKernel && block == 0) zero_padding_rows<D>(args, w, kv_head);
   const int count = w.count(large ? kWorkNumLarge : kWorkNumSmall);
   const int32_t* items = w[large ? kWorkLargeItems : kWorkSmallItems];
   for (int i = block; i < count; i += blocks) {
@@ -644,9 +648,13 @@ __global__ void __launch_bounds__(WARPS * 32, kTaskMinBlocks<WARPS, KEY_LANES>)
     // items or none.
     if (args.merge == AttentionMerge::kCluster && !large) {
       merge_cluster_rows(args, t, sh);
-      return;
+      break;
     }
     __syncthreads();  // the next item reuses shared memory
+  }
+  if (args.merge != AttentionMerge::kKernel && block == 0) {
+    wait_prior_grids();  // a kernel before may still read out (the previous layer's)
+    zero_padding_rows<D>(args, w, kv_head);
   }
 }
 

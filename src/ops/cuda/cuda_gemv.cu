@@ -154,28 +154,35 @@ __global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
       load_slice(a.w + (part * n + wcol) * k, k, begin, lane, col < n, wv[part]);
     }
   };
-  // With programmatic dependent launch the weights (which no kernel writes) are asked for
-  // while the kernels before this one finish, and the next kernel may then launch and do
-  // the same; x, the norm and the outputs wait for the kernels before.
-  if (a.early) {
-    load_weights();
-    release_dependents();
-  }
-  wait_prior_grids();
-  if (!a.early) load_weights();
   // kQkvStore: thread (c, r) = (tid % kColumns, tid / kColumns) stores column c of row r;
-  // its slot and rotation are read while the weights are in flight.
+  // its slot and rotation (from the step's inputs, which the host writes) are read while
+  // the weights are in flight.
   const int store_c = threadIdx.x % kColumns, store_r = threadIdx.x / kColumns;
   const bool stores = kQkv && store_r < ROWS;
   int64_t slot = -1;
   float cos = 1.0f, sin = 0.0f;
-  if (stores) {
+  const auto read_slot_and_rotation = [&] {
+    if (!stores) return;
     slot = a.qkv.slots[store_r];
     const int64_t column = paired_column(first + store_c, a.qkv.d, kColumns);
     const int64_t head = column / a.qkv.d;  // the same for the whole block
     if (head >= a.qkv.hq && head < a.qkv.hq + a.qkv.hkv) {
       rope_cos_sin(a.qkv.positions[store_r], a.qkv.inv_freq[column % (a.qkv.d / 2)], &cos, &sin);
     }
+  };
+  // With programmatic dependent launch the weights (which no kernel writes) and the
+  // step's inputs are read while the kernels before this one finish, and the next kernel
+  // may then launch and do the same; x, the norm and the outputs wait for the kernels
+  // before.
+  if (a.early) {
+    load_weights();
+    release_dependents();
+    read_slot_and_rotation();
+    wait_prior_grids();
+  } else {
+    wait_prior_grids();
+    load_weights();
+    read_slot_and_rotation();
   }
   const bf16* x = a.x;
   if constexpr (IN == GemvIn::kRmsNorm) {  // under the weight loads' latency
