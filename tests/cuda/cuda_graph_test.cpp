@@ -237,6 +237,14 @@ std::string heads_checkpoint(const std::string& geometry, const std::string& nam
 
 using CudaGraphTest = CudaBackendTest;
 
+// The logits of `step` run with programmatic dependent launch (then off again).
+std::vector<float> with_programmatic_launch(const std::function<std::vector<float>()>& step) {
+  cuda::set_programmatic_launch(true);
+  std::vector<float> logits = step();
+  cuda::set_programmatic_launch(false);
+  return logits;
+}
+
 TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerOnTheTinyModel) {
   const std::string dir = fixture("models/qwen3-tiny");  // head_dim 32: CUDA-core kernels
   for (int seqs : {1, 4, 3, 13}) {
@@ -284,6 +292,37 @@ TEST_F(CudaGraphTest, SplitDecodeClustersReplayedEqualEager) {
     EXPECT_GE(graphed.model().graphs_recorded(), 1) << label;
   }
   std::filesystem::remove_all(group7);
+}
+
+// B6's path with programmatic dependent launch: one decode row of Qwen2.5-0.5B's heads over
+// a long own context (4-row tiles, KV chunks in clusters, the GEMVs loading their weights
+// before they wait), eager and replayed, bitwise equal to the same steps without it.
+TEST_F(CudaGraphTest, ProgrammaticLaunchOfSplitDecodeClustersComputesTheSame) {
+  try {
+    cuda::set_programmatic_launch(true);
+  } catch (const Error&) {
+    GTEST_SKIP() << "no programmatic dependent launch on this GPU";
+  }
+  cuda::set_programmatic_launch(false);
+  const std::string dir = heads_checkpoint("qwen2.5-0.5b", "graph-clusters-pdl", 6);
+  constexpr int kLongPages = 48;
+  Stepper plain(dir, *gpu, 1, 0, 0, kLongPages, false);
+  Stepper eager(dir, *gpu, 1, 0, 0, kLongPages, false);
+  Stepper graphed(dir, *gpu, 1, 64, 0, kLongPages, false);
+  std::mt19937 rng(17);
+  for (int i = 0; i < 9; ++i) {  // a 500-token step, then decode steps
+    const auto tokens = random_tokens(rng, 1, i == 0 ? 500 : 1, plain.vocab());
+    const auto want = plain.step(tokens);
+    EXPECT_EQ(with_programmatic_launch([&] { return eager.step(tokens); }), want)
+        << "eager step " << i;
+    EXPECT_EQ(with_programmatic_launch([&] { return graphed.step(tokens); }), want)
+        << "graphed step " << i;
+    if (i > 0) {
+      EXPECT_EQ((gpu->graph_variant() >> 13) & 3u, static_cast<uint32_t>(AttentionMerge::kCluster));
+    }
+  }
+  EXPECT_GE(graphed.model().graphs_recorded(), 1);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(CudaGraphTest, DecodeStepsReplayedEqualEagerWithTensorCoreTiles) {
@@ -348,30 +387,27 @@ TEST_F(CudaGraphTest, ShortPrefillStepsReplayedMatchEager) {
 // Programmatic dependent launch changes when kernels start, not what they compute: the
 // same steps with it on, eager and replayed, give bitwise the logits of the eager steps
 // without it (the batches fill their buckets): 32 sequences (cuBLASLt, tensor-core and
-// CUDA-core attention tiles) and 4 (decode through our GEMVs, which prefetch weights).
+// CUDA-core attention tiles) and 4 (decode through our GEMVs, which load their weights
+// before they wait).
 void expect_programmatic_launch_computes_the_same(Backend& gpu, const std::string& dir, int seqs,
                                                   int vocab) {
   Stepper plain(dir, gpu, seqs, 0), eager(dir, gpu, seqs, 0), graphed(dir, gpu, seqs, 64);
   std::mt19937 rng(static_cast<uint32_t>(11 + seqs));
   const auto random_step = [&](int per_seq) { return random_tokens(rng, seqs, per_seq, vocab); };
-  const auto with_pdl = [](const std::function<std::vector<float>()>& step) {
-    cuda::set_programmatic_launch(true);
-    std::vector<float> logits = step();
-    cuda::set_programmatic_launch(false);
-    return logits;
-  };
   std::vector<int32_t> shared(kSharedTokens);
   for (auto& id : shared) id = static_cast<int32_t>(rng() % vocab);
   const auto want_prefix = plain.prefill_shared(shared);
-  EXPECT_EQ(with_pdl([&] { return eager.prefill_shared(shared); }), want_prefix) << seqs;
-  EXPECT_EQ(with_pdl([&] { return graphed.prefill_shared(shared); }), want_prefix) << seqs;
+  EXPECT_EQ(with_programmatic_launch([&] { return eager.prefill_shared(shared); }), want_prefix)
+      << seqs;
+  EXPECT_EQ(with_programmatic_launch([&] { return graphed.prefill_shared(shared); }), want_prefix)
+      << seqs;
   for (int i = 0; i < 8; ++i) {
     const auto tokens = random_step(i == 0 ? 3 : 1);  // a 3-token step, then decode steps
     const bool share = i % 2 == 0;
     const auto want = plain.step(tokens, share);
-    EXPECT_EQ(with_pdl([&] { return eager.step(tokens, share); }), want)
+    EXPECT_EQ(with_programmatic_launch([&] { return eager.step(tokens, share); }), want)
         << seqs << " seqs, eager step " << i;
-    EXPECT_EQ(with_pdl([&] { return graphed.step(tokens, share); }), want)
+    EXPECT_EQ(with_programmatic_launch([&] { return graphed.step(tokens, share); }), want)
         << seqs << " seqs, graphed step " << i;
   }
   EXPECT_GE(graphed.model().graphs_recorded(), 1) << seqs;
