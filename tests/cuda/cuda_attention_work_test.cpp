@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
@@ -269,6 +270,21 @@ TEST(CudaAttentionWorkTest, FewDecodeRowsOfLargeGroupsTakeFourRowTilesWhereAsked
   }
 }
 
+// Each of `values` for `variable` makes attention_tuning_from_env throw an Error that names
+// the variable; the variable is unset afterwards.
+void expect_rejected(const char* variable, std::initializer_list<const char*> values) {
+  for (const char* bad : values) {
+    ::setenv(variable, bad, 1);
+    try {
+      attention_tuning_from_env(132);
+      ADD_FAILURE() << "accepted " << variable << "=" << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(variable), std::string::npos) << e.what();
+    }
+  }
+  ::unsetenv(variable);
+}
+
 TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   AttentionWorkShape shape = attention_tuning_from_env(132);
   EXPECT_EQ(shape.target_blocks, 528);
@@ -285,17 +301,7 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   EXPECT_EQ(shape.key_lanes, 8);
   ::setenv("CASCADE_ATTENTION_KEY_LANES", "1", 1);
   EXPECT_EQ(attention_tuning_from_env(132).key_lanes, 1);
-  for (const char* bad : {"0", "4", "16"}) {
-    ::setenv("CASCADE_ATTENTION_KEY_LANES", bad, 1);
-    try {
-      attention_tuning_from_env(132);
-      ADD_FAILURE() << "accepted CASCADE_ATTENTION_KEY_LANES=" << bad;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("CASCADE_ATTENTION_KEY_LANES"), std::string::npos)
-          << e.what();
-    }
-  }
-  ::unsetenv("CASCADE_ATTENTION_KEY_LANES");
+  expect_rejected("CASCADE_ATTENTION_KEY_LANES", {"0", "4", "16"});
   const char* const names[] = {
       "CASCADE_ATTENTION_TARGET_BLOCKS", "CASCADE_ATTENTION_MIN_CHUNK_TOKENS",
       "CASCADE_ATTENTION_WIDE_TOKENS", "CASCADE_ATTENTION_TASK_MERGE_PARTS",
@@ -309,33 +315,13 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   EXPECT_EQ(shape.wide_max_tokens, 77);
   EXPECT_EQ(shape.max_parts_merged_in_tasks, 77);
   for (const char* name : names) ::unsetenv(name);
-  for (const char* bad : {"-1", "lots", "12x"}) {
-    ::setenv("CASCADE_ATTENTION_TARGET_BLOCKS", bad, 1);
-    try {
-      attention_tuning_from_env(132);
-      ADD_FAILURE() << "accepted '" << bad << "'";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("CASCADE_ATTENTION_TARGET_BLOCKS"), std::string::npos)
-          << e.what();
-    }
-  }
-  ::unsetenv("CASCADE_ATTENTION_TARGET_BLOCKS");
+  expect_rejected("CASCADE_ATTENTION_TARGET_BLOCKS", {"-1", "lots", "12x"});
   EXPECT_EQ(shape.cluster_blocks, kMostClusterBlocks) << "on by default";
   ::setenv("CASCADE_ATTENTION_CLUSTER_BLOCKS", "0", 1);
   EXPECT_EQ(attention_tuning_from_env(132).cluster_blocks, 0);
   ::setenv("CASCADE_ATTENTION_CLUSTER_BLOCKS", "4", 1);
   EXPECT_EQ(attention_tuning_from_env(132).cluster_blocks, 4);
-  for (const char* bad : {"1", "3", "16"}) {
-    ::setenv("CASCADE_ATTENTION_CLUSTER_BLOCKS", bad, 1);
-    try {
-      attention_tuning_from_env(132);
-      ADD_FAILURE() << "accepted CASCADE_ATTENTION_CLUSTER_BLOCKS=" << bad;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("CASCADE_ATTENTION_CLUSTER_BLOCKS"), std::string::npos)
-          << e.what();
-    }
-  }
-  ::unsetenv("CASCADE_ATTENTION_CLUSTER_BLOCKS");
+  expect_rejected("CASCADE_ATTENTION_CLUSTER_BLOCKS", {"1", "3", "16"});
 }
 
 // Split decode steps whose rows are each in one task run each tile's chunks as one cluster

@@ -237,6 +237,17 @@ std::string heads_checkpoint(const std::string& geometry, const std::string& nam
 
 using CudaGraphTest = CudaBackendTest;
 
+// Whether this GPU takes programmatic dependent launch (left off).
+bool programmatic_launch_supported() {
+  try {
+    cuda::set_programmatic_launch(true);
+  } catch (const Error&) {
+    return false;
+  }
+  cuda::set_programmatic_launch(false);
+  return true;
+}
+
 // The logits of `step` run with programmatic dependent launch (then off again).
 std::vector<float> with_programmatic_launch(const std::function<std::vector<float>()>& step) {
   cuda::set_programmatic_launch(true);
@@ -298,12 +309,9 @@ TEST_F(CudaGraphTest, SplitDecodeClustersReplayedEqualEager) {
 // a long own context (4-row tiles, KV chunks in clusters, the GEMVs loading their weights
 // before they wait), eager and replayed, bitwise equal to the same steps without it.
 TEST_F(CudaGraphTest, ProgrammaticLaunchOfSplitDecodeClustersComputesTheSame) {
-  try {
-    cuda::set_programmatic_launch(true);
-  } catch (const Error&) {
+  if (!programmatic_launch_supported()) {
     GTEST_SKIP() << "no programmatic dependent launch on this GPU";
   }
-  cuda::set_programmatic_launch(false);
   const std::string dir = heads_checkpoint("qwen2.5-0.5b", "graph-clusters-pdl", 6);
   constexpr int kLongPages = 48;
   Stepper plain(dir, *gpu, 1, 0, 0, kLongPages, false);
@@ -414,12 +422,9 @@ void expect_programmatic_launch_computes_the_same(Backend& gpu, const std::strin
 }
 
 TEST_F(CudaGraphTest, ProgrammaticLaunchComputesTheSame) {
-  try {
-    cuda::set_programmatic_launch(true);
-  } catch (const Error&) {
+  if (!programmatic_launch_supported()) {
     GTEST_SKIP() << "no programmatic dependent launch on this GPU";
   }
-  cuda::set_programmatic_launch(false);
   const std::string dir = heads_checkpoint("qwen3-0.6b", "graph-pdl", 7);
   for (int seqs : {32, 4}) {
     expect_programmatic_launch_computes_the_same(*gpu, dir, seqs, kHeadsVocab);
