@@ -164,7 +164,8 @@ class Backend {
                          const AttentionPlan& plan, const RopeParams& rope, Tensor& out) = 0;
   // Derives the plan's kernel work for q rows of `rows` × `hq` heads over caches shaped
   // like `cache` ahead of the step's attention calls, so that a recorded step (capture)
-  // replays with this plan. No-op where attention needs no preparation (the CPU).
+  // replays with this plan. Called once per step, before its kernels are enqueued (CUDA
+  // also chooses there whether they launch with PDL). No-op on the CPU.
   virtual void prepare_attention(const AttentionPlan& /*plan*/, int64_t /*rows*/, int64_t /*hq*/,
                                  const KvLayer& /*cache*/) {}
   // Shared levels shorter than this are cheaper read by each sequence than as one shared

@@ -23,6 +23,7 @@
 #include "model/safetensors.h"
 #include "model_loading.h"
 #include "ops/cuda/cuda_attention_work.h"
+#include "ops/cuda/cuda_kernels.h"
 #include "ops/cuda/cuda_launch.h"
 #include "test_paths.h"
 
@@ -237,22 +238,25 @@ std::string heads_checkpoint(const std::string& geometry, const std::string& nam
 
 using CudaGraphTest = CudaBackendTest;
 
-// Whether this GPU takes programmatic dependent launch (left off).
+// Whether this GPU takes programmatic dependent launch (left as it was).
 bool programmatic_launch_supported() {
+  const bool was = cuda::programmatic_launch_enabled();
   try {
     cuda::set_programmatic_launch(true);
   } catch (const Error&) {
     return false;
   }
-  cuda::set_programmatic_launch(false);
+  cuda::set_programmatic_launch(was);
   return true;
 }
 
-// The logits of `step` run with programmatic dependent launch (then off again).
-std::vector<float> with_programmatic_launch(const std::function<std::vector<float>()>& step) {
-  cuda::set_programmatic_launch(true);
+// The logits of `step` run with programmatic dependent launch on or off (then as before).
+std::vector<float> with_programmatic_launch(bool on,
+                                            const std::function<std::vector<float>()>& step) {
+  const bool was = cuda::programmatic_launch_enabled();
+  cuda::set_programmatic_launch(on);
   std::vector<float> logits = step();
-  cuda::set_programmatic_launch(false);
+  cuda::set_programmatic_launch(was);
   return logits;
 }
 
@@ -320,10 +324,10 @@ TEST_F(CudaGraphTest, ProgrammaticLaunchOfSplitDecodeClustersComputesTheSame) {
   std::mt19937 rng(17);
   for (int i = 0; i < 9; ++i) {  // a 500-token step, then decode steps
     const auto tokens = random_tokens(rng, 1, i == 0 ? 500 : 1, plain.vocab());
-    const auto want = plain.step(tokens);
-    EXPECT_EQ(with_programmatic_launch([&] { return eager.step(tokens); }), want)
+    const auto want = with_programmatic_launch(false, [&] { return plain.step(tokens); });
+    EXPECT_EQ(with_programmatic_launch(true, [&] { return eager.step(tokens); }), want)
         << "eager step " << i;
-    EXPECT_EQ(with_programmatic_launch([&] { return graphed.step(tokens); }), want)
+    EXPECT_EQ(with_programmatic_launch(true, [&] { return graphed.step(tokens); }), want)
         << "graphed step " << i;
     if (i > 0) {
       EXPECT_EQ((gpu->graph_variant() >> 13) & 3u, static_cast<uint32_t>(AttentionMerge::kCluster));
@@ -394,9 +398,10 @@ TEST_F(CudaGraphTest, ShortPrefillStepsReplayedMatchEager) {
 
 // Programmatic dependent launch changes when kernels start, not what they compute: the
 // same steps with it on, eager and replayed, give bitwise the logits of the eager steps
-// without it (the batches fill their buckets): 32 sequences (cuBLASLt, tensor-core and
-// CUDA-core attention tiles) and 4 (decode through our GEMVs, which load their weights
-// before they wait).
+// without it (the batches fill their buckets): 4 sequences (decode through our GEMVs,
+// which load their weights before they wait) and 32 (cuBLASLt, tensor-core and CUDA-core
+// attention tiles; steps past kGemvMaxRows rows launch without PDL, so this checks that
+// the switch between the two leaves nothing behind).
 void expect_programmatic_launch_computes_the_same(Backend& gpu, const std::string& dir, int seqs,
                                                   int vocab) {
   Stepper plain(dir, gpu, seqs, 0), eager(dir, gpu, seqs, 0), graphed(dir, gpu, seqs, 64);
@@ -404,21 +409,49 @@ void expect_programmatic_launch_computes_the_same(Backend& gpu, const std::strin
   const auto random_step = [&](int per_seq) { return random_tokens(rng, seqs, per_seq, vocab); };
   std::vector<int32_t> shared(kSharedTokens);
   for (auto& id : shared) id = static_cast<int32_t>(rng() % vocab);
-  const auto want_prefix = plain.prefill_shared(shared);
-  EXPECT_EQ(with_programmatic_launch([&] { return eager.prefill_shared(shared); }), want_prefix)
+  const auto want_prefix =
+      with_programmatic_launch(false, [&] { return plain.prefill_shared(shared); });
+  EXPECT_EQ(with_programmatic_launch(true, [&] { return eager.prefill_shared(shared); }),
+            want_prefix)
       << seqs;
-  EXPECT_EQ(with_programmatic_launch([&] { return graphed.prefill_shared(shared); }), want_prefix)
+  EXPECT_EQ(with_programmatic_launch(true, [&] { return graphed.prefill_shared(shared); }),
+            want_prefix)
       << seqs;
   for (int i = 0; i < 8; ++i) {
     const auto tokens = random_step(i == 0 ? 3 : 1);  // a 3-token step, then decode steps
     const bool share = i % 2 == 0;
-    const auto want = plain.step(tokens, share);
-    EXPECT_EQ(with_programmatic_launch([&] { return eager.step(tokens, share); }), want)
+    const auto want = with_programmatic_launch(false, [&] { return plain.step(tokens, share); });
+    EXPECT_EQ(with_programmatic_launch(true, [&] { return eager.step(tokens, share); }), want)
         << seqs << " seqs, eager step " << i;
-    EXPECT_EQ(with_programmatic_launch([&] { return graphed.step(tokens, share); }), want)
+    EXPECT_EQ(with_programmatic_launch(true, [&] { return graphed.step(tokens, share); }), want)
         << seqs << " seqs, graphed step " << i;
   }
   EXPECT_GE(graphed.model().graphs_recorded(), 1) << seqs;
+}
+
+// Steps past kGemvMaxRows rows launch without PDL: preparing a step's attention allows it
+// for this thread's launches or not, and with it off nothing takes it.
+TEST_F(CudaGraphTest, ProgrammaticLaunchOnlyInStepsOfFewRows) {
+  if (!programmatic_launch_supported()) {
+    GTEST_SKIP() << "no programmatic dependent launch on this GPU";
+  }
+  EXPECT_TRUE(cuda::step_takes_programmatic_launch(1));
+  EXPECT_TRUE(cuda::step_takes_programmatic_launch(cuda::kGemvMaxRows));
+  EXPECT_FALSE(cuda::step_takes_programmatic_launch(cuda::kGemvMaxRows + 1));
+  const std::string dir = fixture("models/qwen3-tiny");
+  const bool was = cuda::programmatic_launch_enabled();
+  cuda::set_programmatic_launch(true);
+  Stepper few(dir, *gpu, cuda::kGemvMaxRows, 0), many(dir, *gpu, cuda::kGemvMaxRows + 1, 0);
+  std::mt19937 rng(5);
+  few.step(random_tokens(rng, cuda::kGemvMaxRows, 1, few.vocab()));
+  EXPECT_TRUE(cuda::programmatic_launch_enabled());
+  many.step(random_tokens(rng, cuda::kGemvMaxRows + 1, 1, many.vocab()));
+  EXPECT_FALSE(cuda::programmatic_launch_enabled());
+  few.step(random_tokens(rng, cuda::kGemvMaxRows, 1, few.vocab()));
+  EXPECT_TRUE(cuda::programmatic_launch_enabled());
+  cuda::set_programmatic_launch(false);
+  EXPECT_FALSE(cuda::programmatic_launch_enabled());
+  cuda::set_programmatic_launch(was);
 }
 
 TEST_F(CudaGraphTest, ProgrammaticLaunchComputesTheSame) {

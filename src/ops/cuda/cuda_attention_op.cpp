@@ -12,6 +12,7 @@
 #include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_launch.h"
 #include "ops/op_checks.h"
 
 namespace cascade {
@@ -82,6 +83,8 @@ void CudaBackend::prepare_attention(const AttentionPlan& plan, int64_t rows, int
   check(cache.k.rank() == 4 && hq > 0 && cache.k.dim(2) > 0 && hq % cache.k.dim(2) == 0,
         "prepare_attention: cache must be [pages, page_size, kv_heads, head_dim] with hq a "
         "multiple of kv_heads");
+  // Called once per step, before its kernels are enqueued (or recorded).
+  cuda::allow_programmatic_launch_in_step(cuda::step_takes_programmatic_launch(rows));
   const int64_t d = cache.k.dim(3);
   const AttentionWork& work = attention_work(plan, rows, cache.k.dim(0), cache.k.dim(1),
                                              attention_shape(hq, cache.k.dim(2), d));

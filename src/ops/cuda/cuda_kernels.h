@@ -41,6 +41,15 @@ void silu_mul(const bf16* gate_up, int64_t rows, int64_t n, bf16* out, cudaStrea
 // [rows, n] f32 when out_f32, else bf16. gemv_fits says whether rows, k and the pointers
 // suit it (k % 8 == 0, k <= 8,192, 16-byte aligned x and w).
 inline constexpr int kGemvMaxRows = 8;
+
+// Whether a step of `rows` rows launches its kernels with PDL (when it is on): only steps
+// of at most kGemvMaxRows, where each GEMV loads its weights before it waits and so
+// overlaps the kernel ahead (B6 +16 %, H200 2026-12-01). In larger steps PDL measured
+// within the noise (B2, B3: -4 to +4 % over three calls) or slower with the attention
+// kernels included (B2 batch 16/64/128 -10/-18/-15 %); docs/BENCHMARKS.md.
+constexpr bool step_takes_programmatic_launch(int64_t rows) {
+  return rows <= kGemvMaxRows;
+}
 bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w);
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
           int64_t n, int64_t k, cudaStream_t stream);
