@@ -170,6 +170,38 @@ TEST_F(AttentionTest, SingleCausalTaskEqualsNaiveAttentionWithGqaAndScrambledPag
   EXPECT_LT(worst, 2e-5);
 }
 
+// A decode step's shape: tasks of one query row each (of a sequence, over its scrambled
+// pages), next to a task of several rows, in one plan: every row as naive attention, and
+// bitwise the same for any thread count.
+TEST_F(AttentionTest, OneRowTasksBesideALargerTaskEqualNaiveAttention) {
+  const Sequence s(37, 6, 2, 16, 300);
+  const std::vector<int> queries = {36, 20, 0, 5, 30, 31, 32, 33, 34, 35};
+  const std::vector<int32_t> pages(kScrambled.begin(), kScrambled.begin() + 10);
+  std::vector<float> first;
+  for (int threads : {1, 2, 3}) {
+    backend = make_cpu_backend(threads);
+    KvLayer cache = make_cache(12, s.hkv, s.d);
+    const auto slot = [&](int j) { return kScrambled[j / kPageSize] * kPageSize + j % kPageSize; };
+    store(s, cache, slot, [](int j) { return j; });
+    AttentionPlan plan;
+    plan.page_size = kPageSize;
+    plan.num_rows = static_cast<int>(queries.size());
+    for (int r = 0; r < 4; ++r) plan.add_task({r}, pages, s.tokens, 0, 0, true);
+    plan.add_task(iota(4, 10), pages, s.tokens, 0, 0, true);
+    const auto got = run(std::vector<const Sequence*>(queries.size(), &s), queries, cache, plan);
+    double worst = 0;
+    for (size_t r = 0; r < queries.size(); ++r) {
+      const auto want = naive_attention(s, queries[r]);
+      for (size_t i = 0; i < want.size(); ++i) {
+        worst = std::max(worst, std::fabs(got[r * want.size() + i] - want[i]));
+      }
+    }
+    EXPECT_LT(worst, 2e-5) << threads << " threads";  // as the single causal task above
+    if (first.empty()) first = got;
+    EXPECT_EQ(got, first) << threads << " threads";
+  }
+}
+
 TEST_F(AttentionTest, GqaMapsQueryHeadsToTheirKvHead) {
   // With v constant c_h on kv head h, every query head of group h outputs exactly c_h.
   Sequence s(9, 6, 3, 8, 200);
