@@ -240,7 +240,7 @@ using CudaGraphTest = CudaBackendTest;
 
 // Whether this GPU takes programmatic dependent launch (left as it was).
 bool programmatic_launch_supported() {
-  const bool was = cuda::programmatic_launch_enabled();
+  const bool was = cuda::programmatic_launch_on();
   try {
     cuda::set_programmatic_launch(true);
   } catch (const Error&) {
@@ -253,7 +253,7 @@ bool programmatic_launch_supported() {
 // The logits of `step` run with programmatic dependent launch on or off (then as before).
 std::vector<float> with_programmatic_launch(bool on,
                                             const std::function<std::vector<float>()>& step) {
-  const bool was = cuda::programmatic_launch_enabled();
+  const bool was = cuda::programmatic_launch_on();
   cuda::set_programmatic_launch(on);
   std::vector<float> logits = step();
   cuda::set_programmatic_launch(was);
@@ -439,7 +439,7 @@ TEST_F(CudaGraphTest, ProgrammaticLaunchOnlyInStepsOfFewRows) {
   EXPECT_TRUE(cuda::step_takes_programmatic_launch(cuda::kGemvMaxRows));
   EXPECT_FALSE(cuda::step_takes_programmatic_launch(cuda::kGemvMaxRows + 1));
   const std::string dir = fixture("models/qwen3-tiny");
-  const bool was = cuda::programmatic_launch_enabled();
+  const bool was = cuda::programmatic_launch_on();
   cuda::set_programmatic_launch(true);
   Stepper few(dir, *gpu, cuda::kGemvMaxRows, 0), many(dir, *gpu, cuda::kGemvMaxRows + 1, 0);
   std::mt19937 rng(5);

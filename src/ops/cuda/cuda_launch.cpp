@@ -37,7 +37,11 @@ void configure_programmatic_launch() {
 }
 
 bool programmatic_launch_enabled() {
-  return step_allows && use_pdl.load(std::memory_order_relaxed);
+  return step_allows && programmatic_launch_on();
+}
+
+bool programmatic_launch_on() {
+  return use_pdl.load(std::memory_order_relaxed);
 }
 
 void set_programmatic_launch(bool on) {

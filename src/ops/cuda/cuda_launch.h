@@ -10,6 +10,8 @@ namespace cascade::cuda {
 void configure_programmatic_launch();
 // Whether the next launch on this thread takes PDL: on, and its step allows it.
 bool programmatic_launch_enabled();
+// Whether PDL is on (set_programmatic_launch), whatever the step.
+bool programmatic_launch_on();
 // On (an Error where unsupported) or off.
 void set_programmatic_launch(bool on);
 // Whether the launches of the step this thread enqueues next take PDL when it is on
