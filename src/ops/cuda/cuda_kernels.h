@@ -44,8 +44,8 @@ inline constexpr int kGemvMaxRows = 8;
 
 // Whether a step of `rows` rows launches its kernels with PDL (when it is on): only steps
 // of at most kGemvMaxRows, where each GEMV loads its weights before it waits and so
-// overlaps the kernel ahead (B6 +16 %, H200 2026-12-01). In larger steps PDL measured
-// within the noise (B2, B3: -4 to +4 % over three calls) or slower with the attention
+// overlaps the kernel ahead (B6 1,159 -> 1,387 tok/s, H200 2026-12-01). In larger steps PDL
+// measured within the noise (B2, B3: -5 to +7 % over three calls) or slower with the attention
 // kernels included (B2 batch 16/64/128 -10/-18/-15 %); docs/BENCHMARKS.md.
 constexpr bool step_takes_programmatic_launch(int64_t rows) {
   return rows <= kGemvMaxRows;
