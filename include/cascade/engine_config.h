@@ -20,6 +20,11 @@ struct EngineConfig {
   int max_num_batched_tokens = 8192;   // tokens computed in one step
   int max_model_len = 4096;            // prompt + output tokens of one sequence
   bool enable_chunked_prefill = true;  // split long prompts over several steps
+  // Schedule and queue step N+1 while step N runs (its tokens are read on the device),
+  // so the GPU does not wait for the host between steps; outputs come one step later.
+  // Off: each step is waited for before the next is scheduled. CASCADE_ASYNC_SCHEDULING=0
+  // turns it off too.
+  bool async_scheduling = true;
 
   // KV cache.
   int page_size = 16;                 // tokens per KV page

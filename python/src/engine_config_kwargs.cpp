@@ -30,6 +30,7 @@ const KeywordFields<EngineConfig>& engine_config_fields() {
         .member("tensor_parallel_size", &C::tensor_parallel_size, "an int")
         .member("gpu_memory_utilization", &C::gpu_memory_utilization, "a float")
         .member("enforce_eager", &C::enforce_eager, "a bool")
+        .member("async_scheduling", &C::async_scheduling, "a bool")
         .member("enable_cascade_attention", &C::enable_cascade_attention, "a bool")
         .member("chunk_page_ratio", &C::chunk_page_ratio, "a float")
         .member("max_cascade_levels", &C::max_cascade_levels, "an int")

@@ -1,10 +1,9 @@
 #include "engine/llm_engine.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <random>
 
+#include "base/env_int.h"
 #include "base/error.h"
 #include "base/step_profile.h"
 #include "cache/model_fingerprint.h"
@@ -24,6 +23,7 @@ const EngineConfig& validated(const EngineConfig& config) {
 
 LLMEngine::LLMEngine(const std::string& model_dir, const EngineConfig& config)
     : config_(validated(config)),
+      async_(config_.async_scheduling && env_int("CASCADE_ASYNC_SCHEDULING", 1, 0, 1) == 1),
       tokenizer_(Tokenizer::load(model_dir)),
       runner_(model_dir, config),
       seed_base_(std::random_device{}()) {
@@ -170,10 +170,15 @@ void LLMEngine::finish_ready_prefills() {
   }
 }
 
-bool LLMEngine::append_token(Request& request, int32_t token) {
+bool LLMEngine::accept_token(Request& request, size_t index, int32_t token) {
   Sequence& seq = request.seq;
-  seq.tokens.push_back(token);
+  check(seq.num_pending_tokens > 0 && index == static_cast<size_t>(seq.num_known_tokens()),
+        "engine: a step's tokens arrived out of order");
+  seq.tokens[index] = token;
+  --seq.num_pending_tokens;
+  scheduler_->publish_pages(seq);
   ++stats_.decode_tokens;
+  const int generated = static_cast<int>(index) + 1 - seq.num_prompt_tokens;
   FinishReason reason = FinishReason::None;
   const bool is_stop_id =
       std::find(request.stop_ids.begin(), request.stop_ids.end(), token) != request.stop_ids.end();
@@ -181,14 +186,24 @@ bool LLMEngine::append_token(Request& request, int32_t token) {
     reason = FinishReason::Stop;
   } else if (request.text.add(token)) {
     reason = FinishReason::Stop;
-  } else if (seq.num_generated() >= seq.params.max_tokens ||
-             seq.context_len + seq.num_tokens() >= config_.max_model_len) {
+  } else if (generated >= seq.params.max_tokens ||
+             seq.context_len + static_cast<int>(index) + 1 >= config_.max_model_len) {
     reason = FinishReason::Length;
   }
   if (reason == FinishReason::None) return false;
+  // A step queued after this one may have drawn more: they are not part of the output.
+  seq.tokens.resize(index + 1);
+  seq.num_pending_tokens = 0;
+  seq.last_token_pending = false;
   seq.finish_reason = reason;
   request.text.finish();
   return true;
+}
+
+void LLMEngine::finish_request(Request& request) {
+  const int64_t id = request.seq.id;
+  scheduler_->remove(&request.seq);
+  requests_.erase(id);
 }
 
 bool LLMEngine::ends_inside_think_block(const std::vector<int32_t>& prompt) const {
@@ -208,9 +223,10 @@ RequestOutput LLMEngine::make_output(Request& request) {
   // the request finishes. Copying them every step made long outputs quadratic (B1 on the
   // tiny geometry, CPU: this phase 0.77 -> 0.23 ms per step of up to 256 sequences).
   const auto generated = seq.tokens.begin() + seq.num_prompt_tokens;
+  const auto known_end = seq.tokens.begin() + seq.num_known_tokens();
   out.token_ids_delta.assign(generated + static_cast<ptrdiff_t>(request.tokens_reported),
-                             seq.tokens.end());
-  request.tokens_reported = static_cast<size_t>(seq.tokens.end() - generated);
+                             known_end);
+  request.tokens_reported = static_cast<size_t>(known_end - generated);
   out.text_delta = request.text.take_delta();
   ReasoningSplit delta = request.reasoning.push(out.text_delta);
   if (seq.finish_reason != FinishReason::None) {
@@ -221,7 +237,7 @@ RequestOutput LLMEngine::make_output(Request& request) {
   request.reasoning_content += delta.reasoning;
   request.content += delta.answer;
   if (seq.finish_reason != FinishReason::None) {
-    out.token_ids.assign(generated, seq.tokens.end());
+    out.token_ids.assign(generated, known_end);
     out.text = request.text.text();
     out.reasoning_content = request.reasoning_content;
     out.content = request.content;
@@ -243,83 +259,97 @@ LLMEngine::~LLMEngine() {
 
 std::vector<RequestOutput> LLMEngine::step() {
   std::vector<RequestOutput> outputs;
+  const bool launched = launch_step();
+  if (!launched && in_flight_.empty()) {
+    check(!scheduler_->has_unfinished(), "scheduler could not make progress (KV cache too small)");
+    return outputs;
+  }
+  // Asynchronous: the step just queued runs on the device while the host reads the tokens
+  // of the one before it and makes their outputs.
+  const size_t keep = async_ && launched ? 1 : 0;
+  while (in_flight_.size() > keep) finish_step(outputs);
+  return outputs;
+}
+
+bool LLMEngine::launch_step() {
   const SchedulerOutput scheduled = [&] {
     PhaseTimer timer(StepPhase::Schedule);
     auto s = scheduler_->schedule();
     finish_ready_prefills();  // chunks that were cached already
     return s;
   }();
-  if (scheduled.empty()) {
-    check(!scheduler_->has_unfinished(), "scheduler could not make progress (KV cache too small)");
-    return outputs;
-  }
-  // Every sequence that completes its tokens samples, in scheduled order.
+  if (scheduled.empty()) return false;
+  // Every sequence that completes its tokens samples, in scheduled order. Each row's draw
+  // is taken from its request's generator now; the host sampler, where it samples, gets
+  // the generator as it was before the draw and takes the same one.
   std::vector<Request*> sampling;
   for (const auto& item : scheduled.items) {
     if (item.samples) sampling.push_back(requests_.at(item.seq->id).get());
   }
-  const std::vector<int32_t> tokens = run_and_sample(scheduled, sampling);
+  ModelRunner::StepSampling draws;
+  std::vector<float> temperature, top_p;
+  std::vector<int32_t> top_k;
+  std::vector<double> uniform;
+  for (Request* r : sampling) {
+    const SamplingParams& p = r->seq.params;
+    draws.params.push_back(&p);
+    draws.rngs.push_back(r->rng);
+    const bool greedy = is_greedy(p);
+    temperature.push_back(greedy ? 0.0f : p.temperature);
+    uniform.push_back(greedy ? 0.0 : r->rng.next_uniform());
+    top_k.push_back(p.top_k);
+    top_p.push_back(p.top_p);
+  }
+  draws.device = {{temperature, uniform, top_k, top_p}, usable_vocab()};
+  runner_.enqueue(scheduled, draws);
+
+  // Steps queued later run after this one, so its KV counts as computed from now on.
   PhaseTimer timer(StepPhase::Outputs);
-  StepProfile::instance().add_step();
   scheduler_->complete(scheduled);
   finish_ready_prefills();
   ++stats_.steps;
   stats_.prefill_tokens += scheduled.num_prefill_tokens;
-
+  InFlightStep flight;
   for (size_t i = 0; i < sampling.size(); ++i) {
-    Request& request = *sampling[i];
-    const bool finished = append_token(request, tokens[i]);
-    outputs.push_back(make_output(request));
-    if (finished) {
-      scheduler_->remove(&request.seq);
-      requests_.erase(request.seq.id);
-    }
+    Sequence& seq = sampling[i]->seq;
+    flight.tokens.push_back({seq.id, seq.tokens.size()});
+    seq.tokens.push_back(-static_cast<int32_t>(i) - 1);
+    ++seq.num_pending_tokens;
+    seq.last_token_pending = seq.num_generated() >= seq.params.max_tokens ||
+                             seq.context_len + seq.num_tokens() >= config_.max_model_len;
   }
-  return outputs;
+  in_flight_.push_back(std::move(flight));
+  return true;
 }
 
-std::vector<int32_t> LLMEngine::run_and_sample(const SchedulerOutput& scheduled,
-                                               const std::vector<Request*>& sampling) {
-  const int vocab = runner_.model_config().vocab_size;
-  const int usable = std::min(vocab, tokenizer_.vocab_size());
-  // Rows are sampled where the logits are, with the host sampler's definition, where the
-  // backend can (CUDA; the CPU backend leaves them to the host sampler, as does a row with
-  // a faulty logit). The draws come from copies of the request generators, kept only when
-  // the device did sample, so each request draws once.
-  std::vector<float> temperature, top_p;
-  std::vector<int32_t> top_k;
-  std::vector<double> uniform;
-  std::vector<RequestRng> drawn;
-  for (const Request* r : sampling) {
-    const SamplingParams& p = r->seq.params;
-    drawn.push_back(r->rng);
-    const bool greedy = is_greedy(p);
-    temperature.push_back(greedy ? 0.0f : p.temperature);
-    uniform.push_back(greedy ? 0.0 : drawn.back().next_uniform());
-    top_k.push_back(p.top_k);
-    top_p.push_back(p.top_p);
+void LLMEngine::finish_step(std::vector<RequestOutput>& outputs) {
+  const InFlightStep flight = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  const std::vector<int32_t> tokens = runner_.finish();
+  PhaseTimer timer(StepPhase::Outputs);
+  StepProfile::instance().add_step();
+  check(tokens.size() == flight.tokens.size(), [&] {
+    return "engine: a step gave " + std::to_string(tokens.size()) + " tokens for " +
+           std::to_string(flight.tokens.size()) + " rows";
+  });
+  std::string fault;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const auto found = requests_.find(flight.tokens[i].request_id);
+    if (found == requests_.end()) continue;  // finished or aborted while this step ran
+    Request& request = *found->second;
+    if (tokens[i] < 0) {  // the device found the row's logits faulty: this request ends
+      if (fault.empty()) {
+        fault = "sampler: the logits of request " + std::to_string(request.seq.id) +
+                " hold NaN or +inf, or only -inf: no token can be sampled";
+      }
+      finish_request(request);
+      continue;
+    }
+    const bool finished = accept_token(request, flight.tokens[i].index, tokens[i]);
+    outputs.push_back(make_output(request));
+    if (finished) finish_request(request);
   }
-  if (runner_.run_and_sample(scheduled, {{temperature, uniform, top_k, top_p}, usable})) {
-    for (size_t i = 0; i < sampling.size(); ++i) sampling[i]->rng = drawn[i];
-    return runner_.tokens();
-  }
-  // The host sampler: logits [sampling sequences, vocab], left by run_and_sample.
-  std::vector<float>& rows = runner_.logits();
-  // Ids past the tokenizer (padding rows of the embedding) can never be produced.
-  for (size_t r = 0; r < sampling.size() && usable < vocab; ++r) {
-    std::fill(rows.begin() + static_cast<ptrdiff_t>(r * vocab + usable),
-              rows.begin() + static_cast<ptrdiff_t>((r + 1) * vocab),
-              -std::numeric_limits<float>::infinity());
-  }
-  std::vector<const SamplingParams*> params;
-  std::vector<RequestRng*> rngs;
-  for (Request* r : sampling) {
-    params.push_back(&r->seq.params);
-    rngs.push_back(&r->rng);
-  }
-  std::vector<int32_t> tokens(sampling.size());
-  sample_tokens(rows.data(), static_cast<int>(sampling.size()), vocab, params, rngs, tokens);
-  return tokens;
+  check(fault.empty(), fault);
 }
 
 bool LLMEngine::abort(int64_t request_id) {

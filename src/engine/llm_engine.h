@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,8 @@ class LLMEngine {
   std::vector<ChunkInfo> list_chunks() const { return library_.list(); }
   std::vector<RequestOutput> step();
   bool abort(int64_t request_id);
+  // A request with a token in flight is still running (or waiting, when preempted), so a
+  // step in flight matters only while the scheduler has requests.
   bool has_unfinished() const { return scheduler_->has_unfinished(); }
 
   const Tokenizer& tokenizer() const { return tokenizer_; }
@@ -60,7 +63,18 @@ class LLMEngine {
     std::string reasoning_content, content;
   };
 
+  // A queued step whose tokens the host has not read yet: the position in its request's
+  // tokens of each sampling row's pending token, in row order.
+  struct PendingToken {
+    int64_t request_id = -1;
+    size_t index = 0;
+  };
+  struct InFlightStep {
+    std::vector<PendingToken> tokens;
+  };
+
   EngineConfig config_;
+  bool async_;  // config_.async_scheduling unless CASCADE_ASYNC_SCHEDULING=0
   Tokenizer tokenizer_;
   ModelRunner runner_;
   std::unique_ptr<PagePool> pool_;
@@ -77,6 +91,7 @@ class LLMEngine {
   int64_t next_id_ = 0;
   uint64_t seed_base_;
   EngineStats stats_;
+  std::deque<InFlightStep> in_flight_;  // oldest first; at most one once step() returns
 
   int usable_vocab() const;  // ids the tokenizer and the model both know
   // Fills the sequence's chunks and own tokens from `prompt`; throws Error on bad input.
@@ -84,10 +99,13 @@ class LLMEngine {
   int64_t enqueue(std::unique_ptr<Request> request);
   void finish_ready_prefills();
   bool ends_inside_think_block(const std::vector<int32_t>& prompt) const;
-  bool append_token(Request& request, int32_t token);  // true when the request finished
-  // Runs the step; the tokens of `sampling` (in order), sampled on the device where it can.
-  std::vector<int32_t> run_and_sample(const SchedulerOutput& scheduled,
-                                      const std::vector<Request*>& sampling);
+  // The request's pending token at `index` is now known; true when the request finished.
+  bool accept_token(Request& request, size_t index, int32_t token);
+  // Schedules a step and queues it; false when nothing could be scheduled.
+  bool launch_step();
+  // Waits for the oldest queued step's tokens and appends the outputs they make.
+  void finish_step(std::vector<RequestOutput>& outputs);
+  void finish_request(Request& request);
   RequestOutput make_output(Request& request);
 };
 

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "base/env_int.h"
 #include "base/error.h"
 #include "base/step_profile.h"
+#include "engine/sampler.h"
 #include "model/safetensors.h"
 #include "ops/backend_factory.h"
 
@@ -70,6 +72,7 @@ ModelRunner::ModelRunner(const std::string& model_dir, const EngineConfig& confi
            std::to_string(pages_for_one) + "); raise num_kv_pages or lower max_model_len";
   });
   model_->allocate_kv_cache(num_kv_pages_, page_size_);
+  samples_ahead_ = model_->can_sample_ahead();
 }
 
 namespace {
@@ -148,6 +151,9 @@ void ModelRunner::build_batch(const SchedulerOutput& step) {
   }
   check(static_cast<int>(b.token_ids.size()) == step.num_tokens,
         "model runner: step rows do not match the scheduler's count");
+  if (!samples_ahead_) {
+    for (int32_t& id : b.token_ids) id = substituted(id);
+  }
   b.plan = plan_attention(plan_sequences_, step.num_tokens, planner_);
 }
 
@@ -157,10 +163,61 @@ std::vector<float>& ModelRunner::run(const SchedulerOutput& step) {
   return logits_;
 }
 
-bool ModelRunner::run_and_sample(const SchedulerOutput& step,
-                                 const TensorParallelModel::DeviceSampling& sampling) {
+int32_t ModelRunner::substituted(int32_t id) const {
+  if (id >= 0) return id;
+  const auto row = static_cast<size_t>(-static_cast<int64_t>(id) - 1);
+  check(!drawn_.empty() && row < drawn_.back().size(), [&] {
+    return "model runner: token id " + std::to_string(id) + " names no row of the last step";
+  });
+  return drawn_.back()[row];
+}
+
+void ModelRunner::enqueue(const SchedulerOutput& step, const StepSampling& sampling) {
   build_batch(step);
-  return model_->forward_and_sample(batch_, sampling, tokens_, logits_);
+  check(sampling.params.size() == batch_.logits_rows.size() &&
+            sampling.rngs.size() == batch_.logits_rows.size(),
+        "model runner: one sampling parameter set and generator per sampling row");
+  if (samples_ahead_) {
+    model_->forward_and_sample_ahead(batch_, sampling.device);
+    ++queued_on_device_;
+    return;
+  }
+  drawn_.push_back(run_and_sample_now(sampling));
+  // Only the newest step's tokens may be named by the next one; finish takes the oldest.
+}
+
+std::vector<int32_t> ModelRunner::run_and_sample_now(const StepSampling& sampling) {
+  std::vector<int32_t> tokens;
+  if (model_->forward_and_sample(batch_, sampling.device, tokens, logits_)) return tokens;
+  // The host sampler: logits_ [sampling rows, vocab], left by forward_and_sample.
+  const int vocab = model_->config().vocab_size;
+  const auto usable = static_cast<int>(sampling.device.usable_vocab);
+  const size_t rows = sampling.params.size();
+  // Ids past the tokenizer (padding rows of the embedding) can never be produced.
+  for (size_t r = 0; r < rows && usable < vocab; ++r) {
+    std::fill(logits_.begin() + static_cast<ptrdiff_t>(r * vocab + usable),
+              logits_.begin() + static_cast<ptrdiff_t>((r + 1) * vocab),
+              -std::numeric_limits<float>::infinity());
+  }
+  std::vector<RequestRng> rngs = sampling.rngs;
+  std::vector<RequestRng*> rng_of_row;
+  for (RequestRng& rng : rngs) rng_of_row.push_back(&rng);
+  tokens.assign(rows, -1);
+  sample_tokens(logits_.data(), static_cast<int>(rows), vocab, sampling.params, rng_of_row, tokens);
+  return tokens;
+}
+
+std::vector<int32_t> ModelRunner::finish() {
+  if (queued_on_device_ > 0) {
+    --queued_on_device_;
+    std::vector<int32_t> tokens;
+    model_->finish_sample(tokens);
+    return tokens;
+  }
+  check(!drawn_.empty(), "model runner: finish without a queued step");
+  std::vector<int32_t> tokens = std::move(drawn_.front());
+  drawn_.pop_front();
+  return tokens;
 }
 
 }  // namespace cascade

@@ -1,7 +1,8 @@
 // Runs the model for one scheduled step: turns the scheduler's items into a ForwardBatch
 // (rows, positions, KV slots) and their attention levels into a plan (the cascade
-// planner), and returns the tokens of the sequences that sample when the device sampled
-// them, else their logits, on the host.
+// planner), and gives the tokens the sequences that sample draw (on the device where it
+// can, else with the host sampler), one step behind the queueing where the device samples
+// ahead.
 //
 // Rows of a chunk fill sit at the chunk's canonical positions and attend to its parent
 // chain and, causally, to itself; rows of a sequence's own tokens sit at logical
@@ -9,12 +10,14 @@
 // causally, to its own pages.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cache/cascade_planner.h"
 #include "cascade/engine_config.h"
+#include "engine/request_rng.h"
 #include "engine/scheduler.h"
 #include "model/tensor_parallel_model.h"
 
@@ -33,13 +36,24 @@ class ModelRunner {
   // Logits [sampling sequences, vocab] f32, row i for the i-th item with samples == true.
   std::vector<float>& run(const SchedulerOutput& step);
 
-  // Runs the step and samples on the device where the backend can (Backend::sample):
-  // true with tokens()[i] for the i-th sampling item, or false with logits() as run()
-  // returns them, for the host sampler.
-  bool run_and_sample(const SchedulerOutput& step,
-                      const TensorParallelModel::DeviceSampling& sampling);
-  const std::vector<int32_t>& tokens() const { return tokens_; }
-  std::vector<float>& logits() { return logits_; }
+  // What a step's sampling rows draw: the device's arguments and, for the host sampler
+  // (the CPU backend, or a row the device could not sample), each row's parameters and its
+  // generator as it was before the draw.
+  struct StepSampling {
+    TensorParallelModel::DeviceSampling device;
+    std::vector<const SamplingParams*> params;
+    std::vector<RequestRng> rngs;
+  };
+  // Steps are queued ahead of their tokens (asynchronous scheduling): enqueue queues the
+  // step and its sampling, and finish gives the tokens of the oldest queued step, one per
+  // sampling item in order. A step's token ids may be < 0 (Sequence::tokens): the token
+  // the step queued just before it draws for its sampling row -id - 1. Where the model
+  // samples ahead on its device (one GPU) enqueue returns at once; elsewhere it runs the
+  // step (sampling on the device where it can, else on the host) and keeps the tokens
+  // for finish. finish gives -1 for a row whose logits the device found faulty.
+  void enqueue(const SchedulerOutput& step, const StepSampling& sampling);
+  std::vector<int32_t> finish();
+  bool samples_ahead_on_device() const { return samples_ahead_; }
 
  private:
   std::string device_;
@@ -51,8 +65,14 @@ class ModelRunner {
   PlannerOptions planner_;
   ForwardBatch batch_;
   std::vector<float> logits_;
-  std::vector<int32_t> tokens_;
   std::vector<PlanSequence> plan_sequences_;
+  bool samples_ahead_ = false;              // model_->can_sample_ahead()
+  std::deque<std::vector<int32_t>> drawn_;  // tokens of the steps run but not finished
+  int queued_on_device_ = 0;                // steps sampled ahead on the device, not finished
+
+  // The host's samples of the queued steps (when not on the device): -id - 1 of the newest.
+  int32_t substituted(int32_t id) const;
+  std::vector<int32_t> run_and_sample_now(const StepSampling& sampling);
 
   void build_batch(const SchedulerOutput& step);
   void add_fill_rows(const Sequence& seq, const ChunkFill& fill);

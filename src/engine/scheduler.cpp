@@ -119,13 +119,13 @@ bool Scheduler::schedule_sequence(Sequence& seq, int& budget, bool may_preempt,
     return false;
   }
   while (n > 0 && !reserve_pages(seq, n)) {
-    if (!may_preempt) {
+    Sequence* victim = may_preempt ? preemption_victim() : nullptr;
+    if (!victim) {
       undo_fills(seq, fills);
       return false;
     }
-    Sequence& victim = *running_.back();
-    preempt(victim);
-    if (&victim == &seq) {
+    preempt(*victim);
+    if (victim == &seq) {
       undo_fills(seq, fills);
       return false;
     }
@@ -151,6 +151,13 @@ void Scheduler::match_prefix(Sequence& seq) {
   if (seq.num_preemptions == 0) {
     seq.num_cached_tokens = seq.num_cached_context_tokens + seq.num_computed_tokens;
   }
+}
+
+Sequence* Scheduler::preemption_victim() const {
+  for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
+    if (!(*it)->last_token_pending) return *it;
+  }
+  return nullptr;
 }
 
 void Scheduler::preempt(Sequence& seq) {
@@ -189,6 +196,10 @@ SchedulerOutput Scheduler::schedule() {
   // Running sequences first, oldest first; the youngest gives its pages up when needed.
   for (size_t i = 0; i < running_.size() && budget > 0;) {
     Sequence& seq = *running_[i];
+    if (seq.last_token_pending) {
+      ++i;
+      continue;
+    }
     if (!schedule_sequence(seq, budget, /*may_preempt=*/true, out)) break;
     ++i;
   }
@@ -224,7 +235,6 @@ SchedulerOutput Scheduler::schedule() {
 }
 
 void Scheduler::complete(const SchedulerOutput& output) {
-  const int page_size = pool_.page_size();
   for (const auto& item : output.items) {
     Sequence& seq = *item.seq;
     for (const auto& fill : item.fills) {
@@ -235,16 +245,21 @@ void Scheduler::complete(const SchedulerOutput& output) {
       stats_.chunk_tokens_computed += fill.count;
     }
     seq.num_computed_tokens += item.num_new_tokens;
-    if (!prefix_cache_) continue;
-    const int full_pages = seq.num_computed_tokens / page_size;
-    for (int p = seq.num_published_pages; p < full_pages; ++p) {
-      const std::span<const int32_t> piece(seq.tokens.data() + static_cast<size_t>(p) * page_size,
-                                           static_cast<size_t>(page_size));
-      seq.last_published_hash = PrefixCache::page_hash(seq.last_published_hash, piece);
-      prefix_cache_->publish(seq.last_published_hash, seq.pages[static_cast<size_t>(p)], piece);
-    }
-    seq.num_published_pages = std::max(seq.num_published_pages, full_pages);
+    publish_pages(seq);
   }
+}
+
+void Scheduler::publish_pages(Sequence& seq) {
+  if (!prefix_cache_) return;
+  const int page_size = pool_.page_size();
+  const int full_pages = std::min(seq.num_computed_tokens, seq.num_known_tokens()) / page_size;
+  for (int p = seq.num_published_pages; p < full_pages; ++p) {
+    const std::span<const int32_t> piece(seq.tokens.data() + static_cast<size_t>(p) * page_size,
+                                         static_cast<size_t>(page_size));
+    seq.last_published_hash = PrefixCache::page_hash(seq.last_published_hash, piece);
+    prefix_cache_->publish(seq.last_published_hash, seq.pages[static_cast<size_t>(p)], piece);
+  }
+  seq.num_published_pages = std::max(seq.num_published_pages, full_pages);
 }
 
 void Scheduler::remove(Sequence* seq) {

@@ -4,6 +4,8 @@
 // pages allow. When pages run out, unpinned context chunks are evicted first, then the
 // youngest running sequence is preempted: its own pages are released and it waits again
 // at the front, to be recomputed (its prefix-cached pages usually make that cheap).
+// A sequence whose last token is still being drawn (Sequence::last_token_pending) gets no
+// step and is never preempted: it ends when that token is known.
 //
 // Context chunks: a sequence acquires (pins) its chunks in the ChunkRegistry when it is
 // first admitted and keeps them, through preemptions, until it ends. A chunk whose KV is
@@ -62,8 +64,13 @@ class Scheduler {
 
   void add(Sequence* seq);
   SchedulerOutput schedule();
-  // Marks the scheduled tokens computed and publishes pages that became full.
+  // Marks the scheduled tokens computed and publishes pages that became full. With
+  // asynchronous scheduling this runs as soon as the step is queued: later steps are
+  // queued behind it, so they read what it writes.
   void complete(const SchedulerOutput& output);
+  // Offers the prefix cache the sequence's full computed pages whose ids are all known
+  // (complete() does; again once pending tokens are known).
+  void publish_pages(Sequence& seq);
   // Removes a finished or aborted sequence and releases its pages and chunks.
   void remove(Sequence* seq);
 
@@ -98,6 +105,9 @@ class Scheduler {
   std::deque<Sequence*>::iterator next_waiting();
   void match_prefix(Sequence& seq);
   void preempt(Sequence& seq);
+  // The youngest running sequence that may lose its pages (not one whose last token is
+  // pending: it ends when that token is known), or null.
+  Sequence* preemption_victim() const;
 };
 
 }  // namespace cascade

@@ -43,7 +43,14 @@ struct Sequence {
   bool prefill_only = false;          // computes its chunks' KV and ends (LLM::add_chunk)
   uint64_t prefix_root = PrefixCache::kRootHash;  // prefix-cache chain seed of own tokens
 
-  std::vector<int32_t> tokens;        // own prompt tokens, then generated tokens
+  // Own prompt tokens, then generated tokens. With asynchronous scheduling the last one or
+  // two may be pending: drawn by steps still in flight, their ids not yet known on the
+  // host (< 0: the drawing step's sampling row -id - 1, which the next step reads where it
+  // is drawn).
+  std::vector<int32_t> tokens;
+  int num_pending_tokens = 0;
+  // The pending token is the last it generates (max_tokens, max_model_len): no more steps.
+  bool last_token_pending = false;
   int num_prompt_tokens = 0;          // own prompt tokens (context_len not included)
   int num_computed_tokens = 0;        // own tokens whose KV is in the cache
   int num_cached_tokens = 0;          // prompt tokens served by caches (first admission)
@@ -57,7 +64,8 @@ struct Sequence {
   int num_preemptions = 0;
 
   int num_tokens() const { return static_cast<int>(tokens.size()); }
-  int num_generated() const { return num_tokens() - num_prompt_tokens; }
+  int num_generated() const { return num_tokens() - num_prompt_tokens; }  // pending ones too
+  int num_known_tokens() const { return num_tokens() - num_pending_tokens; }
   int num_uncomputed() const { return num_tokens() - num_computed_tokens; }
   // Prompt length as the model sees it (chunks included).
   int total_prompt_tokens() const { return context_len + num_prompt_tokens; }

@@ -25,6 +25,7 @@ struct ScenarioOptions {
   int tensor_parallel_size = 1;  // GPUs per model (CUDA)
   int cascade_min_shared_tokens = EngineConfig{}.cascade_min_shared_tokens;
   bool enforce_eager = false;
+  bool async_scheduling = true;
   BenchDevice device;
 
   // `fallback` unless --geometry overrides it.

@@ -105,6 +105,7 @@ EngineConfig ScenarioOptions::engine() const {
   c.tensor_parallel_size = tensor_parallel_size;
   c.cascade_min_shared_tokens = cascade_min_shared_tokens;
   c.enforce_eager = enforce_eager;
+  c.async_scheduling = async_scheduling;
   return c;
 }
 
@@ -146,6 +147,8 @@ void add_scenarios_command(CLI::App& bench) {
       ->check(CLI::Range(-1, std::numeric_limits<int>::max()))
       ->capture_default_str();
   cmd->add_flag("--enforce-eager", o.enforce_eager, "no CUDA graphs for decode steps");
+  cmd->add_flag("!--no-async-scheduling", o.async_scheduling,
+                "wait for each step before scheduling the next");
   cmd->add_option("--repeats", o.repeats)->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--scale", o.scale, "shrink lengths and batches (smoke runs)")
       ->check(CLI::Range(1e-4, 1.0))

@@ -26,6 +26,8 @@ void add_engine_flags(CLI::App& cmd, EngineConfig& c) {
                  "share of GPU memory to use (CUDA)")
       ->capture_default_str();
   cmd.add_flag("--enforce-eager", c.enforce_eager, "no CUDA graphs for decode steps");
+  cmd.add_flag("!--no-async-scheduling", c.async_scheduling,
+               "wait for each step before scheduling the next");
   // Compositional context caching (the seed's names).
   cmd.add_option_function<std::string>(
          "--cascade", [&c](const std::string& v) { c.enable_cascade_attention = v == "on"; },

@@ -1,6 +1,7 @@
 #include "model/decoder_model.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -115,8 +116,10 @@ void DecoderModel::validate(const ForwardBatch& batch, const std::vector<KvLayer
     return "forward batch: plan has " + std::to_string(batch.plan.num_rows) + " rows, batch has " +
            std::to_string(rows);
   });
+  // Ids < 0 name rows of the step sampled ahead before this one (Backend::sample_ahead).
+  const int32_t lowest_id = sampled_ahead_ids_allowed() ? std::numeric_limits<int32_t>::min() : 0;
   for (int32_t id : batch.token_ids) {
-    check(0 <= id && id < config_.vocab_size, [&] {
+    check(lowest_id <= id && id < config_.vocab_size, [&] {
       return "forward batch: token id " + std::to_string(id) + " outside the vocabulary of " +
              std::to_string(config_.vocab_size);
     });
@@ -180,6 +183,9 @@ Tensor DecoderModel::forward(const ForwardBatch& batch, std::vector<KvLayer>& kv
   const int64_t step_out = graph_bucket > 0 ? graph_bucket : out_rows;
   reserve(step_rows, std::max<int64_t>(step_out, 1));
   write_inputs(batch, step_rows, step_out);
+  if (sampled_ahead_ids_allowed()) {
+    backend_.substitute_sampled_ids(batch.token_ids, ws_.inputs);
+  }
   if (!kv.empty()) backend_.prepare_attention(batch.plan, step_rows, shard_.num_q_heads, kv[0]);
   inputs_timer.reset();
   if (graph_bucket > 0) {

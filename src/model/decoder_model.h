@@ -26,7 +26,9 @@ namespace cascade {
 
 // One step: rows are the tokens of all sequences in the step.
 struct ForwardBatch {
-  std::vector<int32_t> token_ids;    // [rows]
+  // [rows]; where the backend samples ahead (one rank), an id < 0 is the token the step
+  // before drew for its sampled row -id - 1 (Backend::substitute_sampled_ids).
+  std::vector<int32_t> token_ids;
   std::vector<int32_t> positions;    // [rows] logical positions
   std::vector<int32_t> slots;        // [rows] KV slot (page · page_size + offset) to write
   AttentionPlan plan;                // finalized
@@ -79,6 +81,9 @@ class DecoderModel {
   };
 
   static int64_t bucket(int64_t rows, int64_t max_rows);
+  bool sampled_ahead_ids_allowed() const {
+    return backend_.can_sample_ahead() && !shard_.sharded();
+  }
   // The step's ids as rows of this rank's embedding shard (others -> its zero row).
   const std::vector<int32_t>& local_ids(const std::vector<int32_t>& ids);
   Tensor project_into_residual(const Tensor& x, const Tensor& w, Tensor& hidden, Tensor& out);

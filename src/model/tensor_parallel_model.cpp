@@ -114,6 +114,27 @@ bool TensorParallelModel::forward_and_sample(const ForwardBatch& batch,
   return sampled;
 }
 
+bool TensorParallelModel::can_sample_ahead() const {
+  return world_size() == 1 && backend().can_sample_ahead();
+}
+
+void TensorParallelModel::forward_and_sample_ahead(const ForwardBatch& batch,
+                                                   const DeviceSampling& sampling) {
+  check(can_sample_ahead(), "forward_and_sample_ahead: needs one rank whose backend samples ahead");
+  Rank& rank = *ranks_.front();
+  const Tensor t = forward_rank(rank, 0, batch);
+  rank.backend->sample_ahead(t, sampling.usable_vocab, sampling.rows);
+  rows_ahead_.push_back(t.dim(0));
+}
+
+void TensorParallelModel::finish_sample(std::vector<int32_t>& tokens) {
+  check(!rows_ahead_.empty(), "finish_sample: no step was queued ahead");
+  PhaseTimer timer(StepPhase::SampleWait);
+  tokens.assign(static_cast<size_t>(rows_ahead_.front()), -1);
+  rows_ahead_.pop_front();
+  ranks_.front()->backend->finish_sample(tokens);
+}
+
 // Rank 0's enqueue time is the profile's Forward phase (the ranks run alike).
 Tensor TensorParallelModel::forward_rank(Rank& rank, int r, const ForwardBatch& batch) {
   if (r != 0) return rank.model->forward(batch, rank.kv);

@@ -6,6 +6,7 @@
 // for testing the sharding, not for speed). With one rank it is a DecoderModel.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -64,6 +65,15 @@ class TensorParallelModel {
   bool forward_and_sample(const ForwardBatch& batch, const DeviceSampling& sampling,
                           std::vector<int32_t>& tokens, std::vector<float>& logits);
 
+  // Steps queued one ahead of their tokens (asynchronous scheduling): with one rank whose
+  // backend samples ahead (Backend::sample_ahead), forward_and_sample_ahead queues the step
+  // and its sampling and returns; batch.token_ids < 0 name rows of the step queued before
+  // it. finish_sample waits for the oldest queued step's tokens (-1 for a row whose logits
+  // are faulty). Elsewhere can_sample_ahead() is false and these throw.
+  bool can_sample_ahead() const;
+  void forward_and_sample_ahead(const ForwardBatch& batch, const DeviceSampling& sampling);
+  void finish_sample(std::vector<int32_t>& tokens);
+
  private:
   struct Rank {
     std::unique_ptr<Backend> backend;
@@ -73,6 +83,7 @@ class TensorParallelModel {
   };
 
   std::vector<std::unique_ptr<Rank>> ranks_;
+  std::deque<int64_t> rows_ahead_;       // sampled rows of the steps queued ahead, oldest first
   std::unique_ptr<ThreadPool> threads_;  // one thread per rank; null with one rank
   void on_every_rank(const std::function<void(Rank&, int)>& job);
   Tensor forward_rank(Rank& rank, int r, const ForwardBatch& batch);

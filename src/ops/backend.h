@@ -184,6 +184,21 @@ class Backend {
     return false;
   }
 
+  // Sampling one step ahead (asynchronous scheduling): sample_ahead queues what sample()
+  // does and the copy of the ids to the host, and returns at once; finish_sample waits for
+  // the oldest outstanding sample_ahead and gives its ids (out: [its rows], -1 as sample()
+  // gives). At most two are outstanding. The next step's ids may name the last draw's rows
+  // (substitute_sampled_ids), so it is enqueued before its tokens reach the host.
+  // can_sample_ahead() is false where the backend cannot (the CPU: its logits are already
+  // on the host); the others then throw.
+  virtual bool can_sample_ahead() const { return false; }
+  virtual void sample_ahead(const Tensor& logits, int64_t usable_vocab, const SampleRows& rows);
+  virtual void finish_sample(std::span<int32_t> out);
+  // ids: [n] i32 of this backend, host_ids: the same n values as written. Each id < 0
+  // becomes, in queue order, the id the last sample_ahead drew for its row -id - 1 (0 for a
+  // row it could not sample). Nothing is queued when no id is < 0.
+  virtual void substitute_sampled_ids(std::span<const int32_t> host_ids, Tensor& ids);
+
   // Waits until all queued work is done (no-op on the CPU).
   virtual void synchronize() {}
 

@@ -186,6 +186,47 @@ TEST_F(CudaSamplingTest, FaultyRowsComeBackAsMinusOneAndOthersAreUntouched) {
   }
 }
 
+// Asynchronous scheduling: two steps sampled ahead give, in order, what sample() gives
+// for their logits; the next step's ids name the last draw's rows (-row - 1), a faulty
+// row's as 0; ids >= 0 stay.
+TEST_F(CudaSamplingTest, SampledAheadIdsEqualSampleAndSubstituteIntoTheNextStep) {
+  ASSERT_TRUE(gpu->can_sample_ahead());
+  const int vocab = 700;
+  std::vector<float> first = random_logits(5, vocab, 21, 2.0f),
+                     second = random_logits(3, vocab, 22, 2.0f);
+  second[size_t(1) * vocab + 3] = std::numeric_limits<float>::quiet_NaN();  // row 1 faulty
+  const Tensor first_device = device_f32(*gpu, first, {5, vocab});
+  const Tensor second_device = device_f32(*gpu, second, {3, vocab});
+  const std::vector<double> draws1{0.1, 0.5, 0.9, 0.3, 0.7}, draws2{0.2, 0.4, 0.6};
+  const std::vector<float> temps1(5, 0.8f), temps2(3, 0.0f);
+  std::vector<int32_t> want1(5), want2(3);
+  ASSERT_TRUE(gpu->sample(first_device, vocab, {temps1, draws1}, want1));
+  ASSERT_TRUE(gpu->sample(second_device, vocab, {temps2, draws2}, want2));
+  ASSERT_EQ(want2[1], -1);
+
+  gpu->sample_ahead(first_device, vocab, {temps1, draws1});
+  gpu->sample_ahead(second_device, vocab, {temps2, draws2});
+  EXPECT_THROW(gpu->sample_ahead(first_device, vocab, {temps1, draws1}), Error)
+      << "a third step ahead has no slot";
+  // The next step's ids: rows of the second draw, a plain id, padding.
+  const std::vector<int32_t> host_ids{-3, 42, -1, -2, -3, 0};
+  Tensor ids = gpu->upload_i32(host_ids.data(), {6});
+  gpu->substitute_sampled_ids(host_ids, ids);
+  std::vector<int32_t> got1(5, -7), got2(3, -7);
+  gpu->finish_sample(got1);
+  gpu->finish_sample(got2);
+  EXPECT_EQ(got1, want1);
+  EXPECT_EQ(got2, want2);
+  std::vector<int32_t> substituted(6, -7);
+  gpu->synchronize();
+  ASSERT_EQ(cudaMemcpy(substituted.data(), ids.data, 6 * sizeof(int32_t), cudaMemcpyDeviceToHost),
+            cudaSuccess);
+  EXPECT_EQ(substituted, (std::vector<int32_t>{want2[2], 42, want2[0], 0, want2[2], 0}));
+  EXPECT_THROW(gpu->finish_sample(got1), Error) << "nothing is outstanding";
+  const std::vector<int32_t> out_of_range{-4};
+  EXPECT_THROW(gpu->substitute_sampled_ids(out_of_range, ids), Error) << "the last draw had 3 rows";
+}
+
 TEST_F(CudaSamplingTest, TheCpuBackendLeavesSamplingToTheHost) {
   const Tensor logits = cpu->allocate(DType::F32, {2, 8});
   std::vector<int32_t> out(2, -7);

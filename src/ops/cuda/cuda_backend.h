@@ -17,6 +17,7 @@
 #include "ops/cuda/cuda_device.h"
 #include "ops/cuda/cuda_host_staging.h"
 #include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_sampled_ids.h"
 
 namespace cascade {
 namespace cuda {
@@ -83,6 +84,10 @@ class CudaBackend final : public Backend {
   int min_shared_level_tokens() const override { return 256; }
   bool sample(const Tensor& logits, int64_t usable_vocab, const SampleRows& rows,
               std::span<int32_t> out) override;
+  bool can_sample_ahead() const override { return true; }
+  void sample_ahead(const Tensor& logits, int64_t usable_vocab, const SampleRows& rows) override;
+  void finish_sample(std::span<int32_t> out) override;
+  void substitute_sampled_ids(std::span<const int32_t> host_ids, Tensor& ids) override;
 
   void synchronize() override;
   void write_i32(std::span<const int32_t> host, Tensor& dst) override;
@@ -124,6 +129,9 @@ class CudaBackend final : public Backend {
   const cuda::AttentionStreams& attention_streams() const;
   // part_o / part_lse for the work's parts, and merge_count_ for kLastPart's `rows`.
   void reserve_parts(const AttentionWork& work, int64_t rows, int64_t hq, int64_t d);
+  // sample() and sample_ahead(): checks, uploads the rows' parameters, queues the kernels;
+  // the ids land in sample_out_ ([rows] i32).
+  void enqueue_sample(const Tensor& logits, int64_t usable_vocab, const SampleRows& rows);
 
   struct Context;  // device, stream and cuBLASLt handle; outlives every allocation
   std::shared_ptr<Context> context_;
@@ -142,6 +150,8 @@ class CudaBackend final : public Backend {
   Tensor merge_count_;  // AttentionMerge::kLastPart's counts, zeros between launches
   AttentionWorkShape attention_tuning_;  // attention_tuning_from_env, at creation
   Tensor sample_args_, sample_out_, sample_scan_;
+  int64_t sampled_rows_ = 0;  // rows the last sampling left in sample_out_
+  SampledIdsRing sampled_ahead_;
   // Pinned sources of each step's uploads: inputs (write_i32), attention work, sampling.
   HostStaging inputs_staging_, work_staging_, sample_staging_;
   bool capturing_ = false;

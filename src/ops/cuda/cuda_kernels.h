@@ -143,6 +143,11 @@ void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t voca
                  const float* temperature, const double* uniform, const int32_t* top_k,
                  const float* top_p, void* scratch, int32_t* out, cudaStream_t stream);
 
+// ids: [n] i32 in place; each id < 0 becomes sampled[-id - 1], or 0 where that is -1 (a
+// row the sampler could not draw: the host names the fault). sampled: [rows of the last
+// sample_rows call] i32, every -id - 1 below it.
+void substitute_sampled_ids(int32_t* ids, int64_t n, const int32_t* sampled, cudaStream_t stream);
+
 // The tensors of one attention call and, read by the kernels themselves, the step's work:
 // an AttentionWork's packed array (header first, cuda_attention_work.h) in device memory.
 struct AttentionArgs {

@@ -14,6 +14,7 @@
 // A row's block first needs the row's best logit. Where the rows are fewer than the SMs
 // (decode of a few sequences), a scan kernel of many blocks per row finds it first: one
 // block reading Qwen's 151,936 logits took ~31 µs, a chain of dependent reads.
+#include <algorithm>
 #include <climits>
 
 #include "ops/cuda/cuda_check.h"
@@ -362,7 +363,27 @@ __global__ void __launch_bounds__(kThreads)
   if (threadIdx.x == 0) out[row] = token;
 }
 
+__global__ void substitute_sampled_ids_kernel(int32_t* ids, int n, const int32_t* sampled) {
+  wait_prior_grids();
+  for (int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x); i < n;
+       i += static_cast<int>(gridDim.x * blockDim.x)) {
+    const int32_t id = ids[i];
+    if (id < 0) {
+      const int32_t drawn = sampled[-id - 1];
+      ids[i] = drawn < 0 ? 0 : drawn;
+    }
+  }
+}
+
 }  // namespace
+
+void substitute_sampled_ids(int32_t* ids, int64_t n, const int32_t* sampled, cudaStream_t stream) {
+  if (n == 0) return;
+  constexpr int kBlock = 256;
+  const auto blocks = static_cast<unsigned>(std::min<int64_t>((n + kBlock - 1) / kBlock, 64));
+  launch("substitute_sampled_ids_kernel", substitute_sampled_ids_kernel, blocks, kBlock, 0, stream,
+         ids, static_cast<int>(n), sampled);
+}
 
 int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab) {
   if (rows > kSplitScanMaxRows) return 0;
