@@ -81,6 +81,11 @@ bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab, const Sampl
 }
 
 void CudaBackend::sample_ahead(const Tensor& logits, int64_t usable_vocab, const SampleRows& rows) {
+  // Checked before anything is queued: a refused call leaves the last draw in place.
+  check(sampled_ahead_.outstanding() < SampledIdsRing::kSlots, [] {
+    return "sample_ahead: " + std::to_string(SampledIdsRing::kSlots) +
+           " steps are sampled ahead already; finish_sample one first";
+  });
   enqueue_sample(logits, usable_vocab, rows);
   sampled_ahead_.push(sampled_rows_ > 0 ? sample_out_.as<int32_t>() : nullptr, sampled_rows_,
                       stream_);
