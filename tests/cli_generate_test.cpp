@@ -47,6 +47,18 @@ TEST(CliGenerate, JsonPrintsOneObjectPerPromptInInputOrder) {
   EXPECT_EQ(n, 2);
 }
 
+TEST(CliGenerate, WaitingForEachStepPrintsTheSameOutputs) {
+  const std::string prompts = test::temp_dir("prompts-async") + "/prompts.txt";
+  std::ofstream(prompts) << "Document: Crystalton is located in\nQuestion: Where is\nA\n";
+  const std::string run = "generate --model " + trained_model() + " --prompts-file " + prompts +
+                          " --temperature 0.7 --seed 3 --max-tokens 12 --json --threads 2";
+  std::string queued_ahead, waited, err;
+  ASSERT_EQ(cascade_cli(run, &queued_ahead, &err), 0) << err;
+  ASSERT_EQ(cascade_cli(run + " --no-async-scheduling", &waited, &err), 0) << err;
+  EXPECT_EQ(count_lines(waited), 3);
+  EXPECT_EQ(queued_ahead, waited);
+}
+
 TEST(CliGenerate, ChatPromptAnswersFromTheDocument) {
   std::string out, err;
   // The bundled model's framing (tools/worldgen.py) spelled out as one raw prompt.

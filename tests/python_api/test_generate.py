@@ -69,6 +69,21 @@ def test_enforce_eager_gives_the_same_tokens(random_llm):
         LLM(RANDOM_MODEL, enforce_eager="yes")
 
 
+def test_waiting_for_each_step_gives_the_same_tokens(random_llm):
+    # By default step N+1 is queued before step N's tokens reach the host; off, each step
+    # is waited for. The tokens may not depend on it.
+    waited = LLM(RANDOM_MODEL, async_scheduling=False)
+    prompts = ["Hello", "The capital of", "A"]
+    params = [GREEDY, SamplingParams(temperature=0.8, top_p=0.9, seed=7, max_tokens=12,
+                                     ignore_eos=True), SamplingParams(temperature=0,
+                                                                      max_tokens=1)]
+    assert [o["token_ids"] for o in waited.generate(prompts, params)] == [
+        o["token_ids"] for o in random_llm.generate(prompts, params)
+    ]
+    with pytest.raises(TypeError, match="'async_scheduling' must be a bool"):
+        LLM(RANDOM_MODEL, async_scheduling="no")
+
+
 def test_unknown_keywords_are_errors():
     with pytest.raises(TypeError, match="unexpected keyword argument 'enforce_eagr'"):
         LLM(RANDOM_MODEL, enforce_eagr=True)
