@@ -179,7 +179,6 @@ void ModelRunner::enqueue(const SchedulerOutput& step, const StepSampling& sampl
         "model runner: one sampling parameter set and generator per sampling row");
   if (samples_ahead_) {
     model_->forward_and_sample_ahead(batch_, sampling.device);
-    ++queued_on_device_;
     return;
   }
   drawn_.push_back(run_and_sample_now(sampling));
@@ -208,8 +207,7 @@ std::vector<int32_t> ModelRunner::run_and_sample_now(const StepSampling& samplin
 }
 
 std::vector<int32_t> ModelRunner::finish() {
-  if (queued_on_device_ > 0) {
-    --queued_on_device_;
+  if (samples_ahead_) {
     std::vector<int32_t> tokens;
     model_->finish_sample(tokens);
     return tokens;

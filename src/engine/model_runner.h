@@ -53,7 +53,6 @@ class ModelRunner {
   // for finish. finish gives -1 for a row whose logits the device found faulty.
   void enqueue(const SchedulerOutput& step, const StepSampling& sampling);
   std::vector<int32_t> finish();
-  bool samples_ahead_on_device() const { return samples_ahead_; }
 
  private:
   std::string device_;
@@ -67,8 +66,7 @@ class ModelRunner {
   std::vector<float> logits_;
   std::vector<PlanSequence> plan_sequences_;
   bool samples_ahead_ = false;              // model_->can_sample_ahead()
-  std::deque<std::vector<int32_t>> drawn_;  // tokens of the steps run but not finished
-  int queued_on_device_ = 0;                // steps sampled ahead on the device, not finished
+  std::deque<std::vector<int32_t>> drawn_;  // tokens of the steps run but not finished (host)
 
   // The host's samples of the queued steps (when not on the device): -id - 1 of the newest.
   int32_t substituted(int32_t id) const;
