@@ -5,7 +5,8 @@
 // different rope_delta (shared chunk levels), causal and non-causal tasks, empty tasks,
 // GQA groups 1, 2, 4, 7, 8, head_dim 16, 32, 64, 128 and page sizes 16 and 32. The tests
 // with large tiles run on the mma.sync kernel (CudaAttentionTest) and again on the wgmma
-// kernel (CudaAttentionWgmmaTest, where available) and its pipelined variant
+// kernel (CudaAttentionWgmmaTest, where available: K and V by the copy engine; and
+// CudaAttentionWgmmaCopiesTest: by every thread's cp.async) and its pipelined variant
 // (CudaAttentionWgmmaPipelinedTest) and warp-specialized variant (CudaAttentionWgmmaWsTest,
 // and CudaAttentionWgmmaWsFewBlocksTest with many items per block).
 //
@@ -157,6 +158,21 @@ class CudaAttentionWgmmaTest : public CudaAttentionTest {
 };
 
 // And on its pipelined variant (each block's softmax overlapping the previous P · V).
+// The wgmma kernel with every thread copying K and V (cp.async), as for page sizes that are
+// not multiples of 16, instead of the copy engine.
+class CudaAttentionWgmmaCopiesTest : public CudaAttentionWgmmaTest {
+ protected:
+  void SetUp() override {
+    CudaAttentionWgmmaTest::SetUp();
+    if (IsSkipped()) return;
+    cuda::set_attention_wgmma_tma(false);
+  }
+  void TearDown() override {
+    cuda::set_attention_wgmma_tma(true);
+    CudaAttentionWgmmaTest::TearDown();
+  }
+};
+
 class CudaAttentionWgmmaPipelinedTest : public CudaAttentionWgmmaTest {
  protected:
   void SetUp() override {
@@ -236,6 +252,9 @@ TEST_F(CudaAttentionTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 TEST_F(CudaAttentionWgmmaTest, PrefillCausalTasks) {
+  check_prefill_causal_tasks();
+}
+TEST_F(CudaAttentionWgmmaCopiesTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 TEST_F(CudaAttentionWgmmaPipelinedTest, PrefillCausalTasks) {
@@ -403,6 +422,9 @@ TEST_F(CudaAttentionTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
 TEST_F(CudaAttentionWgmmaTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
+TEST_F(CudaAttentionWgmmaCopiesTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
 TEST_F(CudaAttentionWgmmaPipelinedTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
@@ -442,6 +464,9 @@ TEST_F(CudaAttentionTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
 TEST_F(CudaAttentionWgmmaTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
 }
+TEST_F(CudaAttentionWgmmaCopiesTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
 TEST_F(CudaAttentionWgmmaPipelinedTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
 }
@@ -470,6 +495,9 @@ TEST_F(CudaAttentionTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 TEST_F(CudaAttentionWgmmaTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+  check_chunked_prefill();
+}
+TEST_F(CudaAttentionWgmmaCopiesTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 TEST_F(CudaAttentionWgmmaPipelinedTest, ChunkedPrefillSeesOnlyEarlierKeys) {

@@ -198,8 +198,12 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   if (!cuda::attention_wgmma_available()) return;
   cuda::set_attention_wgmma(true);
-  print("  the same on the wgmma kernel (FLOPs)",
+  print("  the same on the wgmma kernel, K and V by the copy engine (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_tma(false);
+  print("  the same on the wgmma kernel, K and V by cp.async (FLOPs)",
+        time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_tma(true);
   cuda::set_attention_wgmma_pipelined(true);
   print("  the same on the pipelined wgmma kernel (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);

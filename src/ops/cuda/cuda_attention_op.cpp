@@ -128,6 +128,7 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   a.hkv = static_cast<int>(hkv);
   a.d = static_cast<int>(d);
   a.page_size = static_cast<int>(page_size);
+  a.cache_tokens = static_cast<int>(cache.k.dim(0) * page_size);
   a.score_scale = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(d)));
   a.merge = work.merge;
   a.merge_count = work.merge == AttentionMerge::kLastPart ? merge_count_.as<int32_t>() : nullptr;

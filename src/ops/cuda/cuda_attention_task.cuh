@@ -99,6 +99,70 @@ __device__ __forceinline__ void rotate_query_tile(const AttentionArgs& args, con
   }
 }
 
+// rotate_query_tile for the tensor-core kernels' tiles of 64 rows: the same emits with the
+// same expressions (the same bits), but a unit of work is (slot, 8 consecutive pairs), so
+// a thread loads its heads' halves 16 bytes at a time and turns 8 independent pairs per
+// unit. A tile then waits for about 2 rounds of load latency per thread instead of ~16:
+// one pair per unit made this set-up 31 % of the wgmma kernel's time on B2's shared chunks
+// (ncu's stall samples, mostly waiting for the query loads). D: a multiple of 16.
+template <int D, int TILE, class Emit>
+__device__ __forceinline__ void rotate_query_tile_wide(const AttentionArgs& args, const TaskItem& t,
+                                                       int thread, int threads, Emit emit) {
+  constexpr int kPairs = 8;  // one 16-byte load of each half per head
+  constexpr int kSegments = D / 2 / kPairs;
+  static_assert(D % (2 * kPairs) == 0, "whole segments of 8 pairs");
+  const int group = t.group;
+  const int first_slot = t.flat_row0 / group;
+  const int units = ((t.flat_row0 + TILE - 1) / group - first_slot + 1) * kSegments;
+  for (int u = thread; u < units; u += threads) {
+    const int slot = first_slot + u / kSegments, i0 = (u % kSegments) * kPairs;
+    const int f0 = max(slot * group, t.flat_row0);
+    const int f1 = min((slot + 1) * group, t.flat_row0 + TILE);
+    if (f0 >= t.flat_rows) {  // a slot is wholly inside the task's rows or wholly past them
+      for (int f = f0; f < f1; ++f) {
+#pragma unroll
+        for (int k = 0; k < kPairs; ++k) emit(f - t.flat_row0, i0 + k, 0.0f, 0.0f);
+      }
+      continue;
+    }
+    const int row = t.rows[t.slot0 + slot];
+    const bf16* q_slot =
+        args.q +
+        (static_cast<int64_t>(row) * args.hq + t.kv_head * group + (f0 - slot * group)) * D + i0;
+    float c[kPairs], s[kPairs];
+    // Two heads' loads at a time, the first two before the sincos.
+    constexpr int kHeads = 2;
+    for (int fb = f0; fb < f1; fb += kHeads) {
+      uint4 a[kHeads], b[kHeads];
+#pragma unroll
+      for (int h = 0; h < kHeads; ++h) {
+        const bool inside = fb + h < f1;
+        const bf16* x = q_slot + (fb - f0 + (inside ? h : 0)) * D;
+        a[h] = *reinterpret_cast<const uint4*>(x);
+        b[h] = *reinterpret_cast<const uint4*>(x + D / 2);
+      }
+      if (fb == f0) {
+        const int position = args.positions[row] - t.rope_delta;
+#pragma unroll
+        for (int k = 0; k < kPairs; ++k)
+          rope_cos_sin(position, args.inv_freq[i0 + k], &c[k], &s[k]);
+      }
+#pragma unroll
+      for (int h = 0; h < kHeads; ++h) {
+        if (fb + h >= f1) break;
+        const bf16* av = reinterpret_cast<const bf16*>(&a[h]);
+        const bf16* bv = reinterpret_cast<const bf16*>(&b[h]);
+#pragma unroll
+        for (int k = 0; k < kPairs; ++k) {
+          const float x = __bfloat162float(av[k]), y = __bfloat162float(bv[k]);
+          emit(fb + h - t.flat_row0, i0 + k, (x * c[k] - y * s[k]) * args.score_scale,
+               (y * c[k] + x * s[k]) * args.score_scale);
+        }
+      }
+    }
+  }
+}
+
 // Flat row `flat` may see the item's KV tokens [kv_begin, limit): all of the task's unless
 // causal (keys at logical positions up to the row's own), none past the task's rows.
 __device__ __forceinline__ int task_row_limit(const AttentionArgs& args, const TaskItem& t,

@@ -67,11 +67,11 @@ __device__ __forceinline__ TileRows stage_query_tile(const AttentionArgs& args, 
   // (Found again below rather than kept: registers are what the mma.sync kernel lacks.)
   if constexpr (!std::is_same_v<BeforeQueries, NothingBeforeQueries>)
     before_queries(tile_kv_stop());
-  rotate_query_tile<D, kMmaTileRows>(args, t, thread, kTileThreads,
-                                     [&](int r, int i, float x, float y) {
-                                       staged[place(r, i)] = __float2bfloat16(x);
-                                       staged[place(r, i + D / 2)] = __float2bfloat16(y);
-                                     });
+  rotate_query_tile_wide<D, kMmaTileRows>(args, t, thread, kTileThreads,
+                                          [&](int r, int i, float x, float y) {
+                                            staged[place(r, i)] = __float2bfloat16(x);
+                                            staged[place(r, i + D / 2)] = __float2bfloat16(y);
+                                          });
   TileRows rows;
   rows.kv_stop = tile_kv_stop();
   rows.row_a = warp * 16 + lane / 4;
@@ -226,13 +226,17 @@ __device__ __forceinline__ void tile_softmax(float (&s)[TILES][4], int block, co
     const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // all masked so far: p = 0
     alpha[h] = fast_exp2(m[h] - m_use);
     m[h] = m_new;
-    float sum = 0.0f;
 #pragma unroll
     for (int nt = 0; nt < TILES; ++nt) {
       s[nt][2 * h] = fast_exp2(s[nt][2 * h] - m_use);
       s[nt][2 * h + 1] = fast_exp2(s[nt][2 * h + 1] - m_use);
-      sum += s[nt][2 * h] + s[nt][2 * h + 1];
     }
+    // Two sums of alternate tiles: half the chain of dependent adds (the warp's softmax
+    // is a latency-bound chain).
+    float sums[2] = {0.0f, 0.0f};
+#pragma unroll
+    for (int nt = 0; nt < TILES; ++nt) sums[nt % 2] += s[nt][2 * h] + s[nt][2 * h + 1];
+    const float sum = sums[0] + sums[1];
     l[h] = l[h] * alpha[h] + sum;
   }
 }

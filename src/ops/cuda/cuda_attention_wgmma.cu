@@ -11,6 +11,11 @@
 // 16-byte piece c of row j stored at c ^ (j % 8). S = Q·Kᵀ is D/16 wgmma m64n64k16 with K
 // K-major; O += P·V is 4 wgmma m64nDk16 with P from S's accumulators (bf16, as in the mma
 // kernel) and V N-major (transposed B).
+//
+// By default (attention_wgmma_tma_kernel) K and V are fetched by the SM's copy engine
+// (TMA, boxes of 16 tokens through tensor maps of the caches, cuda_tensor_map.h) into the
+// same swizzled layout, with an mbarrier per stage, instead of by every thread's cp.async
+// (attention_wgmma_kernel, also the kernel for page sizes that are not multiples of 16).
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +26,8 @@
 #include "ops/cuda/cuda_attention_wgmma.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_launch.cuh"
+#include "ops/cuda/cuda_mbarrier.cuh"
+#include "ops/cuda/cuda_tensor_map.h"
 
 namespace cascade::cuda {
 namespace {
@@ -42,6 +49,7 @@ struct WgmmaShared {
   alignas(1024) unsigned char kv[kStages][2][kOperandBytes];
   int token_offset[kTileOffsetSlots][kTokens];  // cache rows (task_token_row), -1 past the end
   int limit[kMmaTileRows];
+  uint64_t full[kStages];  // the copy engine's kernel: stage s's K and V have landed
   static_assert(kMmaTileRows * kQueryStride * 2 <= 2 * kOperandBytes, "query staging fits a stage");
 };
 
@@ -72,6 +80,39 @@ __device__ __forceinline__ void issue_operand_block(const bf16* cache, const int
   }
 }
 
+// One KV block of a tile, its K and V in a stage: S = Q · Kᵀ, then while_scores() (runs
+// while the tensor cores compute S), the masked online softmax, O += P · V.
+template <int D, class WhileScores>
+__device__ __forceinline__ void attend_block(const uint32_t (&q)[D / 16][4],
+                                             const unsigned char* k_stage,
+                                             const unsigned char* v_stage, int block,
+                                             const TileRows& rows, float (&o)[D / 8][4],
+                                             float (&m)[2], float (&l)[2],
+                                             WhileScores while_scores) {
+  float s[kTokens / 8][4];
+
+  zero_tiles(s);
+  wgmma_fence();
+  issue_scores<D>(s, q, k_stage);
+  wgmma_commit();
+  while_scores();
+  wgmma_wait_all();
+  fence_registers(s);
+
+  float alpha[2];
+  tile_softmax(s, block, rows, m, l, alpha);
+  rescale_o<D>(o, alpha);
+  uint32_t p[kTokens / 16][4];
+#pragma unroll
+  for (int ks = 0; ks < kTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
+  fence_registers(o);
+  wgmma_fence();
+  issue_pv<D>(o, p, v_stage);
+  wgmma_commit();
+  wgmma_wait_all();
+  fence_registers(o);
+}
+
 template <int D>
 __device__ __forceinline__ void run_wgmma_item(const AttentionArgs& args, const TaskItem& t,
                                                WgmmaShared<D>& sh) {
@@ -92,30 +133,7 @@ __device__ __forceinline__ void run_wgmma_item(const AttentionArgs& args, const 
   for (int block = kv_begin, i = 0; block < kv_stop; block += kTokens, ++i) {
     kv_pipeline_step<D>(args, t, block, i, kv_stop, sh.token_offset, issue,
                         [] { fence_shared_for_async(); });
-    const unsigned char* k_stage = sh.kv[i % 2][0];
-    const unsigned char* v_stage = sh.kv[i % 2][1];
-
-    float s[kTokens / 8][4];
-
-    zero_tiles(s);
-    wgmma_fence();
-    issue_scores<D>(s, q, k_stage);
-    wgmma_commit();
-    wgmma_wait_all();
-    fence_registers(s);
-
-    float alpha[2];
-    tile_softmax(s, block, rows, m, l, alpha);
-    rescale_o<D>(o, alpha);
-    uint32_t p[kTokens / 16][4];
-#pragma unroll
-    for (int ks = 0; ks < kTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
-    fence_registers(o);
-    wgmma_fence();
-    issue_pv<D>(o, p, v_stage);
-    wgmma_commit();
-    wgmma_wait_all();
-    fence_registers(o);
+    attend_block<D>(q, sh.kv[i % 2][0], sh.kv[i % 2][1], block, rows, o, m, l, [] {});
   }
   keep_live_through_loop(q, t.flat_rows < 0, args.part_lse);  // no item has negative rows
   write_tile_parts<D>(args, t, o, m, l, rows);
@@ -204,11 +222,148 @@ __device__ __forceinline__ void run_wgmma_item_pipelined(const AttentionArgs& ar
   write_tile_parts<D>(args, t, o, m, l, rows);
 }
 
+// The KV blocks of an item fetched by the SM's copy engine (TMA) instead of by every
+// thread's cp.async: a block of 64 tokens is 4 boxes of 16 (pages hold whole boxes:
+// page_size % 16 == 0, and items start at multiples of 16), each box K and V, each band of
+// 64 dims, landing already swizzled as wgmma reads it. Lanes 0..3 of warp 0 issue a box
+// each, its page found one block ahead so that the load is not waited for; stage s's
+// copies complete phases of full[s]. This removes the ~215 instructions per thread and
+// block of issuing copies (22 % of the kernel's stall samples on B2's shared chunks).
+template <int D>
+struct TmaKvBlocks {
+  static constexpr int kBoxTokens = 16;
+  static constexpr int kBoxBytes = kBoxTokens * 128;  // 16 rows of one 64-dim band
+  static constexpr int kBands = D / 64;
+  const KvTensorMaps& maps;
+  const AttentionArgs& args;
+  const TaskItem& t;
+  int kv_stop;
+  int page_ahead = 0;  // lanes 0..3 of warp 0: the page of their box of the next block
+
+  // Lanes 0..3 of warp 0: the page of their box in the block at `block`.
+  __device__ __forceinline__ int box_page(int block) const {
+    const int token = block + static_cast<int>(threadIdx.x) * kBoxTokens;
+    return token < kv_stop ? t.pages[static_cast<unsigned>(token) / args.page_size] : 0;
+  }
+  __device__ __forceinline__ void look_ahead(int block) {
+    if (threadIdx.x < kTileTokens / kBoxTokens) page_ahead = box_page(block);
+  }
+  // Warp 0: the copies of the block at `block` (whose pages look_ahead found) into `stage`.
+  __device__ __forceinline__ void issue(int block, WgmmaShared<D>& sh, int stage) const {
+    if (threadIdx.x >= 32) return;
+    const int lane = static_cast<int>(threadIdx.x);
+    const int boxes = min(kTileTokens, kv_stop - block + kBoxTokens - 1) / kBoxTokens;
+    if (lane == 0) mbarrier_arrive_expect_bytes(&sh.full[stage], boxes * 2 * kBands * kBoxBytes);
+    __syncwarp();
+    if (lane >= boxes) return;
+    const int token = block + lane * kBoxTokens;
+    const int cache_token = page_ahead * args.page_size +
+                            static_cast<int>(static_cast<unsigned>(token) % args.page_size);
+#pragma unroll
+    for (int band = 0; band < kBands; ++band) {
+      const int offset = band * kWgmmaBandBytes + lane * kBoxBytes;
+      tensor_box_to_shared(sh.kv[stage][0] + offset, &maps.k, band * 64, t.kv_head, cache_token,
+                           &sh.full[stage]);
+      tensor_box_to_shared(sh.kv[stage][1] + offset, &maps.v, band * 64, t.kv_head, cache_token,
+                           &sh.full[stage]);
+    }
+  }
+};
+
+// V rows [valid, kTileTokens) of a stage as zeros: past the item's end a box holds the
+// rest of its page (stale, maybe not finite) or was not fetched, and P = 0 must not meet a
+// NaN. (K needs nothing: those keys' scores are masked.)
+template <int D>
+__device__ __forceinline__ void zero_v_rows(unsigned char* v_stage, int valid) {
+  constexpr int kPieces = D / 8;
+  for (int u = static_cast<int>(threadIdx.x); u < (kTileTokens - valid) * kPieces; u += kThreads) {
+    const int j = valid + u / kPieces;
+    *reinterpret_cast<uint4*>(v_stage + swizzled_offset(j, u % kPieces)) = make_uint4(0, 0, 0, 0);
+  }
+}
+
+// run_wgmma_item with the copy engine fetching K and V (TmaKvBlocks). `fills` counts the
+// blocks this thread block has fetched before this item: block n goes to stage n % 2 and
+// is the (n / 2)-th phase of its barrier.
+template <int D>
+__device__ __forceinline__ void run_wgmma_item_tma(const AttentionArgs& args,
+                                                   const KvTensorMaps& maps, const TaskItem& t,
+                                                   WgmmaShared<D>& sh, uint32_t& fills) {
+  const int kv_begin = t.kv_begin;
+  const int first_stage = static_cast<int>(fills % 2);
+  TmaKvBlocks<D> kv{maps, args, t, 0};
+  // Block 0's copies fly while the queries are rotated, staged in the other stage.
+  const auto start_pipeline = [&](int kv_stop) {
+    kv.kv_stop = kv_stop;
+    if (kv_begin >= kv_stop) return;
+    kv.look_ahead(kv_begin);
+    kv.issue(kv_begin, sh, first_stage);
+    kv.look_ahead(kv_begin + kTokens);
+  };
+  uint32_t q[D / 16][4];
+  const TileRows rows =
+      load_query_tile<D>(args, t, reinterpret_cast<bf16*>(sh.kv[first_stage ^ 1][0]),
+                         WgmmaShared<D>::kQueryStride, sh.limit, q, BlockBarrier{}, start_pipeline);
+  const int kv_stop = rows.kv_stop;
+  fence_shared_for_async();  // the staging's writes before block 1's copies land there
+
+  float o[D / 8][4], m[2], l[2];
+  start_rows<D>(o, m, l);
+  uint32_t n = fills;
+  for (int block = kv_begin; block < kv_stop; block += kTokens, ++n) {
+    const int stage = static_cast<int>(n % 2);
+    mbarrier_wait(&sh.full[stage], (n / 2) % 2);
+    if (block + kTokens > kv_stop) {
+      zero_v_rows<D>(sh.kv[stage][1], kv_stop - block);
+      fence_shared_for_async();
+    }
+    __syncthreads();  // every warp is done with the other stage (block - 1)
+    // The next block's copies are issued while S is computed: before it, warp 0's issuing
+    // held the warpgroup's first wgmma (all 4 warps meet there), ~21 % of the stall samples.
+    attend_block<D>(q, sh.kv[stage][0], sh.kv[stage][1], block, rows, o, m, l, [&] {
+      if (block + kTokens >= kv_stop) return;
+      kv.issue(block + kTokens, sh, stage ^ 1);
+      kv.look_ahead(block + 2 * kTokens);
+    });
+  }
+  fills = n;
+  keep_live_through_loop(q, t.flat_rows < 0, args.part_lse);  // no item has negative rows
+  write_tile_parts<D>(args, t, o, m, l, rows);
+}
+
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
 template <int D>
 constexpr int wgmma_shared_bytes() {
   return static_cast<int>(sizeof(WgmmaShared<D>)) + 1024;  // + aligning the dynamic base
+}
+
+// The large work items with K and V fetched by the copy engine (run_wgmma_item_tma).
+template <int D>
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<false>)
+    attention_wgmma_tma_kernel(const AttentionArgs args,
+                               const __grid_constant__ KvTensorMaps maps) {
+  wait_prior_grids();
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ unsigned char shared_bytes[];
+  const uint32_t misalign = shared_address(shared_bytes) % 1024;
+  auto& sh = *reinterpret_cast<WgmmaShared<D>*>(shared_bytes + (1024 - misalign) % 1024);
+  if (threadIdx.x == 0) {
+    for (uint64_t& bar : sh.full) mbarrier_init(&bar, 1);
+    mbarrier_init_fence();
+  }
+  __syncthreads();
+  const WorkView w{args.work};
+  const int count = w.count(kWorkNumLarge);
+  uint32_t fills = 0;
+  for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
+    const TaskItem item = load_task_item(args, w, w[kWorkLargeItems], i);
+    run_wgmma_item_tma<D>(args, maps, item, sh, fills);
+    __syncthreads();  // the next item reuses shared memory
+  }
+#else
+  __trap();  // not built for sm_90a: attention_wgmma_available() is false, never launched
+#endif
 }
 
 // The large work items, block x taking items x, x + grid, ...
@@ -241,6 +396,22 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<PIPELINED>)
 // attention from threads of their own.
 std::atomic<bool> use_wgmma = true;
 std::atomic<bool> use_pipelined = false;  // experimental: CASCADE_ATTENTION_KERNEL=wgmma-pipelined
+// K and V by the copy engine where the pages hold whole 16-token boxes; off
+// (CASCADE_ATTENTION_KERNEL=wgmma-cp-async, set_attention_wgmma_tma) every thread copies.
+std::atomic<bool> use_tma = true;
+
+template <int D>
+void launch_wgmma(const AttentionArgs& args, dim3 grid, bool pipelined, cudaStream_t stream) {
+  // Items start at multiples of AttentionWorkShape::chunk_multiple (128): of 16 too.
+  if (use_tma && !pipelined && args.page_size % 16 == 0) {
+    launch("attention_wgmma_tma_kernel", attention_wgmma_tma_kernel<D>, grid, kThreads,
+           wgmma_shared_bytes<D>(), stream, args, kv_tensor_maps(args));
+    return;
+  }
+  launch("attention_wgmma_kernel",
+         pipelined ? attention_wgmma_kernel<D, true> : attention_wgmma_kernel<D, false>, grid,
+         kThreads, wgmma_shared_bytes<D>(), stream, args);
+}
 
 }  // namespace
 
@@ -273,6 +444,10 @@ void set_attention_wgmma(bool on) {
   use_wgmma = on;
 }
 
+void set_attention_wgmma_tma(bool on) {
+  use_tma = on;
+}
+
 void set_attention_wgmma_pipelined(bool on) {
   if (on) set_attention_wgmma(true);
   use_pipelined = on;
@@ -281,12 +456,15 @@ void set_attention_wgmma_pipelined(bool on) {
 void prepare_attention_wgmma_kernels() {
   if (const char* kernel = std::getenv("CASCADE_ATTENTION_KERNEL")) {
     const std::string name = kernel;
-    check(name == "mma" || name == "wgmma" || name == "wgmma-pipelined" || name == "wgmma-ws", [&] {
-      return "CASCADE_ATTENTION_KERNEL: expected mma, wgmma, wgmma-pipelined or wgmma-ws, "
-             "got '" +
-             name + "'";
-    });
+    check(name == "mma" || name == "wgmma" || name == "wgmma-cp-async" ||
+              name == "wgmma-pipelined" || name == "wgmma-ws",
+          [&] {
+            return "CASCADE_ATTENTION_KERNEL: expected mma, wgmma, wgmma-cp-async, "
+                   "wgmma-pipelined or wgmma-ws, got '" +
+                   name + "'";
+          });
     set_attention_wgmma(name != "mma");
+    set_attention_wgmma_tma(name == "wgmma");
     set_attention_wgmma_pipelined(name == "wgmma-pipelined");
     set_attention_wgmma_ws(name == "wgmma-ws");
   }
@@ -299,6 +477,8 @@ void prepare_attention_wgmma_kernels() {
   allow_shared(attention_wgmma_kernel<128, false>, wgmma_shared_bytes<128>());
   allow_shared(attention_wgmma_kernel<64, true>, wgmma_shared_bytes<64>());
   allow_shared(attention_wgmma_kernel<128, true>, wgmma_shared_bytes<128>());
+  allow_shared(attention_wgmma_tma_kernel<64>, wgmma_shared_bytes<64>());
+  allow_shared(attention_wgmma_tma_kernel<128>, wgmma_shared_bytes<128>());
 }
 
 void attention_wgmma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {
@@ -307,14 +487,10 @@ void attention_wgmma_tasks(const AttentionArgs& args, int blocks, cudaStream_t s
   const bool pipelined = use_pipelined;
   switch (args.d) {
     case 64:
-      launch("attention_wgmma_kernel",
-             pipelined ? attention_wgmma_kernel<64, true> : attention_wgmma_kernel<64, false>, grid,
-             kThreads, wgmma_shared_bytes<64>(), stream, args);
+      launch_wgmma<64>(args, grid, pipelined, stream);
       break;
     case 128:
-      launch("attention_wgmma_kernel",
-             pipelined ? attention_wgmma_kernel<128, true> : attention_wgmma_kernel<128, false>,
-             grid, kThreads, wgmma_shared_bytes<128>(), stream, args);
+      launch_wgmma<128>(args, grid, pipelined, stream);
       break;
     default:
       throw Error("attention: no wgmma kernel for head_dim " + std::to_string(args.d));

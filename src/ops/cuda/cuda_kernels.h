@@ -161,6 +161,7 @@ struct AttentionArgs {
   float* part_lse;           // [parts, hq] f32, base 2
   bf16* out;                 // [rows, hq, d]
   int rows, hq, hkv, d, page_size;
+  int cache_tokens;      // pages · page_size: the caches' extent for tensor maps
   float score_scale;     // log2(e) / sqrt(d)
   AttentionMerge merge;  // AttentionWork::merge
   int32_t* merge_count;  // kLastPart: [rows, hq] i32, zeros before and after each launch

@@ -60,6 +60,18 @@ __device__ __forceinline__ void bulk_copy_to_shared(void* dst, const void* src, 
       : "memory");
 }
 
+// Box (c0, c1, c2) of the 3-D tensor `map` (innermost coordinate first; a CUtensorMap
+// that is a __grid_constant__ kernel parameter) from global to this block's shared memory
+// by the copy engine, laid out (and swizzled) as the map says, counted on `bar` as it lands.
+__device__ __forceinline__ void tensor_box_to_shared(void* dst, const void* map, int c0, int c1,
+                                                     int c2, uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+      " [%0], [%1, {%2, %3, %4}], [%5];\n" ::"r"(shared_address(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(shared_address(bar))
+      : "memory");
+}
+
 // Waits until the phase of parity `parity` has completed (acquire). A barrier starts in
 // phase 0: waiting for parity 1 returns at once, which lets a producer treat every slot as
 // free before its first round.
