@@ -8,8 +8,9 @@
 # MODE: full (default: everything), quick (no sanitizers), tests (the GPU tests and
 # kernel timings only), bench (the scenarios only), sanitize (compute-sanitizer only),
 # profile (not part of full: where B4's and B6's time goes — the engine's host phases,
-# ncu kernel durations per forward pass, and full ncu reports of the wgmma kernel, the
-# CUDA-core kernel on decode rows and B6's GEMVs),
+# ncu kernel durations per forward pass, and full ncu reports of the wgmma kernel (with
+# its stall samples per SASS instruction, tools/ncu_source_summary.py), the CUDA-core
+# kernel on decode rows and B6's GEMVs),
 # profile-b1 (not part of full: B1's host phases and its kernels' time by name over ten
 # decode steps at full batch and over its prefill steps), sass (not part of full: the
 # attention and GEMV kernels' machine code, OUTDIR/*.sass, and their loops' instruction mix
@@ -134,11 +135,15 @@ if wants profile; then
     --launch-skip 4000 --launch-count 700 ${bench[*]} --scenario B6 --repeats 1 \
     >$out/b6-kernels.csv && python3 tools/ncu_summary.py $out/b6-kernels.csv \
     --split embedding_kernel --segments 1 --top 20"
-  # Everything ncu knows of one launch of the wgmma kernel on B2's shared chunks.
+  # Everything ncu knows of one launch of the wgmma kernel (the default: K and V by TMA) on
+  # B2's shared chunks, and where its warps wait, by SASS instruction (wgmma-b2-source.csv).
   step wgmma_ncu "grep -c 'Section'" -- bash -c "CASCADE_CUDA_TIMING=1 timeout 240 ncu --set full \
-    -k regex:attention_wgmma_kernel --launch-count 1 -f -o $out/wgmma-b2 \
+    -k regex:attention_wgmma --launch-count 1 -f -o $out/wgmma-b2 \
     build-gpu/tests/cascade_cuda_tests --gtest_filter=CudaTiming.AttentionB2SharedChunks && \
     ncu --import $out/wgmma-b2.ncu-rep --page details"
+  step wgmma_source "grep -c executed" -- bash -c "ncu --import $out/wgmma-b2.ncu-rep \
+    --page source --csv --print-source sass >$out/wgmma-b2-source.csv && \
+    python3 tools/ncu_source_summary.py $out/wgmma-b2-source.csv"
   # The same for the CUDA-core kernel on decode rows (B1's decode: 75 % of its step) and for
   # B6's one-row GEMVs (~60 % of its step), at the GPU's own clocks: memory throughput, stall
   # reasons, occupancy.
@@ -171,7 +176,7 @@ if wants sass; then
     cuobjdump --dump-sass "$objects/$unit.cu.o" >"$out/$unit.sass" 2>&1
   done
   step sass_wgmma "grep -c loop" -- python3 tools/sass_mix.py "$out/cuda_attention_wgmma.sass" \
-    --function 'attention_wgmma_kernelILi128ELb0E'
+    --function 'attention_wgmma_tma_kernelILi128E'
   step sass_tasks "grep -c loop" -- python3 tools/sass_mix.py "$out/cuda_attention.sass" \
     --function 'attention_task_kernelILi128ELi4ELi4E|attention_merge_kernelILi128E'
   step sass_gemv "grep -c loop" -- python3 tools/sass_mix.py "$out/cuda_gemv.sass"
