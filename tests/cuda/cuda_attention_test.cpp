@@ -8,7 +8,8 @@
 // kernel (CudaAttentionWgmmaTest, where available: K and V by the copy engine; and
 // CudaAttentionWgmmaCopiesTest: by every thread's cp.async) and its pipelined variant
 // (CudaAttentionWgmmaPipelinedTest) and warp-specialized variant (CudaAttentionWgmmaWsTest,
-// and CudaAttentionWgmmaWsFewBlocksTest with many items per block).
+// CudaAttentionWgmmaWsCopiesTest with cp.async instead of the copy engine, and
+// CudaAttentionWgmmaWsFewBlocksTest with many items per block).
 //
 // Bound: the output is rounded to bf16 (2^-8 of the largest value at most); scores and
 // probabilities stay fp32 in fp32 arithmetic of another order, so
@@ -202,6 +203,21 @@ class CudaAttentionWgmmaWsTest : public CudaAttentionWgmmaTest {
 
 // And with two blocks per kv head, so that every block runs many items in turn (the
 // kernel's rings carry on from one item to the next).
+// The warp-specialized kernel with its copying warpgroup's cp.async instead of the copy
+// engine.
+class CudaAttentionWgmmaWsCopiesTest : public CudaAttentionWgmmaWsTest {
+ protected:
+  void SetUp() override {
+    CudaAttentionWgmmaWsTest::SetUp();
+    if (IsSkipped()) return;
+    cuda::set_attention_wgmma_tma(false);
+  }
+  void TearDown() override {
+    cuda::set_attention_wgmma_tma(true);
+    CudaAttentionWgmmaWsTest::TearDown();
+  }
+};
+
 class CudaAttentionWgmmaWsFewBlocksTest : public CudaAttentionWgmmaWsTest {
  protected:
   void SetUp() override {
@@ -261,6 +277,9 @@ TEST_F(CudaAttentionWgmmaPipelinedTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 TEST_F(CudaAttentionWgmmaWsTest, PrefillCausalTasks) {
+  check_prefill_causal_tasks();
+}
+TEST_F(CudaAttentionWgmmaWsCopiesTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 TEST_F(CudaAttentionWgmmaWsFewBlocksTest, PrefillCausalTasks) {
@@ -431,6 +450,9 @@ TEST_F(CudaAttentionWgmmaPipelinedTest, SharedLevelsWithRopeDeltasAndOwnCausalLe
 TEST_F(CudaAttentionWgmmaWsTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
+TEST_F(CudaAttentionWgmmaWsCopiesTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
 TEST_F(CudaAttentionWgmmaWsFewBlocksTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
@@ -473,6 +495,9 @@ TEST_F(CudaAttentionWgmmaPipelinedTest, ManyRowsOneLongSharedLevelSplitIntoTasks
 TEST_F(CudaAttentionWgmmaWsTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
 }
+TEST_F(CudaAttentionWgmmaWsCopiesTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
 TEST_F(CudaAttentionWgmmaWsFewBlocksTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
 }
@@ -504,6 +529,9 @@ TEST_F(CudaAttentionWgmmaPipelinedTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 TEST_F(CudaAttentionWgmmaWsTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+  check_chunked_prefill();
+}
+TEST_F(CudaAttentionWgmmaWsCopiesTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 TEST_F(CudaAttentionWgmmaWsFewBlocksTest, ChunkedPrefillSeesOnlyEarlierKeys) {

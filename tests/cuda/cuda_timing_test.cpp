@@ -209,8 +209,12 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   cuda::set_attention_wgmma_pipelined(false);
   cuda::set_attention_wgmma_ws(true);
-  print("  the same on the warp-specialized wgmma kernel (FLOPs)",
+  print("  the same on the warp-specialized wgmma kernel, K and V by TMA (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_tma(false);
+  print("  the same on the warp-specialized wgmma kernel, K and V by cp.async (FLOPs)",
+        time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_tma(true);
   cuda::set_attention_wgmma_ws(false);
   cuda::set_attention_wgmma(wgmma_before);
 }

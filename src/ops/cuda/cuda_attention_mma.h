@@ -29,6 +29,9 @@ void attention_mma_tasks(const AttentionArgs& args, int blocks, cudaStream_t str
 // (cuda_attention_variant.h).
 void prepare_attention_wgmma_kernels();
 void attention_wgmma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream);
+// Whether the wgmma kernels may fetch K and V by TMA (set_attention_wgmma_tma); they do
+// where page sizes are multiples of 16.
+bool attention_wgmma_tma_enabled();
 
 // The warp-specialized wgmma kernel (cuda_attention_wgmma_ws.cu) for work items of
 // kWsTileRows rows, which attention_mma_tasks runs when attention_wgmma_ws_enabled().

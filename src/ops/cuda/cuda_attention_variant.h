@@ -13,9 +13,10 @@ bool attention_wgmma_available();
 bool attention_wgmma_enabled();
 // Throws an Error when asked for a kernel the build lacks.
 void set_attention_wgmma(bool on);
-// The wgmma kernel fetches K and V with the copy engine (TMA) where pages hold whole
-// 16-token boxes (the default); off (CASCADE_ATTENTION_KERNEL=wgmma-cp-async) every
-// thread copies them with cp.async, as it does for other page sizes.
+// The wgmma kernels (the default and the warp-specialized one) fetch K and V with the
+// copy engine (TMA) where pages hold whole 16-token boxes (the default); off
+// (CASCADE_ATTENTION_KERNEL=wgmma-cp-async) their threads copy them with cp.async, as
+// they do for other page sizes.
 void set_attention_wgmma_tma(bool on);
 // EXPERIMENTAL (CASCADE_ATTENTION_KERNEL=wgmma-pipelined): the wgmma kernel with each KV
 // block's softmax overlapping the previous block's P · V; on implies set_attention_wgmma.

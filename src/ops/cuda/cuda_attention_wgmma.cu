@@ -448,6 +448,10 @@ void set_attention_wgmma_tma(bool on) {
   use_tma = on;
 }
 
+bool attention_wgmma_tma_enabled() {
+  return use_tma;
+}
+
 void set_attention_wgmma_pipelined(bool on) {
   if (on) set_attention_wgmma(true);
   use_pipelined = on;
@@ -464,7 +468,7 @@ void prepare_attention_wgmma_kernels() {
                    name + "'";
           });
     set_attention_wgmma(name != "mma");
-    set_attention_wgmma_tma(name == "wgmma");
+    set_attention_wgmma_tma(name != "wgmma-cp-async");
     set_attention_wgmma_pipelined(name == "wgmma-pipelined");
     set_attention_wgmma_ws(name == "wgmma-ws");
   }

@@ -19,7 +19,12 @@
 // item's last.
 //
 // Its first version (64-key blocks, one ring, no register hand-over, no overlap) was
-// correct and slower than the one-warpgroup kernel (docs/BENCHMARKS.md, 2026-11-30).
+// correct and slower than the one-warpgroup kernel (docs/BENCHMARKS.md, 2026-11-30), and
+// so was this one with cp.async copies (0.131 vs 0.082 ms on B2's shared chunks,
+// 2026-12-02): 128 copying threads at 40 registers, each looking up a page per token
+// piece, likely cannot keep two computing warpgroups fed. Where page sizes are multiples
+// of 16, the copying warpgroup now has the copy engine fetch the blocks instead
+// (copy_items_tma: 8 lanes, a 16-token box each; compiled, first to be measured).
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -30,6 +35,7 @@
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_launch.cuh"
 #include "ops/cuda/cuda_mbarrier.cuh"
+#include "ops/cuda/cuda_tensor_map.h"
 
 namespace cascade::cuda {
 namespace {
@@ -104,27 +110,102 @@ __device__ __forceinline__ void copy_operand(const AttentionArgs& args, const Ta
   }
 }
 
+// The copying warpgroup's walk: visit(item, block, stop, n) for every KV block of every
+// item of this thread block, in the order the computing warpgroups take them (n: the
+// ring position, the count of blocks before it).
+template <class Visit>
+__device__ __forceinline__ void for_each_kv_block(const AttentionArgs& args, const WorkView& w,
+                                                  Visit visit) {
+  const int count = w.count(kWorkNumLarge);
+  uint32_t n = 0;
+  for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
+    const TaskItem t = load_task_item(args, w, w[kWorkLargeItems], i);
+    const int stop = tile_kv_stop(args, t);
+    for (int block = t.kv_begin; block < stop; block += kBlockTokens, ++n) visit(t, block, stop, n);
+  }
+}
+
 // Warpgroup 0: every item's KV blocks into the rings, K then V of each block. Never waits
 // for its copies: `full` counts a thread once its copies have landed.
 template <int D>
 __device__ __forceinline__ void copy_items(const AttentionArgs& args, const WorkView& w,
                                            WsShared<D>& sh) {
   release_registers_to<kCopyRegisters>();
-  const int count = w.count(kWorkNumLarge);
-  uint32_t n = 0;
-  for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
-    const TaskItem t = load_task_item(args, w, w[kWorkLargeItems], i);
-    const int stop = tile_kv_stop(args, t);
-    for (int block = t.kv_begin; block < stop; block += kBlockTokens, ++n) {
-      const int stage = stage_of(n);
-      mbarrier_wait(&sh.k_empty[stage], round_parity(n) ^ 1u);
-      copy_operand<D>(args, t, args.k_cache, block, stop, sh.k[stage]);
-      mbarrier_arrive_when_copied(&sh.k_full[stage]);
-      mbarrier_wait(&sh.v_empty[stage], round_parity(n) ^ 1u);
+  for_each_kv_block(args, w, [&](const TaskItem& t, int block, int stop, uint32_t n) {
+    const int stage = stage_of(n);
+    mbarrier_wait(&sh.k_empty[stage], round_parity(n) ^ 1u);
+    copy_operand<D>(args, t, args.k_cache, block, stop, sh.k[stage]);
+    mbarrier_arrive_when_copied(&sh.k_full[stage]);
+    mbarrier_wait(&sh.v_empty[stage], round_parity(n) ^ 1u);
+    copy_operand<D>(args, t, args.v_cache, block, stop, sh.v[stage]);
+    mbarrier_arrive_when_copied(&sh.v_full[stage]);
+  });
+}
+
+// The copying warpgroup with the copy engine (TMA): lanes 0..7 of its first warp each
+// take a 16-token box of the block (page_size % 16 == 0), K and V of every 64-dim band,
+// through the caches' tensor maps (cuda_tensor_map.h). A `full` barrier completes when
+// all its copyists have arrived (kFullArrivals: the 128 threads, and the issuing lane once
+// more with the bytes to expect) and the bytes have landed. The block's V, where it
+// reaches past the tile's end, is copied by cp.async instead (zeros past the end: a box
+// would bring the rest of its page, maybe not finite, and P = 0 must not meet a NaN).
+constexpr int kBoxTokens = 16;
+constexpr int kBoxBytes = kBoxTokens * 128;  // 16 rows of one 64-dim band
+constexpr int kFullArrivals = kTileThreads + 1;
+
+// Warp 0 (lanes 0..7 issue): box `lane` of the block at `block`, which starts at cache
+// token `cache_token`, from `cache_map` into `dst`, counted on `full`; lane 0 first
+// expects the bytes of the boxes that start before `stop`.
+template <int D>
+__device__ __forceinline__ void issue_boxes(const CUtensorMap* cache_map, int kv_head,
+                                            int cache_token, int block, int stop,
+                                            unsigned char* dst, uint64_t* full) {
+  constexpr int kBands = D / 64;
+  const int lane = static_cast<int>(threadIdx.x);
+  const int boxes = min(kBlockTokens, stop - block + kBoxTokens - 1) / kBoxTokens;
+  if (lane == 0) mbarrier_arrive_expect_bytes(full, boxes * kBands * kBoxBytes);
+  __syncwarp();
+  if (lane >= boxes) return;
+#pragma unroll
+  for (int band = 0; band < kBands; ++band) {
+    tensor_box_to_shared(dst + band * kBlockTokens * 128 + lane * kBoxBytes, cache_map, band * 64,
+                         kv_head, cache_token, full);
+  }
+}
+
+template <int D>
+__device__ __forceinline__ void copy_items_tma(const AttentionArgs& args, const KvTensorMaps& maps,
+                                               const WorkView& w, WsShared<D>& sh) {
+  release_registers_to<kCopyRegisters>();
+  const int thread = static_cast<int>(threadIdx.x);
+  for_each_kv_block(args, w, [&](const TaskItem& t, int block, int stop, uint32_t n) {
+    const int stage = stage_of(n);
+    // Lanes 0..7 of warp 0: the cache token (page row) that starts their box.
+    int cache_token = 0;
+    const int token = block + thread * kBoxTokens;
+    if (thread < kBlockTokens / kBoxTokens && token < stop) {
+      const auto u = static_cast<unsigned>(token),
+                 page_size = static_cast<unsigned>(args.page_size);
+      cache_token = t.pages[u / page_size] * args.page_size + static_cast<int>(u % page_size);
+    }
+    mbarrier_wait(&sh.k_empty[stage], round_parity(n) ^ 1u);
+    if (thread < 32) {
+      issue_boxes<D>(&maps.k, t.kv_head, cache_token, block, stop, sh.k[stage], &sh.k_full[stage]);
+    }
+    mbarrier_arrive(&sh.k_full[stage]);
+    mbarrier_wait(&sh.v_empty[stage], round_parity(n) ^ 1u);
+    if (block + kBlockTokens <= stop) {
+      if (thread < 32) {
+        issue_boxes<D>(&maps.v, t.kv_head, cache_token, block, stop, sh.v[stage],
+                       &sh.v_full[stage]);
+      }
+      mbarrier_arrive(&sh.v_full[stage]);
+    } else {
       copy_operand<D>(args, t, args.v_cache, block, stop, sh.v[stage]);
+      if (thread == 0) mbarrier_arrive(&sh.v_full[stage]);  // no bytes to expect
       mbarrier_arrive_when_copied(&sh.v_full[stage]);
     }
-  }
+  });
 }
 
 // Waits until the K (or V) of ring position n has landed (the caller then fences it for
@@ -251,26 +332,35 @@ __device__ __forceinline__ void compute_items(const AttentionArgs& args, const W
 
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
-// One block per SM: 384 threads at up to 168 registers fill the register file.
-template <int D>
-__global__ void __launch_bounds__(kThreads, 1) attention_wgmma_ws_kernel(const AttentionArgs args) {
+// One block per SM: 384 threads at up to 168 registers fill the register file. TMA: the
+// copying warpgroup uses the copy engine (copy_items_tma; `maps` are the caches'), else
+// cp.async (copy_items; `maps` unused).
+template <int D, bool TMA>
+__global__ void __launch_bounds__(kThreads, 1)
+    attention_wgmma_ws_kernel(const AttentionArgs args, const __grid_constant__ KvTensorMaps maps) {
   wait_prior_grids();
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char shared_bytes[];
   const uint32_t misalign = shared_address(shared_bytes) % 1024;
   auto& sh = *reinterpret_cast<WsShared<D>*>(shared_bytes + (1024 - misalign) % 1024);
   if (threadIdx.x == 0) {
+    const int full_arrivals = TMA ? kFullArrivals : kTileThreads;
     for (int s = 0; s < kStages; ++s) {
-      mbarrier_init(&sh.k_full[s], kTileThreads);
-      mbarrier_init(&sh.v_full[s], kTileThreads);
+      mbarrier_init(&sh.k_full[s], full_arrivals);
+      mbarrier_init(&sh.v_full[s], full_arrivals);
       mbarrier_init(&sh.k_empty[s], kConsumers * kTileThreads);
       mbarrier_init(&sh.v_empty[s], kConsumers * kTileThreads);
     }
+    if constexpr (TMA) mbarrier_init_fence();
   }
   __syncthreads();
   const WorkView w{args.work};
   if (threadIdx.x < kTileThreads) {
-    copy_items<D>(args, w, sh);
+    if constexpr (TMA) {
+      copy_items_tma<D>(args, maps, w, sh);
+    } else {
+      copy_items<D>(args, w, sh);
+    }
   } else {
     compute_items<D>(args, w, sh);
   }
@@ -305,13 +395,31 @@ void prepare_attention_wgmma_ws_kernels() {
   CASCADE_CUDA_CHECK(cudaGetDevice(&device));
   CASCADE_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   num_sms = sms;
-  CASCADE_CUDA_CHECK(cudaFuncSetAttribute(attention_wgmma_ws_kernel<64>,
-                                          cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          ws_shared_bytes<64>()));
-  CASCADE_CUDA_CHECK(cudaFuncSetAttribute(attention_wgmma_ws_kernel<128>,
-                                          cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          ws_shared_bytes<128>()));
+  const auto allow_shared = [](auto kernel, int bytes) {
+    CASCADE_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  };
+  allow_shared(attention_wgmma_ws_kernel<64, false>, ws_shared_bytes<64>());
+  allow_shared(attention_wgmma_ws_kernel<128, false>, ws_shared_bytes<128>());
+  allow_shared(attention_wgmma_ws_kernel<64, true>, ws_shared_bytes<64>());
+  allow_shared(attention_wgmma_ws_kernel<128, true>, ws_shared_bytes<128>());
 }
+
+namespace {
+
+template <int D>
+void launch_ws(const AttentionArgs& args, dim3 grid, cudaStream_t stream) {
+  // Items start at multiples of AttentionWorkShape::chunk_multiple (128): of 16 too.
+  if (attention_wgmma_tma_enabled() && args.page_size % 16 == 0) {
+    launch("attention_wgmma_ws_kernel", attention_wgmma_ws_kernel<D, true>, grid, kThreads,
+           ws_shared_bytes<D>(), stream, args, kv_tensor_maps(args));
+  } else {
+    launch("attention_wgmma_ws_kernel", attention_wgmma_ws_kernel<D, false>, grid, kThreads,
+           ws_shared_bytes<D>(), stream, args, KvTensorMaps{});
+  }
+}
+
+}  // namespace
 
 void attention_wgmma_ws_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {
   if (blocks == 0) return;
@@ -322,12 +430,10 @@ void attention_wgmma_ws_tasks(const AttentionArgs& args, int blocks, cudaStream_
                   static_cast<unsigned>(args.hkv));
   switch (args.d) {
     case 64:
-      launch("attention_wgmma_ws_kernel", attention_wgmma_ws_kernel<64>, grid, kThreads,
-             ws_shared_bytes<64>(), stream, args);
+      launch_ws<64>(args, grid, stream);
       break;
     case 128:
-      launch("attention_wgmma_ws_kernel", attention_wgmma_ws_kernel<128>, grid, kThreads,
-             ws_shared_bytes<128>(), stream, args);
+      launch_ws<128>(args, grid, stream);
       break;
     default:
       throw Error("attention: no wgmma kernel for head_dim " + std::to_string(args.d));
