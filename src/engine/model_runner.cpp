@@ -163,6 +163,8 @@ std::vector<float>& ModelRunner::run(const SchedulerOutput& step) {
   return logits_;
 }
 
+// A pending id names a row of the step queued just before this one: only the newest
+// step's tokens may be named (one step is in flight at most).
 int32_t ModelRunner::substituted(int32_t id) const {
   if (id >= 0) return id;
   const auto row = static_cast<size_t>(-static_cast<int64_t>(id) - 1);
@@ -181,8 +183,7 @@ void ModelRunner::enqueue(const SchedulerOutput& step, const StepSampling& sampl
     model_->forward_and_sample_ahead(batch_, sampling.device);
     return;
   }
-  drawn_.push_back(run_and_sample_now(sampling));
-  // Only the newest step's tokens may be named by the next one; finish takes the oldest.
+  drawn_.push_back(run_and_sample_now(sampling));  // finish() takes the oldest
 }
 
 std::vector<int32_t> ModelRunner::run_and_sample_now(const StepSampling& sampling) {
