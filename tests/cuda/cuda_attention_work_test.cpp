@@ -4,6 +4,7 @@
 // blocks, and the merge is left out exactly where every row has one part.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <initializer_list>
 #include <map>
@@ -322,6 +323,10 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   ::setenv("CASCADE_ATTENTION_CLUSTER_BLOCKS", "4", 1);
   EXPECT_EQ(attention_tuning_from_env(132).cluster_blocks, 4);
   expect_rejected("CASCADE_ATTENTION_CLUSTER_BLOCKS", {"1", "3", "16"});
+  EXPECT_EQ(shape.large_wave_slots, 0) << "off by default";
+  ::setenv("CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM", "3", 1);
+  EXPECT_EQ(attention_tuning_from_env(132).large_wave_slots, 396);
+  expect_rejected("CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM", {"-1", "17"});
 }
 
 // Split decode steps whose rows are each in one task run each tile's chunks as one cluster
@@ -416,6 +421,55 @@ TEST(CudaAttentionWorkTest, ItemsOfEachKindRunLongestFirst) {
   for (int i = 8; i < 10; ++i) large_tasks.push_back(items[i].task);
   EXPECT_EQ(small_tasks, (std::vector<int>{6, 1, 3, 4, 0, 5, 2, 7}));
   EXPECT_EQ(large_tasks, (std::vector<int>{9, 8}));
+}
+
+// B4's cached step on the H200's 132 SMs: 64 question rows (group 2) over 8 shared chunks of
+// 2,048 keys and their own 64 keys: 18 large tiles per kv head. By target_blocks (528),
+// 4 chunks each: 528 blocks, two waves of the 396 resident (3 per SM). For whole waves
+// (large_wave_slots 396), the model's cost ceil(blocks / 396) x (longest chunk + 128) is
+// least at 6 chunks of 384 keys: 784 blocks, 2 x 512 (4 chunks: 2 x 640; 2: 1 x 1,152).
+TEST(CudaAttentionWorkTest, LargeTilesSplitForWholeWavesWhereAsked) {
+  AttentionPlan plan;
+  plan.page_size = 16;
+  plan.num_rows = 64;
+  std::vector<int32_t> rows(64);
+  for (int r = 0; r < 64; ++r) rows[r] = r;
+  for (int c = 0; c < 8; ++c) {
+    plan.add_task(rows, std::vector<int32_t>(128, c), 2048, c * 2048, c * 2048, false);
+  }
+  plan.add_task(rows, std::vector<int32_t>(4, 8), 64, 16384, 0, true);
+  plan.finalize();
+  AttentionWorkShape shape;
+  shape.group = 2;
+  shape.large_tile_rows = 64;
+  shape.kv_heads = 8;
+  shape.target_blocks = 528;
+  const auto chunk_ends = [&](const AttentionWork& w) {
+    std::map<std::pair<int, int>, std::vector<std::pair<int, int>>> ranges;  // (task, tile)
+    for (const Item& it : items_of(w, shape)) {
+      ranges[{it.task, it.flat_row0}].push_back({it.kv_begin, it.kv_end});
+    }
+    for (auto& [key, r] : ranges) {  // each tile's chunks cover its task's keys once
+      std::sort(r.begin(), r.end());
+      EXPECT_EQ(r.front().first, 0);
+      for (size_t i = 1; i < r.size(); ++i) EXPECT_EQ(r[i].first, r[i - 1].second);
+      EXPECT_EQ(r.back().second, plan.kv_len[key.first]);
+    }
+    return ranges;
+  };
+
+  const AttentionWork by_target = build_attention_work(plan, 64, 16, 16, shape);
+  EXPECT_EQ(by_target.num_large, 66);  // 8 tasks x 2 tiles x 4 chunks + 2 own tiles
+  EXPECT_EQ(chunk_ends(by_target).at({0, 0}).size(), 4u);
+
+  shape.large_wave_slots = 396;
+  const AttentionWork by_waves = build_attention_work(plan, 64, 16, 16, shape);
+  EXPECT_EQ(by_waves.num_large, 98);  // 8 x 2 x 6 + 2
+  const auto ranges = chunk_ends(by_waves);
+  ASSERT_EQ(ranges.at({0, 0}).size(), 6u);
+  EXPECT_EQ(ranges.at({0, 0}).front(), std::make_pair(0, 384));
+  EXPECT_EQ(ranges.at({8, 64}).size(), 1u);  // the own task is shorter than a chunk
+  EXPECT_EQ(by_waves.num_parts, 8 * 6 * 64 + 64);
 }
 
 TEST(CudaAttentionWorkTest, RejectsPagesOutsideTheCache) {

@@ -77,6 +77,36 @@ std::vector<AttentionWorkItem> cluster_items(const AttentionPlan& plan,
   return items;
 }
 
+// How far to split the large tiles' tasks where shape.large_wave_slots thread blocks of the
+// tensor-core kernel are resident at once: the split (1..kMostSplit) whose items take the
+// fewest waves × (longest chunk + an item's set-up), fewer items on ties. An item's set-up
+// (rotating its queries, writing its parts) is counted as kItemSetupTokens keys: ncu's stall
+// samples of B2's items of ~10 blocks of 64 keys put it at ~16 % (2026-12-02).
+template <class Chunking>
+int64_t large_split_for_waves(const AttentionPlan& plan, const std::vector<int64_t>& tile_rows,
+                              const std::vector<int64_t>& tiles, int64_t small_rows,
+                              const AttentionWorkShape& shape, Chunking chunking) {
+  constexpr int64_t kMostSplit = 64;
+  constexpr int64_t kItemSetupTokens = 128;
+  int64_t best = 1, best_cost = 0, best_items = 0;
+  for (int64_t by = 1; by <= kMostSplit; ++by) {
+    int64_t items = 0, longest = 0;
+    for (int t = 0; t < plan.num_tasks(); ++t) {
+      if (tile_rows[t] == small_rows) continue;
+      const auto [chunk_len, count] = chunking(plan.kv_len[t], by);
+      items += tiles[t] * shape.kv_heads * count;
+      longest = std::max(longest, std::min<int64_t>(chunk_len, plan.kv_len[t]));
+    }
+    const int64_t cost = ceil_div(items, shape.large_wave_slots) * (longest + kItemSetupTokens);
+    if (by == 1 || cost < best_cost || (cost == best_cost && items < best_items)) {
+      best = by;
+      best_cost = cost;
+      best_items = items;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 AttentionWorkShape attention_tuning_from_env(int num_sms) {
@@ -96,6 +126,8 @@ AttentionWorkShape attention_tuning_from_env(int num_sms) {
       env_int("CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS", num_sms, 0, kMost);
   shape.cluster_blocks =
       env_int("CASCADE_ATTENTION_CLUSTER_BLOCKS", kMostClusterBlocks, 0, kMostClusterBlocks);
+  shape.large_wave_slots =
+      num_sms * env_int("CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM", 0, 0, kMostLargeBlocksPerSm);
   if (shape.key_lanes != 1 && shape.key_lanes != 8) {
     throw Error("CASCADE_ATTENTION_KEY_LANES: " + std::to_string(shape.key_lanes) +
                 " (1 or 8 lanes per key row)");
@@ -152,19 +184,28 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
   // A tile's chunks as one cluster: at most cluster_blocks of them.
   const bool cluster = shape.cluster_blocks >= 2 && split > 1 && !any_large && !work.wide &&
                        rows_in_one_task_each(plan);
+  // A task of `len` tokens split `by`: its chunk length and count.
+  const auto chunking = [&](int64_t len, int64_t by) {
+    int64_t chunk_len = std::max<int64_t>(len, 1), count = 1;
+    if (by > 1 && len > shape.min_chunk_tokens) {
+      int64_t wanted = std::min(by, ceil_div(len, shape.min_chunk_tokens));
+      if (cluster) wanted = std::min<int64_t>(wanted, shape.cluster_blocks);
+      chunk_len = ceil_div(ceil_div(len, wanted), shape.chunk_multiple) * shape.chunk_multiple;
+      count = ceil_div(len, chunk_len);
+    }
+    return std::make_pair(chunk_len, count);
+  };
+  int64_t large_split = split;
+  if (any_large && shape.large_wave_slots > 0) {
+    large_split = large_split_for_waves(plan, tile_rows, tiles, small_rows, shape, chunking);
+  }
   std::vector<AttentionWorkItem> small, large;
   std::vector<int32_t> task_part_base(static_cast<size_t>(tasks)),
       chunks(static_cast<size_t>(tasks)), chunk_lens(static_cast<size_t>(tasks));
   int64_t parts = 0;
   for (int t = 0; t < tasks; ++t) {
     const int64_t len = plan.kv_len[t], slots = plan.row_begin[t + 1] - plan.row_begin[t];
-    int64_t chunk_len = std::max<int64_t>(len, 1), count = 1;
-    if (split > 1 && len > shape.min_chunk_tokens) {
-      int64_t wanted = std::min(split, ceil_div(len, shape.min_chunk_tokens));
-      if (cluster) wanted = std::min<int64_t>(wanted, shape.cluster_blocks);
-      chunk_len = ceil_div(ceil_div(len, wanted), shape.chunk_multiple) * shape.chunk_multiple;
-      count = ceil_div(len, chunk_len);
-    }
+    const auto [chunk_len, count] = chunking(len, tile_rows[t] == small_rows ? split : large_split);
     chunks[t] = static_cast<int32_t>(count);
     chunk_lens[t] = static_cast<int32_t>(chunk_len);
     task_part_base[t] = static_cast<int32_t>(parts);

@@ -56,6 +56,11 @@ struct AttentionWorkShape {
   // size), run as one cluster per tile that merges in distributed shared memory, so no
   // merge kernel runs. 0: off (here; attention_tuning_from_env turns it on).
   int cluster_blocks = 0;
+  // EXPERIMENTAL (unmeasured; CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM × SMs): where > 0,
+  // the tensor-core kernel's thread blocks resident at once on the GPU, and the large
+  // tiles' tasks are split for whole waves of them (large_split_for_waves) instead of by
+  // target_blocks. 0: off.
+  int large_wave_slots = 0;
   bool heads_inner = true;  // the CUDA-core task kernel's grid: kv heads fastest
   int key_lanes = 8;        // CUDA-core scoring: lanes per key row, 1 or 8 (d % 64 == 0)
 };
@@ -68,7 +73,8 @@ struct AttentionWorkShape {
 // CASCADE_ATTENTION_HEADS_INNER (heads_inner, 0 or 1), CASCADE_ATTENTION_KEY_LANES
 // (key_lanes, 1 or 8), CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS (split_group_below_blocks;
 // default num_sms) and
-// CASCADE_ATTENTION_CLUSTER_BLOCKS (cluster_blocks: 0, 2, 4 or 8; default 8).
+// CASCADE_ATTENTION_CLUSTER_BLOCKS (cluster_blocks: 0, 2, 4 or 8; default 8) and
+// CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM (large_wave_slots / num_sms: 0 to 16; default 0).
 // A value out of range is an Error naming the variable.
 AttentionWorkShape attention_tuning_from_env(int num_sms);
 
@@ -92,6 +98,8 @@ inline constexpr int kSmallTileRows = 4;
 inline constexpr int kNarrowWarps = 4;
 // The largest cluster (AttentionMerge::kCluster) a launch may ask for on every GPU.
 inline constexpr int kMostClusterBlocks = 8;
+// The most resident tensor-core blocks per SM CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM may name.
+inline constexpr int kMostLargeBlocksPerSm = 16;
 inline constexpr int kWideWarps = 16;
 // Small tiles of 8 rows where a group has 5 to 8 query heads, so that one decode row of
 // such a model (Qwen2.5-0.5B: 7) stays on the small-tile kernel.
