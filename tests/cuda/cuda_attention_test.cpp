@@ -19,6 +19,7 @@
 #include <numeric>
 
 #include "cuda_test_util.h"
+#include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_attention_variant.h"
 
 namespace cascade::test {
@@ -49,10 +50,13 @@ class CudaAttentionTest : public CudaBackendTest {
     CudaBackendTest::SetUp();
     if (IsSkipped()) return;
     wgmma_before_ = cuda::attention_wgmma_enabled();
+    ws_min_rows_before_ = cuda::attention_wgmma_ws_min_rows();
     cuda::set_attention_wgmma(false);
+    cuda::set_attention_wgmma_ws_min_rows(-1);
   }
   void TearDown() override {
     if (wgmma_before_) cuda::set_attention_wgmma(true);
+    cuda::set_attention_wgmma_ws_min_rows(ws_min_rows_before_);
   }
 
   // Fills the GPU cache with each run's K/V through qkv_store, then mirrors it on the CPU.
@@ -143,7 +147,8 @@ class CudaAttentionTest : public CudaBackendTest {
   KvLayer gpu_cache, cpu_cache;
 
  private:
-  bool wgmma_before_ = false;  // the process's choice, restored after each test
+  bool wgmma_before_ = false;  // the process's choices, restored after each test
+  int ws_min_rows_before_ = -1;
 };
 
 // The same checks with the large tiles on the wgmma kernel (builds for sm_90a).
@@ -193,11 +198,7 @@ class CudaAttentionWgmmaWsTest : public CudaAttentionWgmmaTest {
   void SetUp() override {
     CudaAttentionWgmmaTest::SetUp();
     if (IsSkipped()) return;
-    cuda::set_attention_wgmma_ws(true);
-  }
-  void TearDown() override {
-    cuda::set_attention_wgmma_ws(false);
-    CudaAttentionWgmmaTest::TearDown();
+    cuda::set_attention_wgmma_ws_min_rows(0);
   }
 };
 
@@ -500,6 +501,29 @@ TEST_F(CudaAttentionWgmmaWsCopiesTest, ManyRowsOneLongSharedLevelSplitIntoTasks)
 }
 TEST_F(CudaAttentionWgmmaWsFewBlocksTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
+}
+
+// Which steps take the warp-specialized kernel: those of at least the minimum rows, on head
+// sizes with tensor-core kernels, while the wgmma kernels run; and both kernels give the
+// CPU's attention within one process, the step's rows choosing.
+TEST_F(CudaAttentionWgmmaWsTest, StepsOfAtLeastTheMinimumRowsTakeIt) {
+  cuda::set_attention_wgmma_ws_min_rows(256);
+  EXPECT_EQ(cuda::attention_large_tile_rows(128, 255), cuda::kMmaTileRows);
+  EXPECT_EQ(cuda::attention_large_tile_rows(128, 256), cuda::kWsTileRows);
+  EXPECT_EQ(cuda::attention_large_tile_rows(64, 4096), cuda::kWsTileRows);
+  EXPECT_NE(cuda::attention_large_tile_rows(32, 4096), cuda::kWsTileRows);
+  cuda::set_attention_wgmma_ws_min_rows(-1);
+  EXPECT_EQ(cuda::attention_large_tile_rows(128, 1 << 20), cuda::kMmaTileRows);
+  cuda::set_attention_wgmma_ws_min_rows(0);
+  cuda::set_attention_wgmma(false);
+  EXPECT_NE(cuda::attention_large_tile_rows(128, 4096), cuda::kWsTileRows);
+  cuda::set_attention_wgmma(true);
+  EXPECT_THROW(cuda::set_attention_wgmma_ws_min_rows(-2), Error);
+  // check_chunked_prefill's step has 101 rows: under the minimum, then at it.
+  cuda::set_attention_wgmma_ws_min_rows(102);
+  check_chunked_prefill();
+  cuda::set_attention_wgmma_ws_min_rows(101);
+  check_chunked_prefill();
 }
 
 // Attention with a causal mask whose query positions lie before some keys (chunked

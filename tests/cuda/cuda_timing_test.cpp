@@ -198,6 +198,8 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   if (!cuda::attention_wgmma_available()) return;
   cuda::set_attention_wgmma(true);
+  const int ws_min_rows_before = cuda::attention_wgmma_ws_min_rows();
+  cuda::set_attention_wgmma_ws_min_rows(-1);
   print("  the same on the wgmma kernel, K and V by the copy engine (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   cuda::set_attention_wgmma_tma(false);
@@ -208,14 +210,14 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
   print("  the same on the pipelined wgmma kernel (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   cuda::set_attention_wgmma_pipelined(false);
-  cuda::set_attention_wgmma_ws(true);
+  cuda::set_attention_wgmma_ws_min_rows(0);
   print("  the same on the warp-specialized wgmma kernel, K and V by TMA (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   cuda::set_attention_wgmma_tma(false);
   print("  the same on the warp-specialized wgmma kernel, K and V by cp.async (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   cuda::set_attention_wgmma_tma(true);
-  cuda::set_attention_wgmma_ws(false);
+  cuda::set_attention_wgmma_ws_min_rows(ws_min_rows_before);
   cuda::set_attention_wgmma(wgmma_before);
 }
 

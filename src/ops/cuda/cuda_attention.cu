@@ -716,9 +716,11 @@ __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const Attenti
 }
 
 template <int D>
-void launch_large_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {
+void launch_large_tasks(const AttentionArgs& args, const AttentionGrid& grid,
+                        cudaStream_t stream) {
+  const int blocks = grid.large_blocks;
   if constexpr (mma_head_dim(D)) {
-    attention_mma_tasks(args, blocks, stream);
+    attention_mma_tasks(args, blocks, grid.large_tile_rows, stream);
   } else if (blocks > 0) {
     launch_task_kernel<D, kCoreLargeTileRows, kWarps>(args, blocks, true, stream);
   }
@@ -732,7 +734,7 @@ void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid,
   if (both) {  // large tiles first: the longer kernel takes its SMs, the short one the rest
     CASCADE_CUDA_CHECK(cudaEventRecord(streams.fork, stream));
     CASCADE_CUDA_CHECK(cudaStreamWaitEvent(streams.side, streams.fork, 0));
-    launch_large_tasks<D>(args, grid.large_blocks, streams.side);
+    launch_large_tasks<D>(args, grid, streams.side);
     CASCADE_CUDA_CHECK(cudaEventRecord(streams.join, streams.side));
   }
   if (grid.small_blocks > 0) {
@@ -752,7 +754,7 @@ void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid,
   if (both) {
     CASCADE_CUDA_CHECK(cudaStreamWaitEvent(stream, streams.join, 0));
   } else {
-    launch_large_tasks<D>(args, grid.large_blocks, stream);
+    launch_large_tasks<D>(args, grid, stream);
   }
 }
 
@@ -762,9 +764,9 @@ bool attention_supports_head_dim(int d) {
   return d == 16 || d == 32 || d == 64 || d == 128;
 }
 
-int attention_large_tile_rows(int d) {
+int attention_large_tile_rows(int d, int64_t rows) {
   if (!attention_mma_supports_head_dim(d)) return kCoreLargeTileRows;
-  return attention_wgmma_ws_enabled() ? kWsTileRows : kMmaTileRows;
+  return attention_wgmma_ws_for(rows) ? kWsTileRows : kMmaTileRows;
 }
 
 void prepare_attention_task_kernels() {

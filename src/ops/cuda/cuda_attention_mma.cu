@@ -148,9 +148,10 @@ bool attention_mma_supports_head_dim(int d) {
   return mma_head_dim(d);
 }
 
-void attention_mma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {
+void attention_mma_tasks(const AttentionArgs& args, int blocks, int tile_rows,
+                         cudaStream_t stream) {
   if (blocks == 0) return;
-  if (attention_wgmma_ws_enabled()) return attention_wgmma_ws_tasks(args, blocks, stream);
+  if (tile_rows == kWsTileRows) return attention_wgmma_ws_tasks(args, blocks, stream);
   if (attention_wgmma_enabled()) return attention_wgmma_tasks(args, blocks, stream);
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(args.hkv));
   switch (args.d) {

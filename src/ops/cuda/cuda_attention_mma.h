@@ -20,9 +20,11 @@ bool attention_mma_supports_head_dim(int d);
 // memory opt-in.
 void prepare_attention_mma_kernels();
 
-// Runs the work's large items (tiles of kMmaTileRows rows) on `blocks` thread blocks per
-// kv head (AttentionGrid::large_blocks; 0: not launched).
-void attention_mma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream);
+// Runs the work's large items on `blocks` thread blocks per kv head
+// (AttentionGrid::large_blocks; 0: not launched): tiles of kMmaTileRows rows, or of
+// kWsTileRows on the warp-specialized wgmma kernel (tile_rows: the work's).
+void attention_mma_tasks(const AttentionArgs& args, int blocks, int tile_rows,
+                         cudaStream_t stream);
 
 // The same large items on Hopper's wgmma (cuda_attention_wgmma.cu), which
 // attention_mma_tasks runs instead when attention_wgmma_enabled()
@@ -34,7 +36,8 @@ void attention_wgmma_tasks(const AttentionArgs& args, int blocks, cudaStream_t s
 bool attention_wgmma_tma_enabled();
 
 // The warp-specialized wgmma kernel (cuda_attention_wgmma_ws.cu) for work items of
-// kWsTileRows rows, which attention_mma_tasks runs when attention_wgmma_ws_enabled().
+// kWsTileRows rows, which attention_mma_tasks runs for work built with such tiles
+// (attention_wgmma_ws_for the step's rows).
 void prepare_attention_wgmma_ws_kernels();
 void attention_wgmma_ws_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream);
 

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/step_profile.h"
+#include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_attention_work.h"
 #include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_check.h"
@@ -60,11 +61,12 @@ const AttentionWork& CudaBackend::attention_work(const AttentionPlan& plan, int6
   return work_;
 }
 
-AttentionWorkShape CudaBackend::attention_shape(int64_t hq, int64_t hkv, int64_t d) const {
+AttentionWorkShape CudaBackend::attention_shape(int64_t hq, int64_t hkv, int64_t d,
+                                                int64_t rows) const {
   AttentionWorkShape shape = attention_tuning_;
   shape.group = static_cast<int>(hq / hkv);
   shape.kv_heads = static_cast<int>(hkv);
-  shape.large_tile_rows = cuda::attention_large_tile_rows(static_cast<int>(d));
+  shape.large_tile_rows = cuda::attention_large_tile_rows(static_cast<int>(d), rows);
   shape.small_tile_rows = small_tile_rows_for(shape.group);
   return shape;
 }
@@ -87,7 +89,7 @@ void CudaBackend::prepare_attention(const AttentionPlan& plan, int64_t rows, int
   cuda::allow_programmatic_launch_in_step(cuda::step_takes_programmatic_launch(rows));
   const int64_t d = cache.k.dim(3);
   const AttentionWork& work = attention_work(plan, rows, cache.k.dim(0), cache.k.dim(1),
-                                             attention_shape(hq, cache.k.dim(2), d));
+                                             attention_shape(hq, cache.k.dim(2), d, rows));
   reserve_parts(work, rows, hq, d);
 }
 
@@ -108,7 +110,7 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
            std::to_string(page_size) + " tokens x " + std::to_string(hkv) +
            " kv heads has more rows than the CUDA kernels address (2^31 - 1)";
   });
-  const AttentionWorkShape shape = attention_shape(hq, hkv, d);
+  const AttentionWorkShape shape = attention_shape(hq, hkv, d, rows);
   const AttentionWork& work = attention_work(plan, rows, cache.k.dim(0), page_size, shape);
   if (rows == 0) return;
   reserve_parts(work, rows, hq, d);
@@ -140,8 +142,8 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   // per 4.5 items) and at most half the blocks idle (a fixed grid sized for the largest
   // split left B6's decode step with ~500 idle blocks per kv head); a kind with no items
   // is not launched.
-  cuda::AttentionGrid grid{work.num_small, work.num_large, work.small_tile_rows, work.wide,
-                           work.cluster_blocks};
+  cuda::AttentionGrid grid{work.num_small,     work.num_large,      work.small_tile_rows,
+                           work.wide,           work.cluster_blocks, work.large_tile_rows};
   if (capturing_) {
     grid.small_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(work.num_small)));
     grid.large_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(work.num_large)));
@@ -154,7 +156,8 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
 uint32_t CudaBackend::graph_variant() const {
   // 0 for no items, else 1 + log2 of the launched blocks: 6 bits per kind; then whether
   // the small tiles run on wide blocks, how rows are merged (2 bits), whether small tiles
-  // have 4 rows, and log2 of the cluster size (2 bits; 0 without clusters).
+  // have 4 rows, log2 of the cluster size (2 bits; 0 without clusters), and whether the
+  // large tiles take the warp-specialized kernel.
   const auto grid_class = [](int items) {
     return items == 0 ? 0u
                       : 1u + static_cast<uint32_t>(
@@ -166,7 +169,8 @@ uint32_t CudaBackend::graph_variant() const {
          (work_.cluster_blocks > 1
               ? static_cast<uint32_t>(std::countr_zero(static_cast<uint32_t>(work_.cluster_blocks)))
                     << 16
-              : 0u);
+              : 0u) |
+         (work_.large_tile_rows == cuda::kWsTileRows ? 1u << 18 : 0u);
 }
 
 }  // namespace cascade

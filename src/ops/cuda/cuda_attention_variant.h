@@ -2,6 +2,8 @@
 // tests can switch it.
 #pragma once
 
+#include <cstdint>
+
 namespace cascade::cuda {
 
 // The wgmma kernel (cuda_attention_wgmma.cu) runs them wherever it is available (a build
@@ -21,11 +23,15 @@ void set_attention_wgmma_tma(bool on);
 // EXPERIMENTAL (CASCADE_ATTENTION_KERNEL=wgmma-pipelined): the wgmma kernel with each KV
 // block's softmax overlapping the previous block's P · V; on implies set_attention_wgmma.
 void set_attention_wgmma_pipelined(bool on);
-// EXPERIMENTAL (CASCADE_ATTENTION_KERNEL=wgmma-ws): the warp-specialized wgmma kernel, one
-// warpgroup copying KV for two computing ones, on tiles of 128 flat rows; on implies
-// set_attention_wgmma.
-bool attention_wgmma_ws_enabled();
-void set_attention_wgmma_ws(bool on);
+// The warp-specialized wgmma kernel (one warpgroup copying KV for two computing ones, on
+// tiles of 128 flat rows) runs the large tiles of steps with at least this many query rows
+// (0: every step; -1, the default: none), the one-warpgroup wgmma kernel those of the
+// others. CASCADE_ATTENTION_WS_MIN_ROWS sets it (-1 or more), and
+// CASCADE_ATTENTION_KERNEL=wgmma-ws sets 0. Only where the wgmma kernels run.
+int attention_wgmma_ws_min_rows();
+void set_attention_wgmma_ws_min_rows(int rows);
+// Whether a step of `rows` query rows runs its large tiles on the warp-specialized kernel.
+bool attention_wgmma_ws_for(int64_t rows);
 // For tests: at most this many thread blocks per kv head (0: one per SM, the default), so
 // that each block runs many work items one after another.
 void set_attention_wgmma_ws_blocks_per_head(int blocks);

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/env_int.h"
 #include "base/error.h"
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_attention_wgmma.cuh"
@@ -470,8 +471,13 @@ void prepare_attention_wgmma_kernels() {
     set_attention_wgmma(name != "mma");
     set_attention_wgmma_tma(name != "wgmma-cp-async");
     set_attention_wgmma_pipelined(name == "wgmma-pipelined");
-    set_attention_wgmma_ws(name == "wgmma-ws");
+    if (name == "wgmma-ws") set_attention_wgmma_ws_min_rows(0);
   }
+  // Read once per backend like the kernel's name: the steps whose large tiles take the
+  // warp-specialized kernel.
+  constexpr int kMostRows = 1 << 30;
+  set_attention_wgmma_ws_min_rows(
+      env_int("CASCADE_ATTENTION_WS_MIN_ROWS", attention_wgmma_ws_min_rows(), -1, kMostRows));
   if (!attention_wgmma_available()) return;
   const auto allow_shared = [](auto kernel, int bytes) {
     CASCADE_CUDA_CHECK(

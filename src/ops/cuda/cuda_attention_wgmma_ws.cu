@@ -369,19 +369,24 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-std::atomic<bool> use_ws = false;
+std::atomic<int> ws_min_rows = -1;
 std::atomic<int> num_sms = 0;
 std::atomic<int> blocks_per_head_limit = 0;  // tests: set_attention_wgmma_ws_blocks_per_head
 
 }  // namespace
 
-bool attention_wgmma_ws_enabled() {
-  return use_ws && attention_wgmma_enabled();
+int attention_wgmma_ws_min_rows() {
+  return ws_min_rows;
 }
 
-void set_attention_wgmma_ws(bool on) {
-  if (on) set_attention_wgmma(true);
-  use_ws = on;
+void set_attention_wgmma_ws_min_rows(int rows) {
+  check(rows >= -1, "attention: the warp-specialized kernel's minimum rows must be -1 or more");
+  ws_min_rows = rows;
+}
+
+bool attention_wgmma_ws_for(int64_t rows) {
+  const int min_rows = ws_min_rows;
+  return min_rows >= 0 && rows >= min_rows && attention_wgmma_enabled();
 }
 
 void set_attention_wgmma_ws_blocks_per_head(int blocks) {

@@ -175,6 +175,7 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
   AttentionWork work;
   work.num_tasks = tasks;
   work.small_tile_rows = small_rows;
+  work.large_tile_rows = shape.large_tile_rows;
   // A few short small-tile tasks: wide blocks instead of KV chunks (no parts to merge).
   if (split > 1 && !any_large && blocks <= shape.wide_max_blocks && shape.wide_max_tokens > 0 &&
       longest <= shape.wide_max_tokens) {

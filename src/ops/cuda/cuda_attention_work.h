@@ -153,6 +153,7 @@ struct AttentionWork {
   bool wide = false;        // small tiles on blocks of kWideWarps warps, tasks unsplit
   AttentionMerge merge = AttentionMerge::kKernel;
   int cluster_blocks = 0;  // kCluster: blocks per cluster (2, 4 or 8), else 0
+  int large_tile_rows = 0;  // the shape's: the large items' rows
 };
 
 // Validates the plan against the cache (Error naming the problem, as the CPU backend

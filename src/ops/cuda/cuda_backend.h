@@ -125,7 +125,7 @@ class CudaBackend final : public Backend {
   // plan (and shapes), reused by every layer of the step.
   const AttentionWork& attention_work(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
                                       int64_t page_size, const AttentionWorkShape& shape);
-  AttentionWorkShape attention_shape(int64_t hq, int64_t hkv, int64_t d) const;
+  AttentionWorkShape attention_shape(int64_t hq, int64_t hkv, int64_t d, int64_t rows) const;
   const cuda::AttentionStreams& attention_streams() const;
   // part_o / part_lse for the work's parts, and merge_count_ for kLastPart's `rows`.
   void reserve_parts(const AttentionWork& work, int64_t rows, int64_t hq, int64_t d);

@@ -178,6 +178,7 @@ struct AttentionGrid {
   int small_tile_rows = 4;  // AttentionWorkShape::small_tile_rows: 4 or 8
   bool wide = false;        // AttentionWork::wide: small tiles on kWideWarps-warp blocks
   int cluster_blocks = 0;   // AttentionWork::cluster_blocks: small tiles' cluster size (kCluster)
+  int large_tile_rows = 0;  // AttentionWork::large_tile_rows: 128 for the warp-specialized kernel
 };
 
 // Whether attention kernels exist for head size d, and the flat rows of its large tiles
@@ -185,7 +186,7 @@ struct AttentionGrid {
 bool attention_supports_head_dim(int d);
 // Once per process and device, before the first attention: the wide blocks' shared memory.
 void prepare_attention_task_kernels();
-int attention_large_tile_rows(int d);
+int attention_large_tile_rows(int d, int64_t rows);  // rows: the step's query rows
 
 // Where attention's kernels run: the work is ordered on `main`. When a step has items of
 // both kinds, the large-tile kernel runs on `side`, forked from and joined back to `main`
