@@ -716,8 +716,7 @@ __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const Attenti
 }
 
 template <int D>
-void launch_large_tasks(const AttentionArgs& args, const AttentionGrid& grid,
-                        cudaStream_t stream) {
+void launch_large_tasks(const AttentionArgs& args, const AttentionGrid& grid, cudaStream_t stream) {
   const int blocks = grid.large_blocks;
   if constexpr (mma_head_dim(D)) {
     attention_mma_tasks(args, blocks, grid.large_tile_rows, stream);

@@ -23,8 +23,7 @@ void prepare_attention_mma_kernels();
 // Runs the work's large items on `blocks` thread blocks per kv head
 // (AttentionGrid::large_blocks; 0: not launched): tiles of kMmaTileRows rows, or of
 // kWsTileRows on the warp-specialized wgmma kernel (tile_rows: the work's).
-void attention_mma_tasks(const AttentionArgs& args, int blocks, int tile_rows,
-                         cudaStream_t stream);
+void attention_mma_tasks(const AttentionArgs& args, int blocks, int tile_rows, cudaStream_t stream);
 
 // The same large items on Hopper's wgmma (cuda_attention_wgmma.cu), which
 // attention_mma_tasks runs instead when attention_wgmma_enabled()

@@ -142,8 +142,8 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   // per 4.5 items) and at most half the blocks idle (a fixed grid sized for the largest
   // split left B6's decode step with ~500 idle blocks per kv head); a kind with no items
   // is not launched.
-  cuda::AttentionGrid grid{work.num_small,     work.num_large,      work.small_tile_rows,
-                           work.wide,           work.cluster_blocks, work.large_tile_rows};
+  cuda::AttentionGrid grid{work.num_small, work.num_large,      work.small_tile_rows,
+                           work.wide,      work.cluster_blocks, work.large_tile_rows};
   if (capturing_) {
     grid.small_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(work.num_small)));
     grid.large_blocks = static_cast<int>(std::bit_ceil(static_cast<uint32_t>(work.num_large)));

@@ -152,7 +152,7 @@ struct AttentionWork {
   int small_tile_rows = 4;  // rows of the small tiles: the shape's, or 4 (split_group_below_blocks)
   bool wide = false;        // small tiles on blocks of kWideWarps warps, tasks unsplit
   AttentionMerge merge = AttentionMerge::kKernel;
-  int cluster_blocks = 0;  // kCluster: blocks per cluster (2, 4 or 8), else 0
+  int cluster_blocks = 0;   // kCluster: blocks per cluster (2, 4 or 8), else 0
   int large_tile_rows = 0;  // the shape's: the large items' rows
 };
 
