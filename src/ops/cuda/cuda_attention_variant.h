@@ -25,7 +25,7 @@ void set_attention_wgmma_tma(bool on);
 void set_attention_wgmma_pipelined(bool on);
 // The warp-specialized wgmma kernel (one warpgroup copying KV for two computing ones, on
 // tiles of 128 flat rows) runs the large tiles of steps with at least this many query rows
-// (0: every step; -1, the default: none), the one-warpgroup wgmma kernel those of the
+// (default 4096; 0: every step; -1: none), the one-warpgroup wgmma kernel those of the
 // others. CASCADE_ATTENTION_WS_MIN_ROWS sets it (-1 or more), and
 // CASCADE_ATTENTION_KERNEL=wgmma-ws sets 0. Only where the wgmma kernels run.
 int attention_wgmma_ws_min_rows();

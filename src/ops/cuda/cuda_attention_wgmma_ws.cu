@@ -1,5 +1,5 @@
-// Attention's large tiles on Hopper with warp specialization (sm_90a; experimental:
-// CASCADE_ATTENTION_KERNEL=wgmma-ws), after FlashAttention-3's schedule. A block of three
+// Attention's large tiles on Hopper with warp specialization (sm_90a; for steps of at least
+// attention_wgmma_ws_min_rows() query rows), after FlashAttention-3's schedule. A block of three
 // warpgroups runs tiles of 128 flat query rows: warpgroup 0 copies the KV blocks of 128
 // tokens (cp.async, in the swizzled layout of cuda_attention_wgmma.cuh) into two rings of
 // two stages, one for K and one for V; warpgroups 1 and 2 each own 64 of the rows and both
@@ -24,7 +24,8 @@
 // 2026-12-02): 128 copying threads at 40 registers, each looking up a page per token
 // piece, likely cannot keep two computing warpgroups fed. Where page sizes are multiples
 // of 16, the copying warpgroup now has the copy engine fetch the blocks instead
-// (copy_items_tma: 8 lanes, a 16-token box each; compiled, first to be measured).
+// (copy_items_tma: 8 lanes, a 16-token box each; 0.089 ms, and B4's cold prefill of 16,448
+// rows 121 -> 111 ms against the one-warpgroup kernel, measured 2026-12-02).
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -369,7 +370,9 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-std::atomic<int> ws_min_rows = -1;
+// Measured on B4 (2026-12-02): its cold prefill of 16,448 rows 121 -> 111 ms; B1 (prefill
+// steps of up to 16,384 rows) unchanged; shorter steps keep the one-warpgroup kernel.
+std::atomic<int> ws_min_rows = 4096;
 std::atomic<int> num_sms = 0;
 std::atomic<int> blocks_per_head_limit = 0;  // tests: set_attention_wgmma_ws_blocks_per_head
 

@@ -56,7 +56,8 @@ struct AttentionWorkShape {
   // size), run as one cluster per tile that merges in distributed shared memory, so no
   // merge kernel runs. 0: off (here; attention_tuning_from_env turns it on).
   int cluster_blocks = 0;
-  // EXPERIMENTAL (unmeasured; CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM × SMs): where > 0,
+  // EXPERIMENTAL (measured slower, 2026-12-02: B2 33.0 -> 29.2 K tok/s at 3;
+  // CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM × SMs): where > 0,
   // the tensor-core kernel's thread blocks resident at once on the GPU, and the large
   // tiles' tasks are split for whole waves of them (large_split_for_waves) instead of by
   // target_blocks. 0: off.
