@@ -232,6 +232,21 @@ class CudaAttentionWgmmaWsFewBlocksTest : public CudaAttentionWgmmaWsTest {
   }
 };
 
+// And with its two computing warpgroups taking turns at the tensor cores (ping-pong), on
+// two blocks per kv head, so that the turns carry on from one item to the next.
+class CudaAttentionWgmmaWsPingPongTest : public CudaAttentionWgmmaWsFewBlocksTest {
+ protected:
+  void SetUp() override {
+    CudaAttentionWgmmaWsFewBlocksTest::SetUp();
+    if (IsSkipped()) return;
+    cuda::set_attention_wgmma_ws_pingpong(true);
+  }
+  void TearDown() override {
+    cuda::set_attention_wgmma_ws_pingpong(false);
+    CudaAttentionWgmmaWsFewBlocksTest::TearDown();
+  }
+};
+
 const std::vector<Layout> kLayouts = {{16, 8, 128, 16}, {14, 2, 64, 16}, {4, 2, 32, 32},
                                       {8, 8, 64, 16},   {8, 1, 128, 32}, {4, 1, 16, 16}};
 
@@ -284,6 +299,9 @@ TEST_F(CudaAttentionWgmmaWsCopiesTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 TEST_F(CudaAttentionWgmmaWsFewBlocksTest, PrefillCausalTasks) {
+  check_prefill_causal_tasks();
+}
+TEST_F(CudaAttentionWgmmaWsPingPongTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 
@@ -457,6 +475,9 @@ TEST_F(CudaAttentionWgmmaWsCopiesTest, SharedLevelsWithRopeDeltasAndOwnCausalLev
 TEST_F(CudaAttentionWgmmaWsFewBlocksTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
+TEST_F(CudaAttentionWgmmaWsPingPongTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
 
 // Many rows against one long shared level (the cascade decode case), split across tasks
 // on page boundaries as the planner does for long levels.
@@ -500,6 +521,9 @@ TEST_F(CudaAttentionWgmmaWsCopiesTest, ManyRowsOneLongSharedLevelSplitIntoTasks)
   check_long_shared_level();
 }
 TEST_F(CudaAttentionWgmmaWsFewBlocksTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
+TEST_F(CudaAttentionWgmmaWsPingPongTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
 }
 
@@ -559,6 +583,9 @@ TEST_F(CudaAttentionWgmmaWsCopiesTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 TEST_F(CudaAttentionWgmmaWsFewBlocksTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+  check_chunked_prefill();
+}
+TEST_F(CudaAttentionWgmmaWsPingPongTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 

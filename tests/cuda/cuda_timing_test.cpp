@@ -213,6 +213,10 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
   cuda::set_attention_wgmma_ws_min_rows(0);
   print("  the same on the warp-specialized wgmma kernel, K and V by TMA (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_ws_pingpong(true);
+  print("  the same on the warp-specialized wgmma kernel, ping-pong (FLOPs)",
+        time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_ws_pingpong(false);
   cuda::set_attention_wgmma_tma(false);
   print("  the same on the warp-specialized wgmma kernel, K and V by cp.async (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);

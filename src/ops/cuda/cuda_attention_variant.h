@@ -32,6 +32,10 @@ int attention_wgmma_ws_min_rows();
 void set_attention_wgmma_ws_min_rows(int rows);
 // Whether a step of `rows` query rows runs its large tiles on the warp-specialized kernel.
 bool attention_wgmma_ws_for(int64_t rows);
+// EXPERIMENTAL (CASCADE_ATTENTION_WS_PINGPONG=1; unmeasured): the warp-specialized kernel's
+// two computing warpgroups take turns issuing their wgmmas (FlashAttention-3's ping-pong),
+// where it fetches K and V by TMA.
+void set_attention_wgmma_ws_pingpong(bool on);
 // For tests: at most this many thread blocks per kv head (0: one per SM, the default), so
 // that each block runs many work items one after another.
 void set_attention_wgmma_ws_blocks_per_head(int blocks);

@@ -30,6 +30,7 @@
 #include <atomic>
 #include <string>
 
+#include "base/env_int.h"
 #include "base/error.h"
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_attention_wgmma.cuh"
@@ -215,19 +216,57 @@ __device__ __forceinline__ void wait_landed(uint64_t* full, uint32_t n) {
   mbarrier_wait(&full[stage_of(n)], round_parity(n));
 }
 
+// FlashAttention-3's ping-pong (ON; experimental, CASCADE_ATTENTION_WS_PINGPONG=1): the two
+// computing warpgroups take turns issuing their wgmmas, so that one's softmax runs while
+// the other's products hold the tensor cores, instead of both meeting there at once.
+// Warpgroup c waits at barrier kTurnBarrier + c for its turn, issues, and hands the turn
+// over by arriving at the other's barrier. Each warpgroup takes a turn per KV block of an
+// item and one more (the last P · V), whether its rows see the block or not, so both take
+// the same number and every hand-over is met; warpgroup 1 gives warpgroup 0 the first
+// turn, and warpgroup 0 takes a last one after its items to meet warpgroup 1's last
+// hand-over.
+constexpr int kTurnBarrier = 3;  // barriers 1 and 2: each computing warpgroup's own
+
+template <bool ON>
+struct Turns {
+  int c = 0;  // the computing warpgroup: 0 or 1
+  __device__ __forceinline__ void take() const {
+    if constexpr (ON) named_barrier(kTurnBarrier + c, kConsumers * kTileThreads);
+  }
+  __device__ __forceinline__ void pass() const {
+    if constexpr (ON) named_barrier_arrive(kTurnBarrier + (1 - c), kConsumers * kTileThreads);
+  }
+  // Before the first item: warpgroup 1 gives warpgroup 0 its first turn.
+  __device__ __forceinline__ void start() const {
+    if (c == 1) pass();
+  }
+  // After the last item: warpgroup 0 meets warpgroup 1's last hand-over.
+  __device__ __forceinline__ void finish() const {
+    if (c == 0) take();
+  }
+  // A turn that issues nothing (a block past this warpgroup's rows).
+  __device__ __forceinline__ void skip() const {
+    take();
+    pass();
+  }
+};
+
 // Computing warpgroup, block 0 of its rows: S(0) and its softmax (no P · V before it).
-template <int D>
-__device__ __forceinline__ void first_block(WsShared<D>& sh, uint32_t n, int block,
-                                            const TileRows& rows, const uint32_t (&q)[D / 16][4],
-                                            float (&o)[D / 8][4], float (&m)[2], float (&l)[2],
+template <int D, bool PINGPONG>
+__device__ __forceinline__ void first_block(WsShared<D>& sh, Turns<PINGPONG> turns, uint32_t n,
+                                            int block, const TileRows& rows,
+                                            const uint32_t (&q)[D / 16][4], float (&o)[D / 8][4],
+                                            float (&m)[2], float (&l)[2],
                                             uint32_t (&p)[kBlockTokens / 16][4]) {
   wait_landed(sh.k_full, n);
   fence_shared_for_async();  // the copies (generic proxy) before wgmma's reads
   float s[kBlockTokens / 8][4];
   zero_tiles(s);
+  turns.take();
   wgmma_fence();
   issue_scores<D, kBlockTokens>(s, q, sh.k[stage_of(n)]);
   wgmma_commit();
+  turns.pass();
   wgmma_wait<0>();
   fence_registers(s);
   mbarrier_arrive(&sh.k_empty[stage_of(n)]);
@@ -240,10 +279,11 @@ __device__ __forceinline__ void first_block(WsShared<D>& sh, uint32_t n, int blo
 
 // Block i > 0 of its rows: S(i) and O += P(i - 1) · V(i - 1) issued together, S(i)'s
 // softmax while P · V runs, then O rescaled and P(i) packed.
-template <int D>
-__device__ __forceinline__ void next_block(WsShared<D>& sh, uint32_t n, int block,
-                                           const TileRows& rows, const uint32_t (&q)[D / 16][4],
-                                           float (&o)[D / 8][4], float (&m)[2], float (&l)[2],
+template <int D, bool PINGPONG>
+__device__ __forceinline__ void next_block(WsShared<D>& sh, Turns<PINGPONG> turns, uint32_t n,
+                                           int block, const TileRows& rows,
+                                           const uint32_t (&q)[D / 16][4], float (&o)[D / 8][4],
+                                           float (&m)[2], float (&l)[2],
                                            uint32_t (&p)[kBlockTokens / 16][4]) {
   const uint32_t before = n - 1;
   wait_landed(sh.k_full, n);
@@ -253,11 +293,13 @@ __device__ __forceinline__ void next_block(WsShared<D>& sh, uint32_t n, int bloc
   zero_tiles(s);
   fence_registers(o);
   fence_registers(p);
+  turns.take();
   wgmma_fence();
   issue_scores<D, kBlockTokens>(s, q, sh.k[stage_of(n)]);
   wgmma_commit();
   issue_pv<D, kBlockTokens>(o, p, sh.v[stage_of(before)]);
   wgmma_commit();
+  turns.pass();
   wgmma_wait<1>();  // S(i); P · V(i - 1) may still run
   fence_registers(s);
   mbarrier_arrive(&sh.k_empty[stage_of(n)]);
@@ -272,16 +314,18 @@ __device__ __forceinline__ void next_block(WsShared<D>& sh, uint32_t n, int bloc
 }
 
 // After the last block of its rows: O += P · V of that block.
-template <int D>
-__device__ __forceinline__ void last_pv(WsShared<D>& sh, uint32_t n, float (&o)[D / 8][4],
-                                        uint32_t (&p)[kBlockTokens / 16][4]) {
+template <int D, bool PINGPONG>
+__device__ __forceinline__ void last_pv(WsShared<D>& sh, Turns<PINGPONG> turns, uint32_t n,
+                                        float (&o)[D / 8][4], uint32_t (&p)[kBlockTokens / 16][4]) {
   wait_landed(sh.v_full, n);
   fence_shared_for_async();
   fence_registers(o);
   fence_registers(p);
+  turns.take();
   wgmma_fence();
   issue_pv<D, kBlockTokens>(o, p, sh.v[stage_of(n)]);
   wgmma_commit();
+  turns.pass();
   wgmma_wait<0>();
   fence_registers(o);
   mbarrier_arrive(&sh.v_empty[stage_of(n)]);
@@ -290,13 +334,16 @@ __device__ __forceinline__ void last_pv(WsShared<D>& sh, uint32_t n, float (&o)[
 // Warpgroups 1 and 2: rows [64 c, 64 c + 64) of every item's tile, c = warpgroup - 1. A
 // warpgroup passes every block of the tile (waits for it, releases it) but computes only
 // the blocks its own rows see (the first `own`). No wgmma is issued on a conditional path
-// inside the loop: ptxas would then serialize them all.
-template <int D>
+// inside the loop: ptxas would then serialize them all. PINGPONG: the two take turns at
+// issuing (Turns).
+template <int D, bool PINGPONG>
 __device__ __forceinline__ void compute_items(const AttentionArgs& args, const WorkView& w,
                                               WsShared<D>& sh) {
   claim_registers_up_to<kComputeRegisters>();
   const int c = static_cast<int>(threadIdx.x) / kTileThreads - 1;
   const auto barrier = [c] { named_barrier(1 + c, kTileThreads); };
+  const Turns<PINGPONG> turns{c};
+  turns.start();
   const int count = w.count(kWorkNumLarge);
   uint32_t n0 = 0;  // ring position of the item's first block
   for (int item = static_cast<int>(blockIdx.x); item < count; item += static_cast<int>(gridDim.x)) {
@@ -311,16 +358,18 @@ __device__ __forceinline__ void compute_items(const AttentionArgs& args, const W
     start_rows<D>(o, m, l);
     uint32_t p[kBlockTokens / 16][4];  // P of the block before
     if (own > 0) {
-      first_block<D>(sh, n0, t.kv_begin, rows, q, o, m, l, p);
+      first_block<D>(sh, turns, n0, t.kv_begin, rows, q, o, m, l, p);
       for (int i = 1; i < own; ++i) {
-        next_block<D>(sh, n0 + i, t.kv_begin + i * kBlockTokens, rows, q, o, m, l, p);
+        next_block<D>(sh, turns, n0 + i, t.kv_begin + i * kBlockTokens, rows, q, o, m, l, p);
       }
-      last_pv<D>(sh, n0 + own - 1, o, p);
+      last_pv<D>(sh, turns, n0 + own - 1, o, p);
       // q and p are wgmma A operands carried around the loop (keep_live_through_loop).
       keep_live_through_loop(q, t.flat_rows < 0, args.part_lse);  // no item has negative rows
       keep_live_through_loop(p, t.flat_rows < 0, args.part_lse);
     }
+    if (own == 0) turns.skip();           // the turn of the last P · V
     for (int i = own; i < blocks; ++i) {  // blocks past this warpgroup's rows
+      turns.skip();
       wait_landed(sh.k_full, n0 + i);
       mbarrier_arrive(&sh.k_empty[stage_of(n0 + i)]);
       wait_landed(sh.v_full, n0 + i);
@@ -329,14 +378,15 @@ __device__ __forceinline__ void compute_items(const AttentionArgs& args, const W
     n0 += static_cast<uint32_t>(blocks);
     write_tile_parts<D>(args, t, o, m, l, rows);
   }
+  turns.finish();
 }
 
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
 // One block per SM: 384 threads at up to 168 registers fill the register file. TMA: the
 // copying warpgroup uses the copy engine (copy_items_tma; `maps` are the caches'), else
-// cp.async (copy_items; `maps` unused).
-template <int D, bool TMA>
+// cp.async (copy_items; `maps` unused). PINGPONG: the computing warpgroups take turns.
+template <int D, bool TMA, bool PINGPONG>
 __global__ void __launch_bounds__(kThreads, 1)
     attention_wgmma_ws_kernel(const AttentionArgs args, const __grid_constant__ KvTensorMaps maps) {
   wait_prior_grids();
@@ -363,7 +413,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       copy_items<D>(args, w, sh);
     }
   } else {
-    compute_items<D>(args, w, sh);
+    compute_items<D, PINGPONG>(args, w, sh);
   }
 #else
   __trap();  // not built for sm_90a: attention_wgmma_available() is false, never launched
@@ -373,6 +423,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 // Measured on B4 (2026-12-02): its cold prefill of 16,448 rows 121 -> 111 ms; B1 (prefill
 // steps of up to 16,384 rows) unchanged; shorter steps keep the one-warpgroup kernel.
 std::atomic<int> ws_min_rows = 4096;
+std::atomic<bool> use_pingpong = false;
 std::atomic<int> num_sms = 0;
 std::atomic<int> blocks_per_head_limit = 0;  // tests: set_attention_wgmma_ws_blocks_per_head
 
@@ -392,6 +443,10 @@ bool attention_wgmma_ws_for(int64_t rows) {
   return min_rows >= 0 && rows >= min_rows && attention_wgmma_enabled();
 }
 
+void set_attention_wgmma_ws_pingpong(bool on) {
+  use_pingpong = on;
+}
+
 void set_attention_wgmma_ws_blocks_per_head(int blocks) {
   check(blocks >= 0, "attention: blocks per head must be >= 0");
   blocks_per_head_limit = blocks;
@@ -403,14 +458,18 @@ void prepare_attention_wgmma_ws_kernels() {
   CASCADE_CUDA_CHECK(cudaGetDevice(&device));
   CASCADE_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   num_sms = sms;
+  set_attention_wgmma_ws_pingpong(
+      env_int("CASCADE_ATTENTION_WS_PINGPONG", use_pingpong ? 1 : 0, 0, 1) != 0);
   const auto allow_shared = [](auto kernel, int bytes) {
     CASCADE_CUDA_CHECK(
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   };
-  allow_shared(attention_wgmma_ws_kernel<64, false>, ws_shared_bytes<64>());
-  allow_shared(attention_wgmma_ws_kernel<128, false>, ws_shared_bytes<128>());
-  allow_shared(attention_wgmma_ws_kernel<64, true>, ws_shared_bytes<64>());
-  allow_shared(attention_wgmma_ws_kernel<128, true>, ws_shared_bytes<128>());
+  allow_shared(attention_wgmma_ws_kernel<64, false, false>, ws_shared_bytes<64>());
+  allow_shared(attention_wgmma_ws_kernel<128, false, false>, ws_shared_bytes<128>());
+  allow_shared(attention_wgmma_ws_kernel<64, true, false>, ws_shared_bytes<64>());
+  allow_shared(attention_wgmma_ws_kernel<128, true, false>, ws_shared_bytes<128>());
+  allow_shared(attention_wgmma_ws_kernel<64, true, true>, ws_shared_bytes<64>());
+  allow_shared(attention_wgmma_ws_kernel<128, true, true>, ws_shared_bytes<128>());
 }
 
 namespace {
@@ -418,11 +477,14 @@ namespace {
 template <int D>
 void launch_ws(const AttentionArgs& args, dim3 grid, cudaStream_t stream) {
   // Items start at multiples of AttentionWorkShape::chunk_multiple (128): of 16 too.
+  // Ping-pong only with the copy engine's copies.
   if (attention_wgmma_tma_enabled() && args.page_size % 16 == 0) {
-    launch("attention_wgmma_ws_kernel", attention_wgmma_ws_kernel<D, true>, grid, kThreads,
-           ws_shared_bytes<D>(), stream, args, kv_tensor_maps(args));
+    const auto kernel = use_pingpong ? attention_wgmma_ws_kernel<D, true, true>
+                                     : attention_wgmma_ws_kernel<D, true, false>;
+    launch("attention_wgmma_ws_kernel", kernel, grid, kThreads, ws_shared_bytes<D>(), stream, args,
+           kv_tensor_maps(args));
   } else {
-    launch("attention_wgmma_ws_kernel", attention_wgmma_ws_kernel<D, false>, grid, kThreads,
+    launch("attention_wgmma_ws_kernel", attention_wgmma_ws_kernel<D, false, false>, grid, kThreads,
            ws_shared_bytes<D>(), stream, args, KvTensorMaps{});
   }
 }
