@@ -302,23 +302,72 @@ __device__ __forceinline__ void online_softmax(const float (&s)[ROWS], int token
   }
 }
 
+// v = src[0 .. N) (f32, through L2), in 16- or 8-byte loads where N allows.
+template <int N>
+__device__ __forceinline__ void load_f32_dims(const float* src, float (&v)[N]) {
+  if constexpr (N % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < N; i += 4) {
+      const float4 x = __ldcg(reinterpret_cast<const float4*>(src + i));
+      v[i] = x.x;
+      v[i + 1] = x.y;
+      v[i + 2] = x.z;
+      v[i + 3] = x.w;
+    }
+  } else if constexpr (N % 2 == 0) {
+#pragma unroll
+    for (int i = 0; i < N; i += 2) {
+      const float2 x = __ldcg(reinterpret_cast<const float2*>(src + i));
+      v[i] = x.x;
+      v[i + 1] = x.y;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < N; ++i) v[i] = __ldcg(src + i);
+  }
+}
+
 // Row `row`, head `head` of out: [rows, hq, D] bf16 from its parts, part_o: [parts, hq, D]
 // f32 and part_lse: [parts, hq] f32, merge_parts[merge_begin[row] .. merge_begin[row + 1]),
 // by one warp: its lanes first take a part each (the weights 2^(lse_i - lse)), then every
-// lane owns D / 32 dims and sums the parts' values, the part indices and weights broadcast,
-// so the loads of different parts are independent (a row of B4 merges 33 parts). The parts
-// are read through L2 (another block may have written them in this launch).
+// lane owns D / 32 dims and sums the parts' values, the part indices and weights broadcast.
+// A row's first kHeldRounds · 32 LSEs are read once, into registers (a row of B4 merges 33
+// parts, B2's 2), and the parts' values are loaded kLoadsInFlight at a time, so the merge
+// is a few dependent loads deep instead of one per part. The parts are read through L2
+// (another block may have written them in this launch).
 template <int D>
 __device__ __forceinline__ void merge_row_head(const AttentionArgs& args, const WorkView& w,
                                                int row, int head, int lane) {
   constexpr int kDims = D >= 32 ? D / 32 : 1;  // per lane (D 16: lanes 16..31 idle)
+  constexpr int kHeldRounds = 2;
+  constexpr int kLoadsInFlight = 8;
   const int32_t* merge_parts = w[kWorkMergeParts];
   const int begin = w[kWorkMergeBegin][row], end = w[kWorkMergeBegin][row + 1];
-  const auto lse_of = [&](int i) {
-    return __ldcg(&args.part_lse[static_cast<int64_t>(merge_parts[i]) * args.hq + head]);
+  // This lane's part of round `round` (parts begin + 32 · round + lane): its (part · hq + head)
+  // and LSE, or 0 and -inf past the row's parts.
+  const auto load_part = [&](int round, int64_t& state, float& lse) {
+    const int i = begin + 32 * round + lane;
+    state = 0;
+    lse = kMinusInf;
+    if (i < end) {
+      state = static_cast<int64_t>(merge_parts[i]) * args.hq + head;
+      lse = __ldcg(&args.part_lse[state]);
+    }
   };
+  int64_t held_state[kHeldRounds];
+  float held_lse[kHeldRounds];
+#pragma unroll
+  for (int k = 0; k < kHeldRounds; ++k) load_part(k, held_state[k], held_lse[k]);
+  const int rounds = (end - begin + 31) / 32;
   float m_all = kMinusInf;
-  for (int i = begin + lane; i < end; i += 32) m_all = fmaxf(m_all, lse_of(i));
+#pragma unroll
+  for (int k = 0; k < kHeldRounds; ++k) m_all = fmaxf(m_all, held_lse[k]);
+  for (int k = kHeldRounds; k < rounds; ++k) {  // rows of more parts than are held
+    int64_t state;
+    float lse;
+    load_part(k, state, lse);
+    m_all = fmaxf(m_all, lse);
+  }
   m_all = warp_max(m_all);
   bf16* dst = args.out + (static_cast<int64_t>(row) * args.hq + head) * D + lane * kDims;
   const bool owner = lane * kDims < D;
@@ -329,36 +378,47 @@ __device__ __forceinline__ void merge_row_head(const AttentionArgs& args, const 
     }
     return;
   }
-  float total = 0.0f;
-  for (int i = begin + lane; i < end; i += 32) total += exp2f(lse_of(i) - m_all);
+  float total = 0.0f;  // exp2(-inf) is 0 for the lanes past the parts
+#pragma unroll
+  for (int k = 0; k < kHeldRounds; ++k) total += exp2f(held_lse[k] - m_all);
+  for (int k = kHeldRounds; k < rounds; ++k) {
+    int64_t state;
+    float lse;
+    load_part(k, state, lse);
+    total += exp2f(lse - m_all);
+  }
   const float lse = m_all + log2f(warp_sum(total));
   float acc[kDims] = {};
-  for (int base = begin; base < end; base += 32) {
-    int64_t state = 0;  // this lane's part of the 32 (part · hq + head)
-    float weight = 0.0f;
-    if (base + lane < end) {
-      state = static_cast<int64_t>(merge_parts[base + lane]) * args.hq + head;
-      weight = exp2f(__ldcg(&args.part_lse[state]) - lse);
+  for (int k = 0; k < rounds; ++k) {
+    int64_t state = 0;
+    float part_lse = kMinusInf;
+    if (k >= kHeldRounds) load_part(k, state, part_lse);
+#pragma unroll
+    for (int h = 0; h < kHeldRounds; ++h) {  // not held[k]: a dynamic index spills to local memory
+      if (h == k) {
+        state = held_state[h];
+        part_lse = held_lse[h];
+      }
     }
-    const int count = min(32, end - base);
-#pragma unroll 4
-    for (int j = 0; j < count; ++j) {
-      const int64_t s = __shfl_sync(0xffffffffu, state, j);
-      const float wj = __shfl_sync(0xffffffffu, weight, j);
+    const float weight = exp2f(part_lse - lse);  // 0 past the row's parts
+    const int count = min(32, end - begin - 32 * k);
+    for (int j0 = 0; j0 < count; j0 += kLoadsInFlight) {
+      float v[kLoadsInFlight][kDims];
+      float wj[kLoadsInFlight];
+#pragma unroll
+      for (int b = 0; b < kLoadsInFlight; ++b) {
+        const int j = j0 + b < count ? j0 + b : 0;
+        const int64_t s = __shfl_sync(0xffffffffu, state, j);
+        wj[b] = j0 + b < count ? __shfl_sync(0xffffffffu, weight, j) : 0.0f;
+#pragma unroll
+        for (int e = 0; e < kDims; ++e) v[b][e] = 0.0f;
+        if (owner && j0 + b < count) load_f32_dims<kDims>(args.part_o + s * D + lane * kDims, v[b]);
+      }
       if (!owner) continue;
-      const float* src = args.part_o + s * D + lane * kDims;
-      if constexpr (kDims == 4) {
-        const float4 v = __ldcg(reinterpret_cast<const float4*>(src));
-        acc[0] += wj * v.x;
-        acc[1] += wj * v.y;
-        acc[2] += wj * v.z;
-        acc[3] += wj * v.w;
-      } else if constexpr (kDims == 2) {
-        const float2 v = __ldcg(reinterpret_cast<const float2*>(src));
-        acc[0] += wj * v.x;
-        acc[1] += wj * v.y;
-      } else {
-        acc[0] += wj * __ldcg(src);
+#pragma unroll
+      for (int b = 0; b < kLoadsInFlight; ++b) {
+#pragma unroll
+        for (int e = 0; e < kDims; ++e) acc[e] += wj[b] * v[b][e];
       }
     }
   }
