@@ -332,7 +332,7 @@ __device__ __forceinline__ void load_f32_dims(const float* src, float (&v)[N]) {
 // by one warp: its lanes first take a part each (the weights 2^(lse_i - lse)), then every
 // lane owns D / 32 dims and sums the parts' values, the part indices and weights broadcast.
 // A row's first kHeldRounds · 32 LSEs are read once, into registers (a row of B4 merges 33
-// parts, B2's 2), and the parts' values are loaded kLoadsInFlight at a time, so the merge
+// parts), and the parts' values are loaded kLoadsInFlight at a time, so the merge
 // is a few dependent loads deep instead of one per part. The parts are read through L2
 // (another block may have written them in this launch).
 template <int D>
