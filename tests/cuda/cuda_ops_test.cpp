@@ -7,6 +7,7 @@
 // bf16 rounding of the output (2^-8 of it at most) plus fp32 accumulation in another order
 // (far smaller at these lengths): max |diff| / max |ref| <= 2^-8 · 1.5.
 #include <numeric>
+#include <set>
 #include <tuple>
 
 #include "cuda_test_util.h"
@@ -20,6 +21,13 @@ struct LinearCase {
   int rows, in, out;
   bool bias;
 };
+
+int sms() {
+  int device = 0, count = 0;
+  EXPECT_EQ(cudaGetDevice(&device), cudaSuccess);
+  EXPECT_EQ(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device), cudaSuccess);
+  return count;
+}
 
 class CudaOpsTest : public CudaBackendTest {
  protected:
@@ -395,13 +403,66 @@ TEST_F(CudaOpsTest, GemvLinearMatchesCpuRelativeToLargestOutput) {
                 {6, 8192, 64, false}});
 }
 
-// Larger steps and longer rows: cuBLASLt.
+// Larger steps and longer rows: cuBLASLt (the skinny GEMM off for steps it would take).
 TEST_F(CudaOpsTest, LinearMatchesCpuRelativeToLargestOutput) {
+  const bool skinny = cuda::skinny_gemm_on();
+  cuda::set_skinny_gemm(false);
   check_linear({{33, 1024, 6144, false},
                 {130, 3072, 1024, false},
                 {300, 64, 512, false},
                 {2, 8200, 40, false},
                 {9, 896, 1152, true}});
+  cuda::set_skinny_gemm(skinny);
+}
+
+// Steps of 9 to 256 rows with n and k multiples of 64, on Hopper: our tensor-core kernel
+// (cuda_skinny_gemm.cu), every tiling it has (one or two warpgroups, 64 or 128 columns,
+// k split over clusters of 1, 2, 4 and 8 blocks, partial row tiles), against the CPU. The
+// row past the output stays as poisoned.
+TEST_F(CudaOpsTest, SkinnyGemmMatchesCpuInEveryTiling) {
+  const bool skinny = cuda::skinny_gemm_on();
+  cuda::set_skinny_gemm(true);
+  if (!cuda::skinny_gemm_fits(9, 64, 64, nullptr, nullptr, nullptr)) {
+    cuda::set_skinny_gemm(skinny);
+    GTEST_SKIP() << "no sm_90a tensor-core GEMM on this GPU";
+  }
+  const std::vector<LinearCase> cases{{9, 1024, 4096, false},  {64, 2048, 1024, true},
+                                      {65, 896, 1152, true},   {128, 1024, 6144, false},
+                                      {200, 3072, 1024, true}, {256, 128, 16384, false},
+                                      {100, 64, 640, true},    {32, 256, 8192, false}};
+  std::set<std::tuple<int, int, int>> tilings;
+  for (const LinearCase& c : cases) {
+    const cuda::SkinnyGemmShape s = cuda::skinny_gemm_shape(c.rows, c.out, c.in, sms());
+    tilings.insert({s.warpgroups, s.tile_columns, s.cluster});
+    const auto x = both(random_bf16_values(size_t(c.rows) * c.in, 71 + c.in), {c.rows, c.in});
+    const auto w = both(
+        random_bf16_values(size_t(c.out) * c.in, 72 + c.out, 0.0f, 1.0f / std::sqrt(float(c.in))),
+        {c.out, c.in});
+    Pair bias;
+    if (c.bias) bias = both(random_bf16_values(size_t(c.out), 73 + c.out), {c.out});
+    auto out = outputs({c.rows + 1, c.out});
+    Tensor gpu_out = out.gpu.rows(0, c.rows), cpu_out = out.cpu.rows(0, c.rows);
+    ASSERT_TRUE(cuda::skinny_gemm_fits(c.rows, c.out, c.in, x.gpu.data, w.gpu.data, gpu_out.data));
+    cpu->linear(x.cpu, w.cpu, bias.cpu, cpu_out);
+    gpu->linear(x.gpu, w.gpu, bias.gpu, gpu_out);
+    const std::vector<float> all = host(*gpu, out.gpu);
+    const auto split = all.begin() + int64_t{c.rows} * c.out;
+    const std::string shape = "[" + std::to_string(c.rows) + ", " + std::to_string(c.in) + "] -> " +
+                              std::to_string(c.out) + " on " + std::to_string(s.warpgroups) +
+                              " warpgroups, " + std::to_string(s.tile_columns) +
+                              " columns, clusters of " + std::to_string(s.cluster);
+    const double err = relative_error({all.begin(), split}, host(*cpu, cpu_out));
+    report("skinny gemm " + shape, err);
+    EXPECT_LE(err, 1.5 / 256) << shape;
+    EXPECT_TRUE(std::all_of(split, all.end(), [](float v) { return std::isnan(v); })) << shape;
+  }
+  if (sms() == 132) {  // the H200's and H100 SXM's tilings of the cases above
+    const std::set<std::tuple<int, int, int>> expected{{1, 128, 4}, {1, 64, 8},  {2, 64, 8},
+                                                       {2, 128, 4}, {2, 128, 8}, {2, 128, 1},
+                                                       {2, 64, 1},  {1, 128, 2}};
+    EXPECT_EQ(tilings, expected);
+  }
+  cuda::set_skinny_gemm(skinny);
 }
 
 // qkv_store: q (normed, un-rotated) and the cache's K (normed, rotated) and V at scrambled

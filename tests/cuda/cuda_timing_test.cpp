@@ -18,6 +18,8 @@
 #include "model/random_checkpoint.h"
 #include "model/safetensors.h"
 #include "ops/cuda/cuda_attention_variant.h"
+#include "ops/cuda/cuda_backend.h"
+#include "ops/cuda/cuda_kernels.h"
 #include "test_paths.h"
 
 namespace cascade::test {
@@ -283,10 +285,15 @@ TEST_F(CudaTiming, SampleQwenRows) {
 // Qwen3-0.6B's fused QKV at decode, mixed and prefill sizes and its LM head; then
 // Qwen2.5-0.5B's four projections at batch 1 (B6; the weights stay in L2 between calls).
 TEST_F(CudaTiming, LinearQwen3Shapes) {
+  const bool skinny_before = cuda::skinny_gemm_on();
   for (const auto& [rows, in, out] : std::vector<std::tuple<int, int, int>>{{1, 1024, 6144},
                                                                             {64, 1024, 6144},
                                                                             {4096, 1024, 6144},
                                                                             {64, 1024, 151936},
+                                                                            {128, 1024, 4096},
+                                                                            {128, 2048, 1024},
+                                                                            {128, 1024, 6144},
+                                                                            {128, 3072, 1024},
                                                                             {1, 896, 1152},
                                                                             {1, 896, 896},
                                                                             {1, 896, 9728},
@@ -296,12 +303,88 @@ TEST_F(CudaTiming, LinearQwen3Shapes) {
     const Tensor x = gpu->upload(x_host.data(), DType::F32, {rows, in});
     const Tensor w = gpu->upload(w_host.data(), DType::F32, {out, in});
     Tensor y = gpu->allocate(DType::BF16, {rows, out});
-    const double ms = time_ms([&] { gpu->linear(x, w, Tensor{}, y); });
     const double bytes = 2.0 * (double(rows) * in + double(out) * in + double(rows) * out);
-    print("linear [" + std::to_string(rows) + ", " + std::to_string(in) + "] -> " +
-              std::to_string(out) + " (bytes | FLOPs)",
-          ms, bytes, 2.0 * rows * in * out);
+    const std::string shape = "[" + std::to_string(rows) + ", " + std::to_string(in) + "] -> " +
+                              std::to_string(out) + " (bytes | FLOPs)";
+    cuda::set_skinny_gemm(true);
+    const bool skinny = cuda::skinny_gemm_fits(rows, out, in, x.data, w.data, y.data);
+    print((skinny ? "linear, skinny GEMM " : "linear ") + shape,
+          time_ms([&] { gpu->linear(x, w, Tensor{}, y); }), bytes, 2.0 * rows * in * out);
+    if (!skinny) continue;
+    cuda::set_skinny_gemm(false);
+    print("linear, cuBLASLt " + shape, time_ms([&] { gpu->linear(x, w, Tensor{}, y); }), bytes,
+          2.0 * rows * in * out);
   }
+  cuda::set_skinny_gemm(skinny_before);
+}
+
+// B2's (128 rows) and B4's cached step's (64 rows) four projections of Qwen3-0.6B with the
+// weight cold in L2, as in a model's forward pass (each call reads another of enough copies
+// to pass through L2): cuBLASLt, then the skinny GEMM in every tiling.
+TEST_F(CudaTiming, SkinnyGemmTilingsColdWeights) {
+  const bool skinny = cuda::skinny_gemm_on();
+  cuda::set_skinny_gemm(true);
+  if (!cuda::skinny_gemm_fits(9, 64, 64, nullptr, nullptr, nullptr)) {
+    cuda::set_skinny_gemm(skinny);
+    GTEST_SKIP();
+  }
+  auto& cuda_backend = dynamic_cast<CudaBackend&>(*gpu);
+  for (const int rows : {128, 64}) {
+    for (const auto& [in, out] :
+         std::vector<std::pair<int, int>>{{1024, 4096}, {2048, 1024}, {1024, 6144}, {3072, 1024}}) {
+      const int64_t weight_bytes = int64_t{2} * in * out;
+      const int copies = static_cast<int>((int64_t{160} << 20) / weight_bytes + 1);
+      const Tensor x =
+          gpu->upload(random_bf16_values(size_t(rows) * in, 8).data(), DType::F32, {rows, in});
+      const Tensor one = gpu->upload(random_bf16_values(size_t(out) * in, 9, 0.0f, 0.03f).data(),
+                                     DType::F32, {out, in});
+      Tensor w = gpu->allocate(DType::BF16, {int64_t{copies} * out, in});
+      for (int c = 0; c < copies; ++c) {
+        ASSERT_EQ(cudaMemcpy(static_cast<char*>(w.data) + c * weight_bytes, one.data,
+                             static_cast<size_t>(weight_bytes), cudaMemcpyDeviceToDevice),
+                  cudaSuccess);
+      }
+      Tensor y = gpu->allocate(DType::BF16, {rows, out});
+      int next = 0;
+      const auto copy_of = [&](int c) {
+        return static_cast<const cuda::bf16*>(w.data) + int64_t{c} * out * in;
+      };
+      const double bytes = 2.0 * (double(rows) * in + double(out) * in + double(rows) * out);
+      const std::string shape = "[" + std::to_string(rows) + ", " + std::to_string(in) + "] -> " +
+                                std::to_string(out) + ", cold";
+      cuda::set_skinny_gemm(false);
+      print("cuBLASLt " + shape, time_ms([&] {
+              gpu->linear(x, w.rows(int64_t{next % copies} * out, int64_t{next % copies + 1} * out),
+                          Tensor{}, y);
+              ++next;
+            }),
+            bytes, 2.0 * rows * in * out);
+      cuda::set_skinny_gemm(true);
+      const cuda::SkinnyGemmShape chosen = cuda::skinny_gemm_shape(rows, out, in, 132);
+      for (const bool deep : {false, true}) {
+        for (const int columns : {128, 64}) {
+          for (int cluster = 1; cluster <= 8 && cluster <= in / 64; cluster *= 2) {
+            cuda::SkinnyGemmShape s = chosen;
+            s.tile_columns = columns;
+            s.cluster = cluster;
+            s.deep = deep;
+            const bool is_chosen =
+                columns == chosen.tile_columns && cluster == chosen.cluster && !deep;
+            print("skinny " + std::to_string(columns) + " cols, cluster " +
+                      std::to_string(cluster) + (deep ? ", deep" : "") +
+                      (is_chosen ? " (chosen) " : " ") + shape,
+                  time_ms([&] {
+                    cuda::skinny_gemm_shaped(
+                        static_cast<const cuda::bf16*>(x.data), copy_of(next++ % copies), nullptr,
+                        static_cast<cuda::bf16*>(y.data), rows, out, in, s, cuda_backend.stream());
+                  }),
+                  bytes, 2.0 * rows * in * out);
+          }
+        }
+      }
+    }
+  }
+  cuda::set_skinny_gemm(skinny);
 }
 
 // One decode step of 64 sequences at 512 tokens of context and one prefill of 4 x 512

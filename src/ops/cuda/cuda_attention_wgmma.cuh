@@ -40,18 +40,6 @@ __device__ __forceinline__ int swizzled_offset(int j, int piece) {
   return (piece / 8) * (TOKENS * 128) + j * 128 + (((piece % 8) ^ (j % 8)) << 4);
 }
 
-// d += a · b over TOKENS columns: wgmma m64n64k16 or m64n128k16.
-template <int TRANS_B, int TOKENS>
-__device__ __forceinline__ void wgmma_m64k16(float (&d)[TOKENS / 8][4], const uint32_t (&a)[4],
-                                             uint64_t b_desc) {
-  static_assert(TOKENS == 64 || TOKENS == 128, "wgmma N of 64 or 128");
-  if constexpr (TOKENS == 128) {
-    wgmma_m64n128k16<TRANS_B>(d, a, b_desc);
-  } else {
-    wgmma_m64n64k16<TRANS_B>(d, a, b_desc);
-  }
-}
-
 // Issues S = Q · Kᵀ for one block of TOKENS keys (not committed), both K-major: a k-step of
 // 16 elements is 32 bytes along a 128-byte row. The caller has fenced.
 template <int D, int TOKENS = kTileTokens>

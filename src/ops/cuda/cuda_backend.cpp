@@ -52,6 +52,7 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   matmul_ = std::make_unique<CudaMatmul>();
   cuda::prepare_attention_mma_kernels();
   cuda::prepare_attention_task_kernels();
+  cuda::prepare_skinny_gemm();
   attention_tuning_ = attention_tuning_from_env(num_sms_);
   decode_mlp_ = cuda::decode_mlp_device(device, env_int("CASCADE_DECODE_MLP", 0, 0, 2));
   cuda::configure_programmatic_launch();

@@ -41,6 +41,11 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, T
                out_f32, rows, n_out, in, stream_);
     return;
   }
+  if (!out_f32 && cuda::skinny_gemm_fits(rows, n_out, in, x.data, w.data, out.data)) {
+    cuda::skinny_gemm(bf16_data(x), bf16_data(w), bias.defined() ? bf16_data(bias) : nullptr,
+                      bf16_data(out), rows, n_out, in, num_sms_, stream_);
+    return;
+  }
   // f32 outputs take the bias in a kernel of their own (the epilogue's bias type follows D).
   matmul_->run(x.data, w.data, bias.defined() && !out_f32 ? bias.data : nullptr, out.data, out_f32,
                rows, n_out, in, stream_);

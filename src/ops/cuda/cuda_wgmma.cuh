@@ -106,6 +106,18 @@ __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[16][4], const uint32
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(1), "n"(TRANS_B));
 }
 
+// d += a · b over N columns: wgmma m64n64k16 or m64n128k16.
+template <int TRANS_B, int N>
+__device__ __forceinline__ void wgmma_m64k16(float (&d)[N / 8][4], const uint32_t (&a)[4],
+                                             uint64_t b_desc) {
+  static_assert(N == 64 || N == 128, "wgmma N of 64 or 128");
+  if constexpr (N == 128) {
+    wgmma_m64n128k16<TRANS_B>(d, a, b_desc);
+  } else {
+    wgmma_m64n64k16<TRANS_B>(d, a, b_desc);
+  }
+}
+
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
 }  // namespace cascade::cuda

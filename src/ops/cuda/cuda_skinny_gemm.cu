@@ -1,0 +1,332 @@
+// Matrix products of steps with a few dozen to 256 rows (batched decode, a question over
+// cached chunks): out[r, n] = x[r, :] · w[n, :] (+ bias[n]), bf16 in and out, fp32
+// accumulation, on Hopper's warpgroup tensor cores (wgmma, sm_90a).
+//
+// At such sizes the weight is most of the bytes and its read is the floor. cuBLASLt took
+// ~4× its copy time on them (B2's four projections at 128 rows: 31.3 µs per layer for
+// 31.5 MB, H200 2026-12-02), with a split-K reduce kernel after some. Here a block owns a
+// tile of BN output columns (64 or 128) for 64 or 128 rows (one or two warpgroups, a
+// wgmma m64nBNk16 each), and the k range is split over a thread block cluster of CS blocks
+// (1, 2, 4 or 8) so that the grid covers the GPU even where n is short. Each block streams
+// its share of k in steps of 64 elements through a ring of stages (cp.async into the
+// 128-byte swizzled layout wgmma reads; the weight's copies of the first stages are issued
+// before the kernel waits for the kernels ahead). The cluster's partial sums then meet in
+// distributed shared memory: block r adds the CS partials of its slice of the tile's rows
+// in rank order (the same order every run) and writes them, with the bias, as bf16.
+#include <cooperative_groups.h>
+
+#include <atomic>
+
+#include "base/env_int.h"
+#include "base/error.h"
+#include "ops/cuda/cuda_attention_mma.h"
+#include "ops/cuda/cuda_attention_wgmma.cuh"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_launch.cuh"
+#include "ops/cuda/cuda_tensor_core.cuh"
+
+namespace cascade::cuda {
+namespace {
+
+namespace cg = cooperative_groups;
+
+constexpr int kStepElements = 64;  // k per stage: one 128-byte swizzle band per row
+constexpr int kMaxCluster = 8;     // the portable cluster size
+
+template <int WG, int BN, bool DEEP>
+struct SkinnyTile {
+  static constexpr int kThreads = WG * 128;
+  static constexpr int kRows = WG * 64;
+  static constexpr int kXBytes = kRows * 128;  // [kRows, 64] bf16, swizzled
+  static constexpr int kWBytes = BN * 128;     // [BN, 64] bf16, swizzled
+  static constexpr int kStageBytes = kXBytes + kWBytes;
+  // Stages within ~100 KB, so that two blocks fit an SM; DEEP: within ~200 KB, one block
+  // per SM with more of its k in flight.
+  static constexpr int kStages =
+      DEEP ? (kStageBytes > 24 * 1024 ? 6 : 8) : (kStageBytes > 24 * 1024 ? 3 : 4);
+  static constexpr int kPartialStride = BN + 4;  // floats per row of a partial tile (padded)
+  static constexpr int kSharedBytes = kStages * kStageBytes;
+  static_assert(kRows * kPartialStride * 4 <= kSharedBytes, "the partial tile fits the stages");
+};
+
+struct SkinnyGemmArgs {
+  const bf16* x;     // [rows, k]
+  const bf16* w;     // [n, k]
+  const bf16* bias;  // [n] or null
+  bf16* out;         // [rows, n]
+  int rows, n, k;
+};
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// Copies of one operand's 64-element k-step for `count` rows from `src` (rows `k`
+// elements apart) into `dst`, swizzled; rows at or past `valid` as zeros.
+template <int THREADS>
+__device__ __forceinline__ void copy_step_rows(unsigned char* dst, const bf16* src, int64_t k,
+                                               int count, int valid) {
+  for (int u = static_cast<int>(threadIdx.x); u < count * 8; u += THREADS) {
+    const int row = u / 8, piece = u % 8;
+    const bool in = row < valid;
+    copy_16_async(dst + swizzled_offset(row, piece), src + (in ? row : 0) * k + piece * 8,
+                  in ? 16 : 0);
+  }
+}
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+
+// Shapes and dtypes: SkinnyGemmArgs; grid (n / BN · cluster, ceil(rows / (64 · WG))) in
+// clusters of (cluster, 1, 1); SkinnyTile's shared bytes + 1024. n % BN == 0, k % 64 == 0;
+// x, w and out 16-byte aligned.
+template <int WG, int BN, bool DEEP>
+__global__ void __launch_bounds__(SkinnyTile<WG, BN, DEEP>::kThreads, DEEP ? 1 : 2)
+    skinny_gemm_kernel(const SkinnyGemmArgs a) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  using T = SkinnyTile<WG, BN, DEEP>;
+  extern __shared__ unsigned char shared_bytes[];
+  const uint32_t misalign = shared_address(shared_bytes) % 1024;
+  unsigned char* stages = shared_bytes + (1024 - misalign) % 1024;
+  const auto x_stage = [&](int s) { return stages + s * T::kStageBytes; };
+  const auto w_stage = [&](int s) { return stages + s * T::kStageBytes + T::kXBytes; };
+
+  cg::cluster_group cluster = cg::this_cluster();
+  const int cluster_size = static_cast<int>(cluster.num_blocks());
+  const int rank = static_cast<int>(cluster.block_rank());
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x / cluster_size) * BN;
+  const int m0 = static_cast<int>(blockIdx.y) * T::kRows;
+  const int64_t k = a.k;
+  const int steps_all = a.k / kStepElements;
+  const int first = rank * steps_all / cluster_size;
+  const int steps = (rank + 1) * steps_all / cluster_size - first;
+  const bf16* x = a.x + m0 * k + int64_t{first} * kStepElements;
+  const bf16* w = a.w + n0 * k + int64_t{first} * kStepElements;
+  const int valid_rows = min(T::kRows, a.rows - m0);
+
+  // The weight (which no kernel writes) of the first stages before the wait, x after it;
+  // stage s is copy group s.
+  for (int s = 0; s < T::kStages - 1 && s < steps; ++s) {
+    copy_step_rows<T::kThreads>(w_stage(s), w + s * kStepElements, k, BN, BN);
+  }
+  wait_prior_grids();
+  for (int s = 0; s < T::kStages - 1; ++s) {
+    if (s < steps) {
+      copy_step_rows<T::kThreads>(x_stage(s), x + s * kStepElements, k, T::kRows, valid_rows);
+    }
+    copies_commit();
+  }
+
+  const int warpgroup = static_cast<int>(threadIdx.x) / 128;
+  const int warp = static_cast<int>(threadIdx.x) % 128 / 32,
+            lane = static_cast<int>(threadIdx.x) % 32;
+  float acc[BN / 8][4];
+  zero_tiles(acc);
+  for (int i = 0; i < steps; ++i) {
+    copies_wait_pending<T::kStages - 2>();
+    fence_shared_for_async();
+    __syncthreads();  // step i has landed; every warpgroup is done with step i - 1's stage
+    const int refill = i + T::kStages - 1;
+    if (refill < steps) {
+      const int s = refill % T::kStages;
+      copy_step_rows<T::kThreads>(w_stage(s), w + refill * kStepElements, k, BN, BN);
+      copy_step_rows<T::kThreads>(x_stage(s), x + refill * kStepElements, k, T::kRows, valid_rows);
+    }
+    copies_commit();
+    const unsigned char* xs = x_stage(i % T::kStages);
+    const unsigned char* ws = w_stage(i % T::kStages);
+    // This warp's A fragments (rows 16·warp.. of its warpgroup's 64) for the 4 k-steps of 16.
+    uint32_t frag[kStepElements / 16][4];
+    const int a_row = warpgroup * 64 + warp * 16 + lane % 16;
+#pragma unroll
+    for (int kk = 0; kk < kStepElements / 16; ++kk) {
+      ldmatrix_x4(frag[kk], xs + swizzled_offset(a_row, 2 * kk + lane / 16));
+    }
+    fence_registers(acc);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kStepElements / 16; ++kk) {
+      wgmma_m64k16<0, BN>(acc, frag[kk], swizzled_desc(ws + kk * 32, 16, 1024));
+    }
+    wgmma_commit();
+    wgmma_wait_all();
+    fence_registers(acc);
+  }
+
+  // This thread's accumulators: rows r0 and r0 + 8 of the tile, columns 8·t + c0 and + 1.
+  const int r0 = warpgroup * 64 + warp * 16 + lane / 4, c0 = 2 * (lane % 4);
+  const auto store = [&](int row, int64_t col, float v0, float v1) {
+    if (a.bias) {
+      v0 += __bfloat162float(a.bias[col]);
+      v1 += __bfloat162float(a.bias[col + 1]);
+    }
+    *reinterpret_cast<__nv_bfloat162*>(a.out + (m0 + row) * int64_t{a.n} + col) =
+        __floats2bfloat162_rn(v0, v1);
+  };
+  if (cluster_size == 1) {
+#pragma unroll
+    for (int t = 0; t < BN / 8; ++t) {
+      if (r0 < valid_rows) store(r0, n0 + 8 * t + c0, acc[t][0], acc[t][1]);
+      if (r0 + 8 < valid_rows) store(r0 + 8, n0 + 8 * t + c0, acc[t][2], acc[t][3]);
+    }
+    return;
+  }
+  // The partial tile into this block's (now idle) stages, then the cluster's sums.
+  copies_wait_pending<0>();
+  __syncthreads();
+  float* partial = reinterpret_cast<float*>(stages);
+#pragma unroll
+  for (int t = 0; t < BN / 8; ++t) {
+    *reinterpret_cast<float2*>(partial + r0 * T::kPartialStride + 8 * t + c0) =
+        make_float2(acc[t][0], acc[t][1]);
+    *reinterpret_cast<float2*>(partial + (r0 + 8) * T::kPartialStride + 8 * t + c0) =
+        make_float2(acc[t][2], acc[t][3]);
+  }
+  cluster.sync();
+  const int slice_rows = T::kRows / cluster_size;
+  for (int u = static_cast<int>(threadIdx.x); u < slice_rows * (BN / 4); u += T::kThreads) {
+    const int row = rank * slice_rows + u / (BN / 4), col = 4 * (u % (BN / 4));
+    if (row >= valid_rows) break;  // u grows with row
+    float4 sum = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    for (int b = 0; b < cluster_size; ++b) {
+      const float4 p = *reinterpret_cast<const float4*>(cluster.map_shared_rank(partial, b) +
+                                                        row * T::kPartialStride + col);
+      sum.x += p.x;
+      sum.y += p.y;
+      sum.z += p.z;
+      sum.w += p.w;
+    }
+    store(row, n0 + col, sum.x, sum.y);
+    store(row, n0 + col + 2, sum.z, sum.w);
+  }
+  cluster.sync();  // the other blocks' reads of this block's partial are done
+#else
+  __trap();  // not built for sm_90a: skinny_gemm_fits is false, never launched
+#endif
+}
+
+template <int WG, int BN, bool DEEP>
+constexpr int skinny_shared_bytes() {
+  return SkinnyTile<WG, BN, DEEP>::kSharedBytes + 1024;  // + aligning the dynamic base
+}
+
+// Experimental, off until it beats cuBLASLt in the scenarios: CASCADE_SKINNY_GEMM=1 (read
+// at backend creation), set_skinny_gemm.
+std::atomic<bool> use_skinny = false;
+std::atomic<bool> use_deep = false;  // experimental: CASCADE_SKINNY_GEMM=2
+// Experimental (CASCADE_SKINNY_GEMM_PDL=1): launched with PDL whenever PDL is on, also in
+// steps whose other kernels go without it, so that its weight loads overlap the tail of
+// the kernel ahead.
+std::atomic<bool> use_pdl_always = false;
+
+template <int WG, int BN, bool DEEP>
+void launch_skinny(const SkinnyGemmArgs& a, const SkinnyGemmShape& s, cudaStream_t stream) {
+  cudaLaunchAttribute cluster{};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = static_cast<unsigned>(s.cluster);
+  cluster.val.clusterDim.y = 1;
+  cluster.val.clusterDim.z = 1;
+  const dim3 grid(static_cast<unsigned>(a.n / BN * s.cluster), static_cast<unsigned>(s.m_tiles));
+  cudaLaunchAttribute attributes[] = {cluster, programmatic_launch_attribute()};
+  const bool pdl = programmatic_launch_enabled() || (use_pdl_always && programmatic_launch_on());
+  launch_with_attributes("skinny_gemm_kernel", attributes, pdl ? 2 : 1,
+                         skinny_gemm_kernel<WG, BN, DEEP>, grid, SkinnyTile<WG, BN, DEEP>::kThreads,
+                         skinny_shared_bytes<WG, BN, DEEP>(), stream, a);
+}
+
+template <int WG, int BN>
+void launch_skinny(const SkinnyGemmArgs& a, const SkinnyGemmShape& s, cudaStream_t stream) {
+  s.deep ? launch_skinny<WG, BN, true>(a, s, stream) : launch_skinny<WG, BN, false>(a, s, stream);
+}
+
+bool aligned_16(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
+}
+
+}  // namespace
+
+SkinnyGemmShape skinny_gemm_shape(int64_t rows, int64_t n, int64_t k, int sms) {
+  SkinnyGemmShape best;
+  best.deep = use_deep;
+  best.warpgroups = rows > 64 ? 2 : 1;
+  best.m_tiles = static_cast<int>((rows + 64 * best.warpgroups - 1) / (64 * best.warpgroups));
+  const int64_t steps = k / kStepElements;
+  int64_t best_blocks = 0;
+  // The first tile width and cluster size whose grid covers ~90 % of the SMs (wider tiles
+  // read x fewer times, smaller clusters reduce less); else the largest grid.
+  for (const int bn : {128, 64}) {
+    if (n % bn != 0) continue;
+    for (int cluster = 1; cluster <= kMaxCluster && cluster <= steps; cluster *= 2) {
+      const int64_t blocks = best.m_tiles * (n / bn) * cluster;
+      if (blocks > best_blocks) {
+        best_blocks = blocks;
+        best.tile_columns = bn;
+        best.cluster = cluster;
+      }
+      if (10 * blocks >= 9 * int64_t{sms}) {
+        best.tile_columns = bn;
+        best.cluster = cluster;
+        return best;
+      }
+    }
+  }
+  return best;
+}
+
+bool skinny_gemm_fits(int64_t rows, int64_t n, int64_t k, const void* x, const void* w,
+                      const void* out) {
+  return use_skinny && attention_wgmma_available() && rows > kGemvMaxRows &&
+         rows <= kSkinnyGemmMaxRows && n % 64 == 0 && k % kStepElements == 0 && k > 0 &&
+         n <= (int64_t{1} << 30) / kMaxCluster && k < (int64_t{1} << 30) && aligned_16(x) &&
+         aligned_16(w) && aligned_16(out);
+}
+
+void skinny_gemm(const bf16* x, const bf16* w, const bf16* bias, bf16* out, int64_t rows, int64_t n,
+                 int64_t k, int sms, cudaStream_t stream) {
+  skinny_gemm_shaped(x, w, bias, out, rows, n, k, skinny_gemm_shape(rows, n, k, sms), stream);
+}
+
+void skinny_gemm_shaped(const bf16* x, const bf16* w, const bf16* bias, bf16* out, int64_t rows,
+                        int64_t n, int64_t k, const SkinnyGemmShape& s, cudaStream_t stream) {
+  check(s.warpgroups == (rows > 64 ? 2 : 1) && s.m_tiles * 64 * s.warpgroups >= rows &&
+            (s.tile_columns == 64 || s.tile_columns == 128) && n % s.tile_columns == 0 &&
+            s.cluster >= 1 && s.cluster <= kMaxCluster && (s.cluster & (s.cluster - 1)) == 0 &&
+            s.cluster <= k / kStepElements,
+        "skinny_gemm: a tiling that does not fit the shape");
+  const SkinnyGemmArgs a{
+      x, w, bias, out, static_cast<int>(rows), static_cast<int>(n), static_cast<int>(k)};
+  if (s.warpgroups == 1) {
+    s.tile_columns == 128 ? launch_skinny<1, 128>(a, s, stream)
+                          : launch_skinny<1, 64>(a, s, stream);
+  } else {
+    s.tile_columns == 128 ? launch_skinny<2, 128>(a, s, stream)
+                          : launch_skinny<2, 64>(a, s, stream);
+  }
+  CASCADE_CUDA_CHECK_LAUNCH("skinny_gemm_kernel");
+}
+
+void prepare_skinny_gemm() {
+  const int mode = env_int("CASCADE_SKINNY_GEMM", 0, 0, 2);
+  use_skinny = mode >= 1;
+  use_deep = mode == 2;
+  use_pdl_always = env_int("CASCADE_SKINNY_GEMM_PDL", 0, 0, 1) == 1;
+  if (!attention_wgmma_available()) return;
+  const auto allow_shared = [](auto kernel, int bytes) {
+    CASCADE_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  };
+  allow_shared(skinny_gemm_kernel<1, 64, false>, skinny_shared_bytes<1, 64, false>());
+  allow_shared(skinny_gemm_kernel<1, 128, false>, skinny_shared_bytes<1, 128, false>());
+  allow_shared(skinny_gemm_kernel<2, 64, false>, skinny_shared_bytes<2, 64, false>());
+  allow_shared(skinny_gemm_kernel<2, 128, false>, skinny_shared_bytes<2, 128, false>());
+  allow_shared(skinny_gemm_kernel<1, 64, true>, skinny_shared_bytes<1, 64, true>());
+  allow_shared(skinny_gemm_kernel<1, 128, true>, skinny_shared_bytes<1, 128, true>());
+  allow_shared(skinny_gemm_kernel<2, 64, true>, skinny_shared_bytes<2, 64, true>());
+  allow_shared(skinny_gemm_kernel<2, 128, true>, skinny_shared_bytes<2, 128, true>());
+}
+
+void set_skinny_gemm(bool on) {
+  use_skinny = on;
+}
+
+bool skinny_gemm_on() {
+  return use_skinny;
+}
+
+}  // namespace cascade::cuda
