@@ -361,25 +361,20 @@ TEST_F(CudaTiming, SkinnyGemmTilingsColdWeights) {
             bytes, 2.0 * rows * in * out);
       cuda::set_skinny_gemm(true);
       const cuda::SkinnyGemmShape chosen = cuda::skinny_gemm_shape(rows, out, in, 132);
-      for (const bool deep : {false, true}) {
-        for (const int columns : {128, 64}) {
-          for (int cluster = 1; cluster <= 8 && cluster <= in / 64; cluster *= 2) {
-            cuda::SkinnyGemmShape s = chosen;
-            s.tile_columns = columns;
-            s.cluster = cluster;
-            s.deep = deep;
-            const bool is_chosen =
-                columns == chosen.tile_columns && cluster == chosen.cluster && !deep;
-            print("skinny " + std::to_string(columns) + " cols, cluster " +
-                      std::to_string(cluster) + (deep ? ", deep" : "") +
-                      (is_chosen ? " (chosen) " : " ") + shape,
-                  time_ms([&] {
-                    cuda::skinny_gemm_shaped(
-                        static_cast<const cuda::bf16*>(x.data), copy_of(next++ % copies), nullptr,
-                        static_cast<cuda::bf16*>(y.data), rows, out, in, s, cuda_backend.stream());
-                  }),
-                  bytes, 2.0 * rows * in * out);
-          }
+      for (const int columns : {128, 64}) {
+        for (int cluster = 1; cluster <= 8 && cluster <= in / 64; cluster *= 2) {
+          cuda::SkinnyGemmShape s = chosen;
+          s.tile_columns = columns;
+          s.cluster = cluster;
+          const bool is_chosen = columns == chosen.tile_columns && cluster == chosen.cluster;
+          print("skinny " + std::to_string(columns) + " cols, cluster " + std::to_string(cluster) +
+                    (is_chosen ? " (chosen) " : " ") + shape,
+                time_ms([&] {
+                  cuda::skinny_gemm_shaped(
+                      static_cast<const cuda::bf16*>(x.data), copy_of(next++ % copies), nullptr,
+                      static_cast<cuda::bf16*>(y.data), rows, out, in, s, cuda_backend.stream());
+                }),
+                bytes, 2.0 * rows * in * out);
         }
       }
     }

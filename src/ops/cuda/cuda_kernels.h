@@ -65,7 +65,6 @@ struct SkinnyGemmShape {
   int m_tiles = 1;        // blocks along the rows
   int tile_columns = 64;  // a block's output columns: 64 or 128
   int cluster = 1;        // blocks splitting k, summed through distributed shared memory
-  bool deep = false;      // one block per SM with twice the stages in flight
 };
 // The tiling skinny_gemm launches on a GPU of `sms` multiprocessors.
 SkinnyGemmShape skinny_gemm_shape(int64_t rows, int64_t n, int64_t k, int sms);

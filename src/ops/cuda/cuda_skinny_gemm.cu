@@ -13,6 +13,11 @@
 // before the kernel waits for the kernels ahead). The cluster's partial sums then meet in
 // distributed shared memory: block r adds the CS partials of its slice of the tile's rows
 // in rank order (the same order every run) and writes them, with the bias, as bf16.
+//
+// Experimental, off by default (CASCADE_SKINNY_GEMM=1): on the H200 it measured slower than
+// cuBLASLt (B2 batch 128: 29,290 vs 33,560 tok/s; alone, cold weights: 7-13 µs against 8-14
+// per projection, ahead only where n is short), its 4-6 k-steps per block never reaching the
+// copy rate (docs/BENCHMARKS.md, 2026-12-02 11:35 UTC).
 #include <cooperative_groups.h>
 
 #include <atomic>
@@ -34,17 +39,16 @@ namespace cg = cooperative_groups;
 constexpr int kStepElements = 64;  // k per stage: one 128-byte swizzle band per row
 constexpr int kMaxCluster = 8;     // the portable cluster size
 
-template <int WG, int BN, bool DEEP>
+template <int WG, int BN>
 struct SkinnyTile {
   static constexpr int kThreads = WG * 128;
   static constexpr int kRows = WG * 64;
   static constexpr int kXBytes = kRows * 128;  // [kRows, 64] bf16, swizzled
   static constexpr int kWBytes = BN * 128;     // [BN, 64] bf16, swizzled
   static constexpr int kStageBytes = kXBytes + kWBytes;
-  // Stages within ~100 KB, so that two blocks fit an SM; DEEP: within ~200 KB, one block
-  // per SM with more of its k in flight.
-  static constexpr int kStages =
-      DEEP ? (kStageBytes > 24 * 1024 ? 6 : 8) : (kStageBytes > 24 * 1024 ? 3 : 4);
+  // Stages within ~100 KB, so that two blocks fit an SM (twice as many, one block per SM,
+  // measured slower: B2 batch 128 26,340 vs 29,300 tok/s).
+  static constexpr int kStages = kStageBytes > 24 * 1024 ? 3 : 4;
   static constexpr int kPartialStride = BN + 4;  // floats per row of a partial tile (padded)
   static constexpr int kSharedBytes = kStages * kStageBytes;
   static_assert(kRows * kPartialStride * 4 <= kSharedBytes, "the partial tile fits the stages");
@@ -76,11 +80,11 @@ __device__ __forceinline__ void copy_step_rows(unsigned char* dst, const bf16* s
 // Shapes and dtypes: SkinnyGemmArgs; grid (n / BN · cluster, ceil(rows / (64 · WG))) in
 // clusters of (cluster, 1, 1); SkinnyTile's shared bytes + 1024. n % BN == 0, k % 64 == 0;
 // x, w and out 16-byte aligned.
-template <int WG, int BN, bool DEEP>
-__global__ void __launch_bounds__(SkinnyTile<WG, BN, DEEP>::kThreads, DEEP ? 1 : 2)
+template <int WG, int BN>
+__global__ void __launch_bounds__(SkinnyTile<WG, BN>::kThreads, 2)
     skinny_gemm_kernel(const SkinnyGemmArgs a) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  using T = SkinnyTile<WG, BN, DEEP>;
+  using T = SkinnyTile<WG, BN>;
   extern __shared__ unsigned char shared_bytes[];
   const uint32_t misalign = shared_address(shared_bytes) % 1024;
   unsigned char* stages = shared_bytes + (1024 - misalign) % 1024;
@@ -201,21 +205,16 @@ __global__ void __launch_bounds__(SkinnyTile<WG, BN, DEEP>::kThreads, DEEP ? 1 :
 #endif
 }
 
-template <int WG, int BN, bool DEEP>
+template <int WG, int BN>
 constexpr int skinny_shared_bytes() {
-  return SkinnyTile<WG, BN, DEEP>::kSharedBytes + 1024;  // + aligning the dynamic base
+  return SkinnyTile<WG, BN>::kSharedBytes + 1024;  // + aligning the dynamic base
 }
 
 // Experimental, off until it beats cuBLASLt in the scenarios: CASCADE_SKINNY_GEMM=1 (read
 // at backend creation), set_skinny_gemm.
 std::atomic<bool> use_skinny = false;
-std::atomic<bool> use_deep = false;  // experimental: CASCADE_SKINNY_GEMM=2
-// Experimental (CASCADE_SKINNY_GEMM_PDL=1): launched with PDL whenever PDL is on, also in
-// steps whose other kernels go without it, so that its weight loads overlap the tail of
-// the kernel ahead.
-std::atomic<bool> use_pdl_always = false;
 
-template <int WG, int BN, bool DEEP>
+template <int WG, int BN>
 void launch_skinny(const SkinnyGemmArgs& a, const SkinnyGemmShape& s, cudaStream_t stream) {
   cudaLaunchAttribute cluster{};
   cluster.id = cudaLaunchAttributeClusterDimension;
@@ -223,16 +222,8 @@ void launch_skinny(const SkinnyGemmArgs& a, const SkinnyGemmShape& s, cudaStream
   cluster.val.clusterDim.y = 1;
   cluster.val.clusterDim.z = 1;
   const dim3 grid(static_cast<unsigned>(a.n / BN * s.cluster), static_cast<unsigned>(s.m_tiles));
-  cudaLaunchAttribute attributes[] = {cluster, programmatic_launch_attribute()};
-  const bool pdl = programmatic_launch_enabled() || (use_pdl_always && programmatic_launch_on());
-  launch_with_attributes("skinny_gemm_kernel", attributes, pdl ? 2 : 1,
-                         skinny_gemm_kernel<WG, BN, DEEP>, grid, SkinnyTile<WG, BN, DEEP>::kThreads,
-                         skinny_shared_bytes<WG, BN, DEEP>(), stream, a);
-}
-
-template <int WG, int BN>
-void launch_skinny(const SkinnyGemmArgs& a, const SkinnyGemmShape& s, cudaStream_t stream) {
-  s.deep ? launch_skinny<WG, BN, true>(a, s, stream) : launch_skinny<WG, BN, false>(a, s, stream);
+  launch_with_pdl("skinny_gemm_kernel", cluster, skinny_gemm_kernel<WG, BN>, grid,
+                  SkinnyTile<WG, BN>::kThreads, skinny_shared_bytes<WG, BN>(), stream, a);
 }
 
 bool aligned_16(const void* p) {
@@ -243,7 +234,6 @@ bool aligned_16(const void* p) {
 
 SkinnyGemmShape skinny_gemm_shape(int64_t rows, int64_t n, int64_t k, int sms) {
   SkinnyGemmShape best;
-  best.deep = use_deep;
   best.warpgroups = rows > 64 ? 2 : 1;
   best.m_tiles = static_cast<int>((rows + 64 * best.warpgroups - 1) / (64 * best.warpgroups));
   const int64_t steps = k / kStepElements;
@@ -302,23 +292,16 @@ void skinny_gemm_shaped(const bf16* x, const bf16* w, const bf16* bias, bf16* ou
 }
 
 void prepare_skinny_gemm() {
-  const int mode = env_int("CASCADE_SKINNY_GEMM", 0, 0, 2);
-  use_skinny = mode >= 1;
-  use_deep = mode == 2;
-  use_pdl_always = env_int("CASCADE_SKINNY_GEMM_PDL", 0, 0, 1) == 1;
+  use_skinny = env_int("CASCADE_SKINNY_GEMM", 0, 0, 1) == 1;
   if (!attention_wgmma_available()) return;
   const auto allow_shared = [](auto kernel, int bytes) {
     CASCADE_CUDA_CHECK(
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   };
-  allow_shared(skinny_gemm_kernel<1, 64, false>, skinny_shared_bytes<1, 64, false>());
-  allow_shared(skinny_gemm_kernel<1, 128, false>, skinny_shared_bytes<1, 128, false>());
-  allow_shared(skinny_gemm_kernel<2, 64, false>, skinny_shared_bytes<2, 64, false>());
-  allow_shared(skinny_gemm_kernel<2, 128, false>, skinny_shared_bytes<2, 128, false>());
-  allow_shared(skinny_gemm_kernel<1, 64, true>, skinny_shared_bytes<1, 64, true>());
-  allow_shared(skinny_gemm_kernel<1, 128, true>, skinny_shared_bytes<1, 128, true>());
-  allow_shared(skinny_gemm_kernel<2, 64, true>, skinny_shared_bytes<2, 64, true>());
-  allow_shared(skinny_gemm_kernel<2, 128, true>, skinny_shared_bytes<2, 128, true>());
+  allow_shared(skinny_gemm_kernel<1, 64>, skinny_shared_bytes<1, 64>());
+  allow_shared(skinny_gemm_kernel<1, 128>, skinny_shared_bytes<1, 128>());
+  allow_shared(skinny_gemm_kernel<2, 64>, skinny_shared_bytes<2, 64>());
+  allow_shared(skinny_gemm_kernel<2, 128>, skinny_shared_bytes<2, 128>());
 }
 
 void set_skinny_gemm(bool on) {
