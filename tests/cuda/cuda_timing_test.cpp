@@ -329,6 +329,9 @@ TEST_F(CudaTiming, SkinnyGemmTilingsColdWeights) {
     GTEST_SKIP();
   }
   auto& cuda_backend = dynamic_cast<CudaBackend&>(*gpu);
+  int device = 0, sms = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), cudaSuccess);
   for (const int rows : {128, 64}) {
     for (const auto& [in, out] :
          std::vector<std::pair<int, int>>{{1024, 4096}, {2048, 1024}, {1024, 6144}, {3072, 1024}}) {
@@ -360,7 +363,7 @@ TEST_F(CudaTiming, SkinnyGemmTilingsColdWeights) {
             }),
             bytes, 2.0 * rows * in * out);
       cuda::set_skinny_gemm(true);
-      const cuda::SkinnyGemmShape chosen = cuda::skinny_gemm_shape(rows, out, in, 132);
+      const cuda::SkinnyGemmShape chosen = cuda::skinny_gemm_shape(rows, out, in, sms);
       for (const int columns : {128, 64}) {
         for (int cluster = 1; cluster <= 8 && cluster <= in / 64; cluster *= 2) {
           cuda::SkinnyGemmShape s = chosen;

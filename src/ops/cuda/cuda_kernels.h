@@ -54,9 +54,9 @@ bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w);
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
           int64_t n, int64_t k, cudaStream_t stream);
 // out[r, c] = x[r, :] · w[c, :] (+ bias[c]) for steps of kGemvMaxRows + 1 to
-// kSkinnyGemmMaxRows rows on Hopper's tensor cores (cuda_skinny_gemm.cu): the weight read
-// once at close to the copy rate, its k split over a thread block cluster where n alone
-// does not cover the GPU. x: [rows, k] bf16; w: [n, k] bf16; bias: [n] bf16 or null; out:
+// kSkinnyGemmMaxRows rows on Hopper's tensor cores (cuda_skinny_gemm.cu; experimental,
+// measured slower than cuBLASLt), k split over a thread block cluster where n alone does
+// not cover the GPU. x: [rows, k] bf16; w: [n, k] bf16; bias: [n] bf16 or null; out:
 // [rows, n] bf16. skinny_gemm_fits: on (CASCADE_SKINNY_GEMM, set_skinny_gemm), an sm_90a
 // build on an H100/H200, n % 64 == 0, k % 64 == 0, x, w and out 16-byte aligned.
 inline constexpr int kSkinnyGemmMaxRows = 256;
@@ -72,7 +72,7 @@ bool skinny_gemm_fits(int64_t rows, int64_t n, int64_t k, const void* x, const v
                       const void* out);
 void skinny_gemm(const bf16* x, const bf16* w, const bf16* bias, bf16* out, int64_t rows, int64_t n,
                  int64_t k, int sms, cudaStream_t stream);
-// Reads CASCADE_SKINNY_GEMM (0 or 1, default 1) and readies the kernels; at backend creation.
+// Reads CASCADE_SKINNY_GEMM (0 or 1, default 0) and readies the kernels; at backend creation.
 void prepare_skinny_gemm();
 // skinny_gemm with the tiling given (benchmarks); an Error where it does not fit the shape.
 void skinny_gemm_shaped(const bf16* x, const bf16* w, const bf16* bias, bf16* out, int64_t rows,
