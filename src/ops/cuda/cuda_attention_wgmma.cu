@@ -226,43 +226,49 @@ __device__ __forceinline__ void run_wgmma_item_pipelined(const AttentionArgs& ar
 // The KV blocks of an item fetched by the SM's copy engine (TMA) instead of by every
 // thread's cp.async: a block of 64 tokens is 4 boxes of 16 (pages hold whole boxes:
 // page_size % 16 == 0, and items start at multiples of 16), each box K and V, each band of
-// 64 dims, landing already swizzled as wgmma reads it. Lanes 0..3 of warp 0 issue a box
-// each, its page found one block ahead so that the load is not waited for; stage s's
-// copies complete phases of full[s]. This removes the ~215 instructions per thread and
-// block of issuing copies (22 % of the kernel's stall samples on B2's shared chunks).
+// 64 dims, landing already swizzled as wgmma reads it. Lane 0 of warp w issues box w, its
+// page found one block ahead so that the load is not waited for, and arrives on full[s]
+// expecting its box's bytes (kBoxes arrivals a phase), so the warpgroup's four warps share
+// the issuing: with one warp issuing all four boxes, the other three waited for it at the
+// warpgroup's first P·V wgmma (20 % of the kernel's stall samples on B2's shared chunks,
+// 2026-12-02). This removes the ~215 instructions per thread and block of issuing copies
+// by cp.async (22 % of those samples before).
 template <int D>
 struct TmaKvBlocks {
   static constexpr int kBoxTokens = 16;
+  static constexpr int kBoxes = kTileTokens / kBoxTokens;
+  static_assert(kBoxes == kThreads / 32, "a box per warp");
   static constexpr int kBoxBytes = kBoxTokens * 128;  // 16 rows of one 64-dim band
   static constexpr int kBands = D / 64;
   const KvTensorMaps& maps;
   const AttentionArgs& args;
   const TaskItem& t;
   int kv_stop;
-  int page_ahead = 0;  // lanes 0..3 of warp 0: the page of their box of the next block
+  int page_ahead = 0;  // lane 0 of each warp: the page of its box of the next block
 
-  // Lanes 0..3 of warp 0: the page of their box in the block at `block`.
+  __device__ __forceinline__ static int box() { return static_cast<int>(threadIdx.x) / 32; }
+  __device__ __forceinline__ static bool issuer() { return threadIdx.x % 32 == 0; }
+  // Lane 0 of each warp: the page of its box in the block at `block`.
   __device__ __forceinline__ int box_page(int block) const {
-    const int token = block + static_cast<int>(threadIdx.x) * kBoxTokens;
+    const int token = block + box() * kBoxTokens;
     return token < kv_stop ? t.pages[static_cast<unsigned>(token) / args.page_size] : 0;
   }
   __device__ __forceinline__ void look_ahead(int block) {
-    if (threadIdx.x < kTileTokens / kBoxTokens) page_ahead = box_page(block);
+    if (issuer()) page_ahead = box_page(block);
   }
-  // Warp 0: the copies of the block at `block` (whose pages look_ahead found) into `stage`.
+  // Lane 0 of each warp: its box of the block at `block` (whose page look_ahead found) into
+  // `stage`, or, past kv_stop, an arrival expecting nothing.
   __device__ __forceinline__ void issue(int block, WgmmaShared<D>& sh, int stage) const {
-    if (threadIdx.x >= 32) return;
-    const int lane = static_cast<int>(threadIdx.x);
-    const int boxes = min(kTileTokens, kv_stop - block + kBoxTokens - 1) / kBoxTokens;
-    if (lane == 0) mbarrier_arrive_expect_bytes(&sh.full[stage], boxes * 2 * kBands * kBoxBytes);
-    __syncwarp();
-    if (lane >= boxes) return;
-    const int token = block + lane * kBoxTokens;
+    if (!issuer()) return;
+    const int token = block + box() * kBoxTokens;
+    const bool copies = token < kv_stop;
+    mbarrier_arrive_expect_bytes(&sh.full[stage], copies ? 2 * kBands * kBoxBytes : 0);
+    if (!copies) return;
     const int cache_token = page_ahead * args.page_size +
                             static_cast<int>(static_cast<unsigned>(token) % args.page_size);
 #pragma unroll
     for (int band = 0; band < kBands; ++band) {
-      const int offset = band * kWgmmaBandBytes + lane * kBoxBytes;
+      const int offset = band * kWgmmaBandBytes + box() * kBoxBytes;
       tensor_box_to_shared(sh.kv[stage][0] + offset, &maps.k, band * 64, t.kv_head, cache_token,
                            &sh.full[stage]);
       tensor_box_to_shared(sh.kv[stage][1] + offset, &maps.v, band * 64, t.kv_head, cache_token,
@@ -319,8 +325,8 @@ __device__ __forceinline__ void run_wgmma_item_tma(const AttentionArgs& args,
       fence_shared_for_async();
     }
     __syncthreads();  // every warp is done with the other stage (block - 1)
-    // The next block's copies are issued while S is computed: before it, warp 0's issuing
-    // held the warpgroup's first wgmma (all 4 warps meet there), ~21 % of the stall samples.
+    // The next block's copies are issued while S is computed: before it, their issuing held
+    // the warpgroup's first wgmma (all 4 warps meet there), ~21 % of the stall samples.
     attend_block<D>(q, sh.kv[stage][0], sh.kv[stage][1], block, rows, o, m, l, [&] {
       if (block + kTokens >= kv_stop) return;
       kv.issue(block + kTokens, sh, stage ^ 1);
@@ -350,7 +356,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<false>)
   const uint32_t misalign = shared_address(shared_bytes) % 1024;
   auto& sh = *reinterpret_cast<WgmmaShared<D>*>(shared_bytes + (1024 - misalign) % 1024);
   if (threadIdx.x == 0) {
-    for (uint64_t& bar : sh.full) mbarrier_init(&bar, 1);
+    for (uint64_t& bar : sh.full) mbarrier_init(&bar, TmaKvBlocks<D>::kBoxes);
     mbarrier_init_fence();
   }
   __syncthreads();
