@@ -42,6 +42,20 @@ const float* CudaBackend::rope_inv_freq(const RopeParams& rope) {
   return it->second.as<float>();
 }
 
+const float2* CudaBackend::rope_table(const RopeParams& rope) {
+  const auto key = std::make_pair(rope.theta, rope.head_dim);
+  auto it = rope_tables_.find(key);
+  if (it == rope_tables_.end()) {
+    if (capturing_ || !use_rope_table_) return nullptr;
+    const int half = rope.head_dim / 2;
+    Tensor t = allocate(DType::F32, {kRopeTablePositions, half, 2});
+    cuda::fill_rope_table(static_cast<float2*>(t.data), rope_inv_freq(rope), kRopeTablePositions,
+                          half, stream_);
+    it = rope_tables_.emplace(key, std::move(t)).first;
+  }
+  return static_cast<const float2*>(it->second.data);
+}
+
 // The plan's work is built and uploaded for the first layer of a step (or ahead of it, by
 // prepare_attention); the other layers (same plan id and shapes) reuse it.
 const AttentionWork& CudaBackend::attention_work(const AttentionPlan& plan, int64_t rows,
@@ -121,6 +135,8 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   a.k_cache = static_cast<const cuda::bf16*>(cache.k.data);
   a.v_cache = static_cast<const cuda::bf16*>(cache.v.data);
   a.inv_freq = rope_inv_freq(rope);
+  a.rope_table = rope_table(rope);
+  a.rope_table_positions = a.rope_table != nullptr ? static_cast<int>(kRopeTablePositions) : 0;
   a.work = plan_device_.as<int32_t>();
   a.part_o = part_o_.as<float>();
   a.part_lse = part_lse_.as<float>();

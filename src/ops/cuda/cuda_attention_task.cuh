@@ -51,12 +51,29 @@ __device__ __forceinline__ TaskItem load_task_item(const AttentionArgs& args, co
   return t;
 }
 
+// Whether args.rope_table holds `position` (a query row's position - rope_delta).
+__device__ __forceinline__ bool in_rope_table(const AttentionArgs& args, int position) {
+  return static_cast<unsigned>(position) < static_cast<unsigned>(args.rope_table_positions);
+}
+
+// rope_cos_sin(position, args.inv_freq[i]): from the table where it holds the position.
+__device__ __forceinline__ void query_cos_sin(const AttentionArgs& args, int position, int i,
+                                              float* c, float* s) {
+  if (in_rope_table(args, position)) {
+    const float2 cs = args.rope_table[static_cast<int64_t>(position) * (args.d / 2) + i];
+    *c = cs.x;
+    *s = cs.y;
+    return;
+  }
+  rope_cos_sin(position, args.inv_freq[i], c, s);
+}
+
 // The query tile of TILE flat rows from t.flat_row0: emit(r, i, x, y) for every tile row r
 // and rotate-half pair (i, i + D/2), the pair rotated at position - rope_delta and scaled
 // by score_scale (zeros for rows past the task's), spread over `threads` threads. A flat
 // row is (slot, head) = (flat / group, flat % group), and the group's heads share their
-// sequence row's position: each (slot, i) takes the rotation's cos and sin once (double
-// sincos, the CPU's numerics; the longest chain of a tile's set-up) for all its heads.
+// sequence row's position: each (slot, i) takes the rotation's cos and sin once for all
+// its heads (query_cos_sin: the CPU's numerics, looked up in the RoPE table).
 template <int D, int TILE, class Emit>
 __device__ __forceinline__ void rotate_query_tile(const AttentionArgs& args, const TaskItem& t,
                                                   int thread, int threads, Emit emit) {
@@ -77,7 +94,7 @@ __device__ __forceinline__ void rotate_query_tile(const AttentionArgs& args, con
         args.q +
         (static_cast<int64_t>(row) * args.hq + t.kv_head * group + (f0 - slot * group)) * D;
     float c = 0.0f, s = 0.0f;
-    // kHeads heads' loads at a time, issued together (the first batch's before the sincos),
+    // kHeads heads' loads at a time, issued together (the first batch's before cos and sin),
     // so that a group of 7 waits for two rounds of loads, not seven.
     constexpr int kHeads = 4;
     for (int fb = f0; fb < f1; fb += kHeads) {
@@ -88,7 +105,7 @@ __device__ __forceinline__ void rotate_query_tile(const AttentionArgs& args, con
         a[h] = inside ? __bfloat162float(q_slot[(fb - f0 + h) * D + i]) : 0.0f;
         b[h] = inside ? __bfloat162float(q_slot[(fb - f0 + h) * D + i + D / 2]) : 0.0f;
       }
-      if (fb == f0) rope_cos_sin(args.positions[row] - t.rope_delta, args.inv_freq[i], &c, &s);
+      if (fb == f0) query_cos_sin(args, args.positions[row] - t.rope_delta, i, &c, &s);
 #pragma unroll
       for (int h = 0; h < kHeads; ++h) {
         if (fb + h >= f1) break;
@@ -130,7 +147,7 @@ __device__ __forceinline__ void rotate_query_tile_wide(const AttentionArgs& args
         args.q +
         (static_cast<int64_t>(row) * args.hq + t.kv_head * group + (f0 - slot * group)) * D + i0;
     float c[kPairs], s[kPairs];
-    // Two heads' loads at a time, the first two before the sincos.
+    // Two heads' loads at a time, the first two before cos and sin.
     constexpr int kHeads = 2;
     for (int fb = f0; fb < f1; fb += kHeads) {
       uint4 a[kHeads], b[kHeads];
@@ -143,9 +160,22 @@ __device__ __forceinline__ void rotate_query_tile_wide(const AttentionArgs& args
       }
       if (fb == f0) {
         const int position = args.positions[row] - t.rope_delta;
+        if (in_rope_table(args, position)) {  // 8 pairs: four 16-byte loads
+          const auto* cs = reinterpret_cast<const float4*>(
+              args.rope_table + static_cast<int64_t>(position) * (D / 2) + i0);
 #pragma unroll
-        for (int k = 0; k < kPairs; ++k)
-          rope_cos_sin(position, args.inv_freq[i0 + k], &c[k], &s[k]);
+          for (int k = 0; k < kPairs / 2; ++k) {
+            const float4 v = cs[k];
+            c[2 * k] = v.x;
+            s[2 * k] = v.y;
+            c[2 * k + 1] = v.z;
+            s[2 * k + 1] = v.w;
+          }
+        } else {
+#pragma unroll
+          for (int k = 0; k < kPairs; ++k)
+            rope_cos_sin(position, args.inv_freq[i0 + k], &c[k], &s[k]);
+        }
       }
 #pragma unroll
       for (int h = 0; h < kHeads; ++h) {

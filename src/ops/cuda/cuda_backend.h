@@ -26,6 +26,10 @@ struct AttentionStreams;
 
 class CudaMatmul;
 
+// Positions the queries' RoPE table holds (CudaBackend::rope_table): B2's and B4's prompts
+// reach ~16,600; later positions are computed in the kernels. 16 MB at head_dim 128.
+inline constexpr int64_t kRopeTablePositions = 32768;
+
 // One caller at a time: attention and matrix products keep scratch in the backend.
 class CudaBackend final : public Backend {
  public:
@@ -121,6 +125,11 @@ class CudaBackend final : public Backend {
   // graph epoch.
   void* recorded_scratch(Tensor& buffer, size_t bytes);
   const float* rope_inv_freq(const RopeParams& rope);
+  // The queries' (cos, sin) per (position, pair) for positions below kRopeTablePositions
+  // (cuda::fill_rope_table), made at the first attention with these parameters; null where
+  // CASCADE_ROPE_TABLE is not 1, or while a step is being recorded and none exists yet (the
+  // kernels then compute them).
+  const float2* rope_table(const RopeParams& rope);
   // The plan's kernel work, its packed arrays uploaded to plan_device_; built once per
   // plan (and shapes), reused by every layer of the step.
   const AttentionWork& attention_work(const AttentionPlan& plan, int64_t rows, int64_t num_pages,
@@ -141,6 +150,8 @@ class CudaBackend final : public Backend {
   cuda::DecodeMlpDevice decode_mlp_;
   std::unique_ptr<CudaMatmul> matmul_;
   std::map<std::pair<double, int>, Tensor> inv_freq_;
+  std::map<std::pair<double, int>, Tensor> rope_tables_;
+  bool use_rope_table_ = false;  // CASCADE_ROPE_TABLE=1 (experimental): rope_table is used
   // plan id, rows, pages, page size, group, kv heads, large tile rows (the kernel's)
   using WorkKey = std::tuple<uint64_t, int64_t, int64_t, int64_t, int, int, int>;
   WorkKey work_key_{};

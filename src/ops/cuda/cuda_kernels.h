@@ -146,6 +146,11 @@ void decode_mlp(const DecodeMlpDevice& device, bf16* residual, const bf16* norm_
 // out[r, i] += bias[i]. out: [rows, n] f32; bias: [n] bf16.
 void add_bias_f32(float* out, const bf16* bias, int64_t rows, int64_t n, cudaStream_t stream);
 
+// table: [positions, half] (cos, sin) = rope_cos_sin(p, inv_freq[i]) for p < positions, i <
+// half; inv_freq: [half] f32. The same device arithmetic as the kernels that compute it.
+void fill_rope_table(float2* table, const float* inv_freq, int64_t positions, int half,
+                     cudaStream_t stream);
+
 // Splits qkv: [rows, (hq + 2·hkv)·d] into q: [rows, hq, d] (RMS-normed by q_norm: [d] when
 // given, un-rotated) and writes k (RMS-normed by k_norm, rotated at positions[r]) and v into
 // k_cache, v_cache: [cache_slots, hkv, d] at slots[r]. inv_freq: [d / 2] f32.
@@ -182,10 +187,14 @@ struct AttentionArgs {
   const bf16* k_cache;       // [pages, page_size, hkv, d], rotated at canonical positions
   const bf16* v_cache;       // [pages, page_size, hkv, d]
   const float* inv_freq;     // [d / 2]
-  const int32_t* work;       // AttentionWork::packed
-  float* part_o;             // [parts, hq, d] f32
-  float* part_lse;           // [parts, hq] f32, base 2
-  bf16* out;                 // [rows, hq, d]
+  // [rope_table_positions, d / 2] (cos, sin) = rope_cos_sin(position, inv_freq[i]): the
+  // queries' rotations looked up rather than computed (double-precision sincos)
+  const float2* rope_table;
+  int rope_table_positions;
+  const int32_t* work;  // AttentionWork::packed
+  float* part_o;        // [parts, hq, d] f32
+  float* part_lse;      // [parts, hq] f32, base 2
+  bf16* out;            // [rows, hq, d]
   int rows, hq, hkv, d, page_size;
   int cache_tokens;      // pages · page_size: the caches' extent for tensor maps
   float score_scale;     // log2(e) / sqrt(d)
