@@ -457,6 +457,33 @@ void CudaAttentionTest::check_shared_levels() {
 TEST_F(CudaAttentionTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
+
+// The experimental RoPE table (CASCADE_ROPE_TABLE=1, read when the backend is made): the
+// queries' cos and sin looked up instead of computed, on both task kernels' rotations
+// (decode rows on CUDA cores, shared levels at rope deltas on wgmma tiles).
+class CudaAttentionRopeTableTest : public CudaAttentionWgmmaTest {
+ protected:
+  void SetUp() override {
+    CudaAttentionWgmmaTest::SetUp();
+    if (IsSkipped()) return;
+    ::setenv("CASCADE_ROPE_TABLE", "1", 1);
+    gpu = make_backend("cuda");
+    ::unsetenv("CASCADE_ROPE_TABLE");
+  }
+};
+TEST_F(CudaAttentionRopeTableTest, DecodeRowsIncludingSplitKv) {
+  for (const Layout& L : kLayouts) {
+    const double err = compare_decode(L, {1, 17, 100, 333, 1000, 4097}, 400, 200, 8);
+    report("attention decode, RoPE table " + name(L), err);
+    EXPECT_LE(err, kBound) << name(L);
+  }
+}
+TEST_F(CudaAttentionRopeTableTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
+TEST_F(CudaAttentionRopeTableTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
 TEST_F(CudaAttentionWgmmaTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
