@@ -73,7 +73,8 @@ __device__ __forceinline__ void query_cos_sin(const AttentionArgs& args, int pos
 // by score_scale (zeros for rows past the task's), spread over `threads` threads. A flat
 // row is (slot, head) = (flat / group, flat % group), and the group's heads share their
 // sequence row's position: each (slot, i) takes the rotation's cos and sin once for all
-// its heads (query_cos_sin: the CPU's numerics, looked up in the RoPE table).
+// its heads (query_cos_sin: the CPU's numerics, a float angle and cos and sin in double,
+// the longest chain of a tile's set-up; or the same values from the experimental table).
 template <int D, int TILE, class Emit>
 __device__ __forceinline__ void rotate_query_tile(const AttentionArgs& args, const TaskItem& t,
                                                   int thread, int threads, Emit emit) {
