@@ -177,16 +177,6 @@ __device__ __forceinline__ void kv_pipeline_step(const AttentionArgs& args, cons
   }
 }
 
-// Zeros into accumulator tiles (S before its scores, O before the first block).
-template <int TILES>
-__device__ __forceinline__ void zero_tiles(float (&x)[TILES][4]) {
-#pragma unroll
-  for (int i = 0; i < TILES; ++i) {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) x[i][e] = 0.0f;
-  }
-}
-
 // O and the softmax state of this thread's rows before the first block.
 template <int D>
 __device__ __forceinline__ void start_rows(float (&o)[D / 8][4], float (&m)[2], float (&l)[2]) {

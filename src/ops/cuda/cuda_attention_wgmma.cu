@@ -60,7 +60,7 @@ template <int D>
 __device__ __forceinline__ void issue_kv_block(const AttentionArgs& args, int slot, int stage,
                                                WgmmaShared<D>& sh) {
   issue_kv_block<D>(args, sh.token_offset[slot], sh.kv[stage][0], sh.kv[stage][1],
-                    [](int j, int piece) { return swizzled_offset(j, piece); });
+                    [](int j, int piece) { return swizzled_offset<kTileTokens>(j, piece); });
 }
 
 // Copies of one operand (K or V from `cache`) of the block whose cache rows are given
@@ -76,7 +76,7 @@ __device__ __forceinline__ void issue_operand_block(const bf16* cache, const int
   for (int pass = 0; pass < kTokens / kRowsPerPass; ++pass) {
     const int j = row0 + pass * kRowsPerPass;
     const int row = rows[j];
-    copy_16_async(dst + swizzled_offset(j, piece),
+    copy_16_async(dst + swizzled_offset<kTileTokens>(j, piece),
                   cache_piece + static_cast<int64_t>(max(row, 0)) * D, row >= 0 ? 16 : 0);
   }
 }
@@ -285,7 +285,8 @@ __device__ __forceinline__ void zero_v_rows(unsigned char* v_stage, int valid) {
   constexpr int kPieces = D / 8;
   for (int u = static_cast<int>(threadIdx.x); u < (kTileTokens - valid) * kPieces; u += kThreads) {
     const int j = valid + u / kPieces;
-    *reinterpret_cast<uint4*>(v_stage + swizzled_offset(j, u % kPieces)) = make_uint4(0, 0, 0, 0);
+    *reinterpret_cast<uint4*>(v_stage + swizzled_offset<kTileTokens>(j, u % kPieces)) =
+        make_uint4(0, 0, 0, 0);
   }
 }
 

@@ -1,7 +1,8 @@
 // What the wgmma attention kernels (cuda_attention_wgmma.cu, cuda_attention_wgmma_ws.cu)
 // share: KV operands in shared memory in the 128-byte swizzled layout wgmma reads (bands of
 // 64 elements: 64 rows × 128 bytes, 1024-byte aligned; the 16-byte piece c of row j stored
-// at c ^ (j % 8)), S = Q·Kᵀ and O += P·V issued on them, and a workaround for ptxas.
+// at c ^ (j % 8): swizzled_offset, cuda_wgmma.cuh), S = Q·Kᵀ and O += P·V issued on them,
+// and a workaround for ptxas.
 // Device code for sm_90a builds only.
 #pragma once
 
@@ -31,13 +32,6 @@ __device__ __forceinline__ void keep_live_through_loop(const uint32_t (&r)[N][4]
     for (int e = 0; e < 4; ++e) x ^= r[i][e];
   }
   *reinterpret_cast<volatile uint32_t*>(sink) = x;
-}
-
-// Byte offset of 16-byte piece `piece` of row j in a swizzled operand of TOKENS rows (a
-// band of 64 elements is TOKENS × 128 bytes).
-template <int TOKENS = kTileTokens>
-__device__ __forceinline__ int swizzled_offset(int j, int piece) {
-  return (piece / 8) * (TOKENS * 128) + j * 128 + (((piece % 8) ^ (j % 8)) << 4);
 }
 
 // Issues S = Q · Kᵀ for one block of TOKENS keys (not committed), both K-major: a k-step of

@@ -25,11 +25,11 @@
 #include "base/env_int.h"
 #include "base/error.h"
 #include "ops/cuda/cuda_attention_mma.h"
-#include "ops/cuda/cuda_attention_wgmma.cuh"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_kernels.h"
 #include "ops/cuda/cuda_launch.cuh"
 #include "ops/cuda/cuda_tensor_core.cuh"
+#include "ops/cuda/cuda_wgmma.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -37,7 +37,10 @@ namespace {
 namespace cg = cooperative_groups;
 
 constexpr int kStepElements = 64;  // k per stage: one 128-byte swizzle band per row
-constexpr int kMaxCluster = 8;     // the portable cluster size
+// swizzled_offset's rows per band: a stage holds one band (pieces 0..7), so the band
+// stride it sets never enters an offset.
+constexpr int kBandRows = 64;
+constexpr int kMaxCluster = 8;  // the portable cluster size
 
 template <int WG, int BN>
 struct SkinnyTile {
@@ -71,8 +74,8 @@ __device__ __forceinline__ void copy_step_rows(unsigned char* dst, const bf16* s
   for (int u = static_cast<int>(threadIdx.x); u < count * 8; u += THREADS) {
     const int row = u / 8, piece = u % 8;
     const bool in = row < valid;
-    copy_16_async(dst + swizzled_offset(row, piece), src + (in ? row : 0) * k + piece * 8,
-                  in ? 16 : 0);
+    copy_16_async(dst + swizzled_offset<kBandRows>(row, piece),
+                  src + (in ? row : 0) * k + piece * 8, in ? 16 : 0);
   }
 }
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
@@ -140,7 +143,7 @@ __global__ void __launch_bounds__(SkinnyTile<WG, BN>::kThreads, 2)
     const int a_row = warpgroup * 64 + warp * 16 + lane % 16;
 #pragma unroll
     for (int kk = 0; kk < kStepElements / 16; ++kk) {
-      ldmatrix_x4(frag[kk], xs + swizzled_offset(a_row, 2 * kk + lane / 16));
+      ldmatrix_x4(frag[kk], xs + swizzled_offset<kBandRows>(a_row, 2 * kk + lane / 16));
     }
     fence_registers(acc);
     wgmma_fence();

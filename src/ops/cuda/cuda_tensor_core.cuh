@@ -23,6 +23,17 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
                : "r"(shared_address(p)));
 }
 
+// Zeros into accumulator tiles of 4 f32 per thread (an MMA's C fragments: attention's S
+// before its scores and O before the first block, a GEMM's partial sums).
+template <int TILES>
+__device__ __forceinline__ void zero_tiles(float (&x)[TILES][4]) {
+#pragma unroll
+  for (int i = 0; i < TILES; ++i) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) x[i][e] = 0.0f;
+  }
+}
+
 // c += a · b for one m16n8k16 tile.
 __device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0,
                                          uint32_t b1) {

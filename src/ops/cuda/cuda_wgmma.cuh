@@ -10,6 +10,14 @@
 
 namespace cascade::cuda {
 
+// Byte offset of 16-byte piece `piece` of row j in an operand of ROWS rows in the 128-byte
+// swizzled layout: bands of 64 bf16 (ROWS × 128 bytes each), the 16-byte piece c of row j
+// stored at c ^ (j % 8) within its 128-byte row.
+template <int ROWS>
+__device__ __forceinline__ int swizzled_offset(int j, int piece) {
+  return (piece / 8) * (ROWS * 128) + j * 128 + (((piece % 8) ^ (j % 8)) << 4);
+}
+
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 
 // A shared-memory matrix descriptor in the 128-byte swizzled layout: leading_bytes, the
