@@ -141,6 +141,7 @@ class CudaAttentionTest : public CudaBackendTest {
   void check_shared_levels();
   void check_long_shared_level();
   void check_chunked_prefill();
+  void check_decode_rows(const std::string& label);
 
   static constexpr double kTheta = 1000000.0;
   static constexpr double kBound = 1e-2;
@@ -306,12 +307,16 @@ TEST_F(CudaAttentionWgmmaWsPingPongTest, PrefillCausalTasks) {
 }
 
 // Decode: one row per sequence at its last position, short to long (split into KV chunks).
-TEST_F(CudaAttentionTest, DecodeRowsIncludingSplitKv) {
+void CudaAttentionTest::check_decode_rows(const std::string& label) {
   for (const Layout& L : kLayouts) {
     const double err = compare_decode(L, {1, 17, 100, 333, 1000, 4097}, 400, 200, 8);
-    report("attention decode " + name(L), err);
+    report(label + name(L), err);
     EXPECT_LE(err, kBound) << name(L);
   }
+}
+
+TEST_F(CudaAttentionTest, DecodeRowsIncludingSplitKv) {
+  check_decode_rows("attention decode ");
 }
 
 // Decode of a few short sequences with two padding rows (zeros), four ways: split into KV
@@ -472,11 +477,7 @@ class CudaAttentionRopeTableTest : public CudaAttentionWgmmaTest {
   }
 };
 TEST_F(CudaAttentionRopeTableTest, DecodeRowsIncludingSplitKv) {
-  for (const Layout& L : kLayouts) {
-    const double err = compare_decode(L, {1, 17, 100, 333, 1000, 4097}, 400, 200, 8);
-    report("attention decode, RoPE table " + name(L), err);
-    EXPECT_LE(err, kBound) << name(L);
-  }
+  check_decode_rows("attention decode, RoPE table ");
 }
 TEST_F(CudaAttentionRopeTableTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
