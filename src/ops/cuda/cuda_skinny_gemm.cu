@@ -37,10 +37,7 @@ namespace {
 namespace cg = cooperative_groups;
 
 constexpr int kStepElements = 64;  // k per stage: one 128-byte swizzle band per row
-// swizzled_offset's rows per band: a stage holds one band (pieces 0..7), so the band
-// stride it sets never enters an offset.
-constexpr int kBandRows = 64;
-constexpr int kMaxCluster = 8;  // the portable cluster size
+constexpr int kMaxCluster = 8;     // the portable cluster size
 
 template <int WG, int BN>
 struct SkinnyTile {
@@ -66,6 +63,11 @@ struct SkinnyGemmArgs {
 };
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// swizzled_offset's rows per band: a stage holds one band (pieces 0..7), so the band
+// stride it sets never enters an offset. Only the sm_90a code uses it (the compute_90
+// pass would warn of an unused variable).
+constexpr int kBandRows = 64;
+
 // Copies of one operand's 64-element k-step for `count` rows from `src` (rows `k`
 // elements apart) into `dst`, swizzled; rows at or past `valid` as zeros.
 template <int THREADS>
