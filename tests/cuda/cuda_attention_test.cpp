@@ -7,7 +7,8 @@
 // with large tiles run on the mma.sync kernel (CudaAttentionTest) and again on the wgmma
 // kernel (CudaAttentionWgmmaTest, where available: K and V by the copy engine; and
 // CudaAttentionWgmmaCopiesTest: by every thread's cp.async) and its pipelined variant
-// (CudaAttentionWgmmaPipelinedTest) and warp-specialized variant (CudaAttentionWgmmaWsTest,
+// (CudaAttentionWgmmaPipelinedTest; CudaAttentionWgmmaPipelinedCopiesTest with cp.async)
+// and warp-specialized variant (CudaAttentionWgmmaWsTest,
 // CudaAttentionWgmmaWsCopiesTest with cp.async instead of the copy engine, and
 // CudaAttentionWgmmaWsFewBlocksTest with many items per block).
 //
@@ -164,7 +165,6 @@ class CudaAttentionWgmmaTest : public CudaAttentionTest {
   }
 };
 
-// And on its pipelined variant (each block's softmax overlapping the previous P · V).
 // The wgmma kernel with every thread copying K and V (cp.async), as for page sizes that are
 // not multiples of 16, instead of the copy engine.
 class CudaAttentionWgmmaCopiesTest : public CudaAttentionWgmmaTest {
@@ -180,6 +180,8 @@ class CudaAttentionWgmmaCopiesTest : public CudaAttentionWgmmaTest {
   }
 };
 
+// And on its pipelined variant (each block's softmax overlapping the previous P · V), K
+// and V by the copy engine in three stages.
 class CudaAttentionWgmmaPipelinedTest : public CudaAttentionWgmmaTest {
  protected:
   void SetUp() override {
@@ -193,6 +195,20 @@ class CudaAttentionWgmmaPipelinedTest : public CudaAttentionWgmmaTest {
   }
 };
 
+// The pipelined variant with every thread copying K and V (cp.async) in two stages.
+class CudaAttentionWgmmaPipelinedCopiesTest : public CudaAttentionWgmmaPipelinedTest {
+ protected:
+  void SetUp() override {
+    CudaAttentionWgmmaPipelinedTest::SetUp();
+    if (IsSkipped()) return;
+    cuda::set_attention_wgmma_tma(false);
+  }
+  void TearDown() override {
+    cuda::set_attention_wgmma_tma(true);
+    CudaAttentionWgmmaPipelinedTest::TearDown();
+  }
+};
+
 // And on the warp-specialized kernel (tiles of 128 rows, one warpgroup copying for two).
 class CudaAttentionWgmmaWsTest : public CudaAttentionWgmmaTest {
  protected:
@@ -203,8 +219,6 @@ class CudaAttentionWgmmaWsTest : public CudaAttentionWgmmaTest {
   }
 };
 
-// And with two blocks per kv head, so that every block runs many items in turn (the
-// kernel's rings carry on from one item to the next).
 // The warp-specialized kernel with its copying warpgroup's cp.async instead of the copy
 // engine.
 class CudaAttentionWgmmaWsCopiesTest : public CudaAttentionWgmmaWsTest {
@@ -220,6 +234,8 @@ class CudaAttentionWgmmaWsCopiesTest : public CudaAttentionWgmmaWsTest {
   }
 };
 
+// And with two blocks per kv head, so that every block runs many items in turn (the
+// kernel's rings carry on from one item to the next).
 class CudaAttentionWgmmaWsFewBlocksTest : public CudaAttentionWgmmaWsTest {
  protected:
   void SetUp() override {
@@ -291,6 +307,9 @@ TEST_F(CudaAttentionWgmmaCopiesTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 TEST_F(CudaAttentionWgmmaPipelinedTest, PrefillCausalTasks) {
+  check_prefill_causal_tasks();
+}
+TEST_F(CudaAttentionWgmmaPipelinedCopiesTest, PrefillCausalTasks) {
   check_prefill_causal_tasks();
 }
 TEST_F(CudaAttentionWgmmaWsTest, PrefillCausalTasks) {
@@ -494,6 +513,9 @@ TEST_F(CudaAttentionWgmmaCopiesTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel
 TEST_F(CudaAttentionWgmmaPipelinedTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
+TEST_F(CudaAttentionWgmmaPipelinedCopiesTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
 TEST_F(CudaAttentionWgmmaWsTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
@@ -540,6 +562,9 @@ TEST_F(CudaAttentionWgmmaCopiesTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
 }
 TEST_F(CudaAttentionWgmmaPipelinedTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
+TEST_F(CudaAttentionWgmmaPipelinedCopiesTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
 }
 TEST_F(CudaAttentionWgmmaWsTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
@@ -602,6 +627,9 @@ TEST_F(CudaAttentionWgmmaCopiesTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 TEST_F(CudaAttentionWgmmaPipelinedTest, ChunkedPrefillSeesOnlyEarlierKeys) {
+  check_chunked_prefill();
+}
+TEST_F(CudaAttentionWgmmaPipelinedCopiesTest, ChunkedPrefillSeesOnlyEarlierKeys) {
   check_chunked_prefill();
 }
 TEST_F(CudaAttentionWgmmaWsTest, ChunkedPrefillSeesOnlyEarlierKeys) {

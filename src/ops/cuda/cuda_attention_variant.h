@@ -21,7 +21,9 @@ void set_attention_wgmma(bool on);
 // they do for other page sizes.
 void set_attention_wgmma_tma(bool on);
 // EXPERIMENTAL (CASCADE_ATTENTION_KERNEL=wgmma-pipelined): the wgmma kernel with each KV
-// block's softmax overlapping the previous block's P · V; on implies set_attention_wgmma.
+// block's softmax overlapping the previous block's P · V (K and V by the copy engine in
+// three stages where set_attention_wgmma_tma allows, else by cp.async); on implies
+// set_attention_wgmma.
 void set_attention_wgmma_pipelined(bool on);
 // The warp-specialized wgmma kernel (one warpgroup copying KV for two computing ones, on
 // tiles of 128 flat rows) runs the large tiles of steps with at least this many query rows

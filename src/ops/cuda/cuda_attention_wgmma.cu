@@ -16,6 +16,8 @@
 // (TMA, boxes of 16 tokens through tensor maps of the caches, cuda_tensor_map.h) into the
 // same swizzled layout, with an mbarrier per stage, instead of by every thread's cp.async
 // (attention_wgmma_kernel, also the kernel for page sizes that are not multiples of 16).
+// Both have an experimental pipelined form (CASCADE_ATTENTION_KERNEL=wgmma-pipelined):
+// each block's softmax overlaps the previous block's P·V.
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -36,21 +38,24 @@ namespace {
 constexpr int kThreads = kTileThreads;  // one warpgroup
 constexpr int kTokens = kTileTokens;
 constexpr int kStages = 2;
+// The copy engine's pipelined kernel: P·V(i - 1) still reads V(i - 1) while block i + 1's
+// copies are issued, so a third stage.
+constexpr int kPipelinedTmaStages = 3;
 constexpr int kBandBytes = kWgmmaBandBytes;
 // Blocks per SM: 3 as the mma kernel (167 registers, no spills; 68 KB of shared memory
 // each); the pipelined variant holds S, P and O at once: 2.
 template <bool PIPELINED>
 constexpr int kMinBlocksPerSm = PIPELINED ? 2 : 3;
 
-template <int D>
+template <int D, int STAGES = kStages>
 struct WgmmaShared {
   static constexpr int kOperandBytes = (D / 64) * kBandBytes;  // one block of K (or V)
   static constexpr int kQueryStride = D + 8;                   // bf16 per staged query row (padded)
   // Stage s: K then V, each band 1024-byte aligned (the swizzle's period).
-  alignas(1024) unsigned char kv[kStages][2][kOperandBytes];
+  alignas(1024) unsigned char kv[STAGES][2][kOperandBytes];
   int token_offset[kTileOffsetSlots][kTokens];  // cache rows (task_token_row), -1 past the end
   int limit[kMmaTileRows];
-  uint64_t full[kStages];  // the copy engine's kernel: stage s's K and V have landed
+  uint64_t full[STAGES];  // the copy engine's kernels: stage s's K and V have landed
   static_assert(kMmaTileRows * kQueryStride * 2 <= 2 * kOperandBytes, "query staging fits a stage");
 };
 
@@ -258,7 +263,8 @@ struct TmaKvBlocks {
   }
   // Lane 0 of each warp: its box of the block at `block` (whose page look_ahead found) into
   // `stage`, or, past kv_stop, an arrival expecting nothing.
-  __device__ __forceinline__ void issue(int block, WgmmaShared<D>& sh, int stage) const {
+  template <int STAGES>
+  __device__ __forceinline__ void issue(int block, WgmmaShared<D, STAGES>& sh, int stage) const {
     if (!issuer()) return;
     const int token = block + box() * kBoxTokens;
     const bool copies = token < kv_stop;
@@ -339,23 +345,120 @@ __device__ __forceinline__ void run_wgmma_item_tma(const AttentionArgs& args,
   write_tile_parts<D>(args, t, o, m, l, rows);
 }
 
-#endif  // __CUDA_ARCH_FEAT_SM90_ALL
-
+// run_wgmma_item_tma with block i's softmax overlapping block i - 1's P·V, as
+// run_wgmma_item_pipelined does with cp.async: per block, S(i) and then PV(i - 1) are
+// issued, S(i) awaited (PV(i - 1) still running) and its softmax computed, then PV(i - 1)
+// awaited, O rescaled and P(i) packed. Block n of this thread block lands in stage n % 3
+// (phase n / 3 of its barrier): the copies of block i + 1, issued while S(i) and PV(i - 1)
+// run, go into the stage whose last reader, PV(i - 2), every warp awaited in block i - 1.
 template <int D>
-constexpr int wgmma_shared_bytes() {
-  return static_cast<int>(sizeof(WgmmaShared<D>)) + 1024;  // + aligning the dynamic base
+__device__ __forceinline__ void run_wgmma_item_tma_pipelined(
+    const AttentionArgs& args, const KvTensorMaps& maps, const TaskItem& t,
+    WgmmaShared<D, kPipelinedTmaStages>& sh, uint32_t& fills) {
+  constexpr int kRing = kPipelinedTmaStages;
+  const int kv_begin = t.kv_begin;
+  const int first_stage = static_cast<int>(fills % kRing);
+  TmaKvBlocks<D> kv{maps, args, t, 0};
+  // Block 0's copies fly while the queries are rotated, staged in block 1's stage.
+  const auto start_pipeline = [&](int kv_stop) {
+    kv.kv_stop = kv_stop;
+    if (kv_begin >= kv_stop) return;
+    kv.look_ahead(kv_begin);
+    kv.issue(kv_begin, sh, first_stage);
+    kv.look_ahead(kv_begin + kTokens);
+  };
+  uint32_t q[D / 16][4];
+  const TileRows rows = load_query_tile<D>(
+      args, t, reinterpret_cast<bf16*>(sh.kv[(first_stage + 1) % kRing][0]),
+      WgmmaShared<D, kRing>::kQueryStride, sh.limit, q, BlockBarrier{}, start_pipeline);
+  const int kv_stop = rows.kv_stop;
+  fence_shared_for_async();  // the staging's writes before block 1's copies land there
+
+  float o[D / 8][4], m[2], l[2];
+  start_rows<D>(o, m, l);
+  uint32_t p[kTokens / 16][4] = {};  // P of the block before
+  int before = 0;                    // the stage of the block before
+  uint32_t n = fills;
+  for (int block = kv_begin; block < kv_stop; block += kTokens, ++n) {
+    const int stage = static_cast<int>(n % kRing);
+    mbarrier_wait(&sh.full[stage], (n / kRing) % 2);
+    if (block + kTokens > kv_stop) {
+      zero_v_rows<D>(sh.kv[stage][1], kv_stop - block);
+      fence_shared_for_async();
+    }
+    __syncthreads();  // every warp has awaited PV(i - 2): its stage takes block i + 1
+
+    float s[kTokens / 8][4];
+    zero_tiles(s);
+    fence_registers(s);
+    fence_registers(o);
+    fence_registers(p);
+    wgmma_fence();
+    issue_scores<D>(s, q, sh.kv[stage][0]);
+    wgmma_commit();
+    // The next block's copies while the tensor cores run.
+    const auto issue_next = [&] {
+      if (block + kTokens >= kv_stop) return;
+      kv.issue(block + kTokens, sh, static_cast<int>((n + 1) % kRing));
+      kv.look_ahead(block + 2 * kTokens);
+    };
+    if (block > kv_begin) {
+      issue_pv<D>(o, p, sh.kv[before][1]);
+      wgmma_commit();
+      issue_next();
+      wgmma_wait<1>();  // S(i); PV(i - 1) may still run
+    } else {
+      issue_next();
+      wgmma_wait<0>();
+    }
+    fence_registers(s);
+    float alpha[2];
+    tile_softmax(s, block, rows, m, l, alpha);
+    wgmma_wait<0>();  // PV(i - 1)
+    fence_registers(o);
+    rescale_o<D>(o, alpha);
+#pragma unroll
+    for (int ks = 0; ks < kTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
+    before = stage;
+  }
+  if (kv_begin < kv_stop) {  // the last block's P·V
+    fence_registers(o);
+    fence_registers(p);
+    wgmma_fence();
+    issue_pv<D>(o, p, sh.kv[before][1]);
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_registers(o);
+  }
+  fills = n;
+  // q and p are wgmma A operands carried around the loop (see keep_live_through_loop).
+  keep_live_through_loop(q, t.flat_rows < 0, args.part_lse);
+  keep_live_through_loop(p, t.flat_rows < 0, args.part_lse);
+  write_tile_parts<D>(args, t, o, m, l, rows);
 }
 
-// The large work items with K and V fetched by the copy engine (run_wgmma_item_tma).
-template <int D>
-__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<false>)
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+
+template <int D, int STAGES = kStages>
+constexpr int wgmma_shared_bytes() {
+  return static_cast<int>(sizeof(WgmmaShared<D, STAGES>)) + 1024;  // + aligning the dynamic base
+}
+
+template <bool PIPELINED>
+constexpr int kTmaStages = PIPELINED ? kPipelinedTmaStages : kStages;
+
+// The large work items with K and V fetched by the copy engine (run_wgmma_item_tma, or
+// run_wgmma_item_tma_pipelined).
+template <int D, bool PIPELINED>
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<PIPELINED>)
     attention_wgmma_tma_kernel(const AttentionArgs args,
                                const __grid_constant__ KvTensorMaps maps) {
   wait_prior_grids();
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  using Shared = WgmmaShared<D, kTmaStages<PIPELINED>>;
   extern __shared__ unsigned char shared_bytes[];
   const uint32_t misalign = shared_address(shared_bytes) % 1024;
-  auto& sh = *reinterpret_cast<WgmmaShared<D>*>(shared_bytes + (1024 - misalign) % 1024);
+  auto& sh = *reinterpret_cast<Shared*>(shared_bytes + (1024 - misalign) % 1024);
   if (threadIdx.x == 0) {
     for (uint64_t& bar : sh.full) mbarrier_init(&bar, TmaKvBlocks<D>::kBoxes);
     mbarrier_init_fence();
@@ -366,7 +469,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<false>)
   uint32_t fills = 0;
   for (int i = static_cast<int>(blockIdx.x); i < count; i += static_cast<int>(gridDim.x)) {
     const TaskItem item = load_task_item(args, w, w[kWorkLargeItems], i);
-    run_wgmma_item_tma<D>(args, maps, item, sh, fills);
+    if constexpr (PIPELINED) {
+      run_wgmma_item_tma_pipelined<D>(args, maps, item, sh, fills);
+    } else {
+      run_wgmma_item_tma<D>(args, maps, item, sh, fills);
+    }
     __syncthreads();  // the next item reuses shared memory
   }
 #else
@@ -411,9 +518,14 @@ std::atomic<bool> use_tma = true;
 template <int D>
 void launch_wgmma(const AttentionArgs& args, dim3 grid, bool pipelined, cudaStream_t stream) {
   // Items start at multiples of AttentionWorkShape::chunk_multiple (128): of 16 too.
-  if (use_tma && !pipelined && args.page_size % 16 == 0) {
-    launch("attention_wgmma_tma_kernel", attention_wgmma_tma_kernel<D>, grid, kThreads,
-           wgmma_shared_bytes<D>(), stream, args, kv_tensor_maps(args));
+  if (use_tma && args.page_size % 16 == 0) {
+    if (pipelined) {
+      launch("attention_wgmma_tma_kernel", attention_wgmma_tma_kernel<D, true>, grid, kThreads,
+             wgmma_shared_bytes<D, kTmaStages<true>>(), stream, args, kv_tensor_maps(args));
+    } else {
+      launch("attention_wgmma_tma_kernel", attention_wgmma_tma_kernel<D, false>, grid, kThreads,
+             wgmma_shared_bytes<D>(), stream, args, kv_tensor_maps(args));
+    }
     return;
   }
   launch("attention_wgmma_kernel",
@@ -494,8 +606,10 @@ void prepare_attention_wgmma_kernels() {
   allow_shared(attention_wgmma_kernel<128, false>, wgmma_shared_bytes<128>());
   allow_shared(attention_wgmma_kernel<64, true>, wgmma_shared_bytes<64>());
   allow_shared(attention_wgmma_kernel<128, true>, wgmma_shared_bytes<128>());
-  allow_shared(attention_wgmma_tma_kernel<64>, wgmma_shared_bytes<64>());
-  allow_shared(attention_wgmma_tma_kernel<128>, wgmma_shared_bytes<128>());
+  allow_shared(attention_wgmma_tma_kernel<64, false>, wgmma_shared_bytes<64>());
+  allow_shared(attention_wgmma_tma_kernel<128, false>, wgmma_shared_bytes<128>());
+  allow_shared(attention_wgmma_tma_kernel<64, true>, wgmma_shared_bytes<64, kTmaStages<true>>());
+  allow_shared(attention_wgmma_tma_kernel<128, true>, wgmma_shared_bytes<128, kTmaStages<true>>());
 }
 
 void attention_wgmma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {
