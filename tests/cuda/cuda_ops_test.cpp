@@ -405,8 +405,8 @@ TEST_F(CudaOpsTest, GemvLinearMatchesCpuRelativeToLargestOutput) {
 
 // Larger steps and longer rows: cuBLASLt (the skinny GEMM off for steps it would take).
 TEST_F(CudaOpsTest, LinearMatchesCpuRelativeToLargestOutput) {
-  const bool skinny = cuda::skinny_gemm_on();
-  cuda::set_skinny_gemm(false);
+  const cuda::SkinnyGemmMode skinny = cuda::skinny_gemm_mode();
+  cuda::set_skinny_gemm(cuda::SkinnyGemmMode::kOff);
   check_linear({{33, 1024, 6144, false},
                 {130, 3072, 1024, false},
                 {300, 64, 512, false},
@@ -415,13 +415,16 @@ TEST_F(CudaOpsTest, LinearMatchesCpuRelativeToLargestOutput) {
   cuda::set_skinny_gemm(skinny);
 }
 
-// Steps of 9 to 256 rows with n and k multiples of 64, on Hopper: our tensor-core kernel
-// (cuda_skinny_gemm.cu), every tiling it has (one or two warpgroups, 64 or 128 columns,
-// k split over clusters of 1, 2, 4 and 8 blocks, partial row tiles), against the CPU. The
-// row past the output stays as poisoned.
-TEST_F(CudaOpsTest, SkinnyGemmMatchesCpuInEveryTiling) {
-  const bool skinny = cuda::skinny_gemm_on();
-  cuda::set_skinny_gemm(true);
+// Steps of 9 to 256 rows with n and k multiples of 64, on Hopper: our tensor-core kernels
+// (cuda_skinny_gemm.cu; every thread copying x and w, then the copy engine), every tiling
+// they have (one or two warpgroups, 64 or 128 columns, k split over clusters of 1, 2, 4 and
+// 8 blocks, partial row tiles), against the CPU. The row past the output stays as poisoned.
+class CudaSkinnyGemmTest : public CudaOpsTest,
+                           public ::testing::WithParamInterface<cuda::SkinnyGemmMode> {};
+
+TEST_P(CudaSkinnyGemmTest, MatchesCpuInEveryTiling) {
+  const cuda::SkinnyGemmMode skinny = cuda::skinny_gemm_mode();
+  cuda::set_skinny_gemm(GetParam());
   if (!cuda::skinny_gemm_fits(9, 64, 64, nullptr, nullptr, nullptr)) {
     cuda::set_skinny_gemm(skinny);
     GTEST_SKIP() << "no sm_90a tensor-core GEMM on this GPU";
@@ -464,6 +467,14 @@ TEST_F(CudaOpsTest, SkinnyGemmMatchesCpuInEveryTiling) {
   }
   cuda::set_skinny_gemm(skinny);
 }
+
+INSTANTIATE_TEST_SUITE_P(Kernels, CudaSkinnyGemmTest,
+                         ::testing::Values(cuda::SkinnyGemmMode::kCopies,
+                                           cuda::SkinnyGemmMode::kCopyEngine),
+                         [](const ::testing::TestParamInfo<cuda::SkinnyGemmMode>& param_info) {
+                           return param_info.param == cuda::SkinnyGemmMode::kCopies ? "Copies"
+                                                                                    : "CopyEngine";
+                         });
 
 // qkv_store: q (normed, un-rotated) and the cache's K (normed, rotated) and V at scrambled
 // slots, with and without q/k norms (Qwen3 / Qwen2), several head layouts.

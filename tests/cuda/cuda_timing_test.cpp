@@ -285,7 +285,7 @@ TEST_F(CudaTiming, SampleQwenRows) {
 // Qwen3-0.6B's fused QKV at decode, mixed and prefill sizes and its LM head; then
 // Qwen2.5-0.5B's four projections at batch 1 (B6; the weights stay in L2 between calls).
 TEST_F(CudaTiming, LinearQwen3Shapes) {
-  const bool skinny_before = cuda::skinny_gemm_on();
+  const cuda::SkinnyGemmMode skinny_before = cuda::skinny_gemm_mode();
   for (const auto& [rows, in, out] : std::vector<std::tuple<int, int, int>>{{1, 1024, 6144},
                                                                             {64, 1024, 6144},
                                                                             {4096, 1024, 6144},
@@ -306,12 +306,15 @@ TEST_F(CudaTiming, LinearQwen3Shapes) {
     const double bytes = 2.0 * (double(rows) * in + double(out) * in + double(rows) * out);
     const std::string shape = "[" + std::to_string(rows) + ", " + std::to_string(in) + "] -> " +
                               std::to_string(out) + " (bytes | FLOPs)";
-    cuda::set_skinny_gemm(true);
+    cuda::set_skinny_gemm(cuda::SkinnyGemmMode::kCopies);
     const bool skinny = cuda::skinny_gemm_fits(rows, out, in, x.data, w.data, y.data);
     print((skinny ? "linear, skinny GEMM " : "linear ") + shape,
           time_ms([&] { gpu->linear(x, w, Tensor{}, y); }), bytes, 2.0 * rows * in * out);
     if (!skinny) continue;
-    cuda::set_skinny_gemm(false);
+    cuda::set_skinny_gemm(cuda::SkinnyGemmMode::kCopyEngine);
+    print("linear, skinny GEMM by the copy engine " + shape,
+          time_ms([&] { gpu->linear(x, w, Tensor{}, y); }), bytes, 2.0 * rows * in * out);
+    cuda::set_skinny_gemm(cuda::SkinnyGemmMode::kOff);
     print("linear, cuBLASLt " + shape, time_ms([&] { gpu->linear(x, w, Tensor{}, y); }), bytes,
           2.0 * rows * in * out);
   }
@@ -322,8 +325,8 @@ TEST_F(CudaTiming, LinearQwen3Shapes) {
 // weight cold in L2, as in a model's forward pass (each call reads another of enough copies
 // to pass through L2): cuBLASLt, then the skinny GEMM in every tiling.
 TEST_F(CudaTiming, SkinnyGemmTilingsColdWeights) {
-  const bool skinny = cuda::skinny_gemm_on();
-  cuda::set_skinny_gemm(true);
+  const cuda::SkinnyGemmMode skinny = cuda::skinny_gemm_mode();
+  cuda::set_skinny_gemm(cuda::SkinnyGemmMode::kCopies);
   if (!cuda::skinny_gemm_fits(9, 64, 64, nullptr, nullptr, nullptr)) {
     cuda::set_skinny_gemm(skinny);
     GTEST_SKIP();
@@ -355,29 +358,33 @@ TEST_F(CudaTiming, SkinnyGemmTilingsColdWeights) {
       const double bytes = 2.0 * (double(rows) * in + double(out) * in + double(rows) * out);
       const std::string shape = "[" + std::to_string(rows) + ", " + std::to_string(in) + "] -> " +
                                 std::to_string(out) + ", cold";
-      cuda::set_skinny_gemm(false);
+      cuda::set_skinny_gemm(cuda::SkinnyGemmMode::kOff);
       print("cuBLASLt " + shape, time_ms([&] {
               gpu->linear(x, w.rows(int64_t{next % copies} * out, int64_t{next % copies + 1} * out),
                           Tensor{}, y);
               ++next;
             }),
             bytes, 2.0 * rows * in * out);
-      cuda::set_skinny_gemm(true);
       const cuda::SkinnyGemmShape chosen = cuda::skinny_gemm_shape(rows, out, in, sms);
-      for (const int columns : {128, 64}) {
-        for (int cluster = 1; cluster <= 8 && cluster <= in / 64; cluster *= 2) {
-          cuda::SkinnyGemmShape s = chosen;
-          s.tile_columns = columns;
-          s.cluster = cluster;
-          const bool is_chosen = columns == chosen.tile_columns && cluster == chosen.cluster;
-          print("skinny " + std::to_string(columns) + " cols, cluster " + std::to_string(cluster) +
-                    (is_chosen ? " (chosen) " : " ") + shape,
-                time_ms([&] {
-                  cuda::skinny_gemm_shaped(
-                      static_cast<const cuda::bf16*>(x.data), copy_of(next++ % copies), nullptr,
-                      static_cast<cuda::bf16*>(y.data), rows, out, in, s, cuda_backend.stream());
-                }),
-                bytes, 2.0 * rows * in * out);
+      for (const auto mode : {cuda::SkinnyGemmMode::kCopies, cuda::SkinnyGemmMode::kCopyEngine}) {
+        cuda::set_skinny_gemm(mode);
+        const std::string kernel =
+            mode == cuda::SkinnyGemmMode::kCopies ? "skinny " : "skinny, copy engine, ";
+        for (const int columns : {128, 64}) {
+          for (int cluster = 1; cluster <= 8 && cluster <= in / 64; cluster *= 2) {
+            cuda::SkinnyGemmShape s = chosen;
+            s.tile_columns = columns;
+            s.cluster = cluster;
+            const bool is_chosen = columns == chosen.tile_columns && cluster == chosen.cluster;
+            print(kernel + std::to_string(columns) + " cols, cluster " + std::to_string(cluster) +
+                      (is_chosen ? " (chosen) " : " ") + shape,
+                  time_ms([&] {
+                    cuda::skinny_gemm_shaped(
+                        static_cast<const cuda::bf16*>(x.data), copy_of(next++ % copies), nullptr,
+                        static_cast<cuda::bf16*>(y.data), rows, out, in, s, cuda_backend.stream());
+                  }),
+                  bytes, 2.0 * rows * in * out);
+          }
         }
       }
     }

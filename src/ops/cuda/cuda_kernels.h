@@ -59,6 +59,9 @@ void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f3
 // not cover the GPU. x: [rows, k] bf16; w: [n, k] bf16; bias: [n] bf16 or null; out:
 // [rows, n] bf16. skinny_gemm_fits: on (CASCADE_SKINNY_GEMM, set_skinny_gemm), an sm_90a
 // build on an H100/H200, n % 64 == 0, k % 64 == 0, x, w and out 16-byte aligned.
+// Which kernel such steps take: cuBLASLt (kOff, the default), the skinny GEMM with every
+// thread's cp.async (kCopies) or with the copy engine fetching x and w (kCopyEngine).
+enum class SkinnyGemmMode : int { kOff = 0, kCopies = 1, kCopyEngine = 2 };
 inline constexpr int kSkinnyGemmMaxRows = 256;
 struct SkinnyGemmShape {
   int warpgroups = 1;     // a block's rows: 64 per warpgroup
@@ -72,13 +75,14 @@ bool skinny_gemm_fits(int64_t rows, int64_t n, int64_t k, const void* x, const v
                       const void* out);
 void skinny_gemm(const bf16* x, const bf16* w, const bf16* bias, bf16* out, int64_t rows, int64_t n,
                  int64_t k, int sms, cudaStream_t stream);
-// Reads CASCADE_SKINNY_GEMM (0 or 1, default 0) and readies the kernels; at backend creation.
+// Reads CASCADE_SKINNY_GEMM (a SkinnyGemmMode: 0, 1 or 2; default 0) and readies the
+// kernels; at backend creation.
 void prepare_skinny_gemm();
 // skinny_gemm with the tiling given (benchmarks); an Error where it does not fit the shape.
 void skinny_gemm_shaped(const bf16* x, const bf16* w, const bf16* bias, bf16* out, int64_t rows,
                         int64_t n, int64_t k, const SkinnyGemmShape& shape, cudaStream_t stream);
-void set_skinny_gemm(bool on);
-bool skinny_gemm_on();
+void set_skinny_gemm(SkinnyGemmMode mode);
+SkinnyGemmMode skinny_gemm_mode();
 // acc[r, c] += x[r, :] · w[c, :], the product rounded to bf16 first (gemv then
 // add_inplace). x: [rows, k]; w: [n, k]; acc: [rows, n] bf16; gemv_fits(rows, k, x, w).
 void gemv_add(const bf16* x, const bf16* w, bf16* acc, int64_t rows, int64_t n, int64_t k,

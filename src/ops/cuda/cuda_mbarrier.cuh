@@ -72,6 +72,17 @@ __device__ __forceinline__ void tensor_box_to_shared(void* dst, const void* map,
       : "memory");
 }
 
+// Box (c0, c1) of the 2-D tensor `map` (innermost coordinate first; a __grid_constant__
+// CUtensorMap), as tensor_box_to_shared does for 3-D ones.
+__device__ __forceinline__ void tensor_box_2d_to_shared(void* dst, const void* map, int c0, int c1,
+                                                        uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+      " [%0], [%1, {%2, %3}], [%4];\n" ::"r"(shared_address(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(shared_address(bar))
+      : "memory");
+}
+
 // Waits until the phase of parity `parity` has completed (acquire). A barrier starts in
 // phase 0: waiting for parity 1 returns at once, which lets a producer treat every slot as
 // free before its first round.

@@ -17,10 +17,13 @@
 // Experimental, off by default (CASCADE_SKINNY_GEMM=1): on the H200 it measured slower than
 // cuBLASLt (B2 batch 128: 29,290 vs 33,560 tok/s; alone, cold weights: 7-13 µs against 8-14
 // per projection, ahead only where n is short), its 4-6 k-steps per block never reaching the
-// copy rate (docs/BENCHMARKS.md, 2026-12-02 11:35 UTC).
+// copy rate (docs/BENCHMARKS.md, 2026-12-02 11:35 UTC). CASCADE_SKINNY_GEMM=2 runs the same
+// tiling with x and w fetched by the copy engine (skinny_gemm_tma_kernel; not yet measured).
 #include <cooperative_groups.h>
 
 #include <atomic>
+#include <map>
+#include <tuple>
 
 #include "base/env_int.h"
 #include "base/error.h"
@@ -28,7 +31,9 @@
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_kernels.h"
 #include "ops/cuda/cuda_launch.cuh"
+#include "ops/cuda/cuda_mbarrier.cuh"
 #include "ops/cuda/cuda_tensor_core.cuh"
+#include "ops/cuda/cuda_tensor_map.h"
 #include "ops/cuda/cuda_wgmma.cuh"
 
 namespace cascade::cuda {
@@ -82,6 +87,99 @@ __device__ __forceinline__ void copy_step_rows(unsigned char* dst, const bf16* s
 }
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// Where a block works: its stages (the dynamic shared memory from its first 1024-byte
+// boundary), its output tile (columns n0.., rows m0.., of which valid_rows are in the
+// output) and its cluster rank's share of k, steps [first, first + steps) of 64.
+template <int WG, int BN>
+struct SkinnyBlock {
+  using T = SkinnyTile<WG, BN>;
+  unsigned char* stages;
+  int cluster_size, rank;
+  int64_t n0;
+  int m0, first, steps, valid_rows;
+
+  __device__ SkinnyBlock(const SkinnyGemmArgs& a, unsigned char* shared_bytes,
+                         const cg::cluster_group& cluster)
+      : stages(shared_bytes + (1024 - shared_address(shared_bytes) % 1024) % 1024),
+        cluster_size(static_cast<int>(cluster.num_blocks())),
+        rank(static_cast<int>(cluster.block_rank())),
+        n0(static_cast<int64_t>(blockIdx.x / cluster_size) * BN),
+        m0(static_cast<int>(blockIdx.y) * T::kRows) {
+    const int steps_all = a.k / kStepElements;
+    first = rank * steps_all / cluster_size;
+    steps = (rank + 1) * steps_all / cluster_size - first;
+    valid_rows = min(T::kRows, a.rows - m0);
+  }
+  __device__ unsigned char* x_stage(int s) const { return stages + s * T::kStageBytes; }
+  __device__ unsigned char* w_stage(int s) const {
+    return stages + s * T::kStageBytes + T::kXBytes;
+  }
+};
+
+// The block's output tile from its accumulators (rows m0.., columns n0..), with the bias,
+// as bf16. Where the cluster has more than one block, their partial tiles meet in
+// distributed shared memory (each block's in its `stages`): block r adds the partials of
+// its slice of the tile's rows in rank order (the same order every run) and writes them;
+// the caller has then finished every access to `stages` and synchronized the block.
+template <int WG, int BN>
+__device__ __forceinline__ void store_tile(const SkinnyGemmArgs& a, float (&acc)[BN / 8][4],
+                                           const SkinnyBlock<WG, BN>& b,
+                                           cg::cluster_group& cluster) {
+  using T = SkinnyTile<WG, BN>;
+  const int cluster_size = b.cluster_size, rank = b.rank, m0 = b.m0, valid_rows = b.valid_rows;
+  const int64_t n0 = b.n0;
+  const int warpgroup = static_cast<int>(threadIdx.x) / 128;
+  const int warp = static_cast<int>(threadIdx.x) % 128 / 32,
+            lane = static_cast<int>(threadIdx.x) % 32;
+  // This thread's accumulators: rows r0 and r0 + 8 of the tile, columns 8·t + c0 and + 1.
+  const int r0 = warpgroup * 64 + warp * 16 + lane / 4, c0 = 2 * (lane % 4);
+  const auto store = [&](int row, int64_t col, float v0, float v1) {
+    if (a.bias) {
+      v0 += __bfloat162float(a.bias[col]);
+      v1 += __bfloat162float(a.bias[col + 1]);
+    }
+    *reinterpret_cast<__nv_bfloat162*>(a.out + (m0 + row) * int64_t{a.n} + col) =
+        __floats2bfloat162_rn(v0, v1);
+  };
+  if (cluster_size == 1) {
+#pragma unroll
+    for (int t = 0; t < BN / 8; ++t) {
+      if (r0 < valid_rows) store(r0, n0 + 8 * t + c0, acc[t][0], acc[t][1]);
+      if (r0 + 8 < valid_rows) store(r0 + 8, n0 + 8 * t + c0, acc[t][2], acc[t][3]);
+    }
+    return;
+  }
+  // The partial tile into this block's (now idle) stages, then the cluster's sums.
+  float* partial = reinterpret_cast<float*>(b.stages);
+#pragma unroll
+  for (int t = 0; t < BN / 8; ++t) {
+    *reinterpret_cast<float2*>(partial + r0 * T::kPartialStride + 8 * t + c0) =
+        make_float2(acc[t][0], acc[t][1]);
+    *reinterpret_cast<float2*>(partial + (r0 + 8) * T::kPartialStride + 8 * t + c0) =
+        make_float2(acc[t][2], acc[t][3]);
+  }
+  cluster.sync();
+  const int slice_rows = T::kRows / cluster_size;
+  for (int u = static_cast<int>(threadIdx.x); u < slice_rows * (BN / 4); u += T::kThreads) {
+    const int row = rank * slice_rows + u / (BN / 4), col = 4 * (u % (BN / 4));
+    if (row >= valid_rows) break;  // u grows with row
+    float4 sum = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    for (int block = 0; block < cluster_size; ++block) {
+      const float4 p = *reinterpret_cast<const float4*>(cluster.map_shared_rank(partial, block) +
+                                                        row * T::kPartialStride + col);
+      sum.x += p.x;
+      sum.y += p.y;
+      sum.z += p.z;
+      sum.w += p.w;
+    }
+    store(row, n0 + col, sum.x, sum.y);
+    store(row, n0 + col + 2, sum.z, sum.w);
+  }
+  cluster.sync();  // the other blocks' reads of this block's partial are done
+}
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+
 // Shapes and dtypes: SkinnyGemmArgs; grid (n / BN · cluster, ceil(rows / (64 · WG))) in
 // clusters of (cluster, 1, 1); SkinnyTile's shared bytes + 1024. n % BN == 0, k % 64 == 0;
 // x, w and out 16-byte aligned.
@@ -91,23 +189,14 @@ __global__ void __launch_bounds__(SkinnyTile<WG, BN>::kThreads, 2)
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using T = SkinnyTile<WG, BN>;
   extern __shared__ unsigned char shared_bytes[];
-  const uint32_t misalign = shared_address(shared_bytes) % 1024;
-  unsigned char* stages = shared_bytes + (1024 - misalign) % 1024;
-  const auto x_stage = [&](int s) { return stages + s * T::kStageBytes; };
-  const auto w_stage = [&](int s) { return stages + s * T::kStageBytes + T::kXBytes; };
-
   cg::cluster_group cluster = cg::this_cluster();
-  const int cluster_size = static_cast<int>(cluster.num_blocks());
-  const int rank = static_cast<int>(cluster.block_rank());
-  const int64_t n0 = static_cast<int64_t>(blockIdx.x / cluster_size) * BN;
-  const int m0 = static_cast<int>(blockIdx.y) * T::kRows;
+  const SkinnyBlock<WG, BN> b(a, shared_bytes, cluster);
+  const auto x_stage = [&](int s) { return b.x_stage(s); };
+  const auto w_stage = [&](int s) { return b.w_stage(s); };
   const int64_t k = a.k;
-  const int steps_all = a.k / kStepElements;
-  const int first = rank * steps_all / cluster_size;
-  const int steps = (rank + 1) * steps_all / cluster_size - first;
-  const bf16* x = a.x + m0 * k + int64_t{first} * kStepElements;
-  const bf16* w = a.w + n0 * k + int64_t{first} * kStepElements;
-  const int valid_rows = min(T::kRows, a.rows - m0);
+  const int steps = b.steps, valid_rows = b.valid_rows;
+  const bf16* x = a.x + b.m0 * k + int64_t{b.first} * kStepElements;
+  const bf16* w = a.w + b.n0 * k + int64_t{b.first} * kStepElements;
 
   // The weight (which no kernel writes) of the first stages before the wait, x after it;
   // stage s is copy group s.
@@ -158,53 +247,97 @@ __global__ void __launch_bounds__(SkinnyTile<WG, BN>::kThreads, 2)
     fence_registers(acc);
   }
 
-  // This thread's accumulators: rows r0 and r0 + 8 of the tile, columns 8·t + c0 and + 1.
-  const int r0 = warpgroup * 64 + warp * 16 + lane / 4, c0 = 2 * (lane % 4);
-  const auto store = [&](int row, int64_t col, float v0, float v1) {
-    if (a.bias) {
-      v0 += __bfloat162float(a.bias[col]);
-      v1 += __bfloat162float(a.bias[col + 1]);
-    }
-    *reinterpret_cast<__nv_bfloat162*>(a.out + (m0 + row) * int64_t{a.n} + col) =
-        __floats2bfloat162_rn(v0, v1);
-  };
-  if (cluster_size == 1) {
-#pragma unroll
-    for (int t = 0; t < BN / 8; ++t) {
-      if (r0 < valid_rows) store(r0, n0 + 8 * t + c0, acc[t][0], acc[t][1]);
-      if (r0 + 8 < valid_rows) store(r0 + 8, n0 + 8 * t + c0, acc[t][2], acc[t][3]);
-    }
-    return;
+  if (b.cluster_size > 1) {  // the partial tile goes into the stages
+    copies_wait_pending<0>();
+    __syncthreads();
   }
-  // The partial tile into this block's (now idle) stages, then the cluster's sums.
-  copies_wait_pending<0>();
+  store_tile<WG, BN>(a, acc, b, cluster);
+#else
+  __trap();  // not built for sm_90a: skinny_gemm_fits is false, never launched
+#endif
+}
+
+// The copy-engine kernel's operands: x [rows, k] in boxes of 64 k × the tile's rows, w
+// [n, k] in boxes of 64 k × BN columns (cuda_tensor_map.h); x's rows past `rows` land as
+// zeros.
+struct SkinnyTensorMaps {
+  CUtensorMap x;
+  CUtensorMap w;
+};
+
+// skinny_gemm_kernel with x and w fetched by the copy engine (TMA) and both read by the
+// tensor cores from shared memory (wgmma's A by descriptor, no ldmatrix): per step of 64 k,
+// thread 0 asks for the step kStages - 1 ahead (two boxes, counted on the stage's
+// mbarrier), and a step's wgmmas run while the next step is waited for and issued (one
+// group in flight). Under ncu the cp.async kernel spent ~2,300 instructions per warp on 4
+// steps (the copies' address arithmetic), waiting for its wgmmas every step (2026-12-02).
+// Shapes and dtypes as skinny_gemm_kernel; shared bytes + 64 for the barriers.
+template <int WG, int BN>
+__global__ void __launch_bounds__(SkinnyTile<WG, BN>::kThreads, 2)
+    skinny_gemm_tma_kernel(const SkinnyGemmArgs a, const __grid_constant__ SkinnyTensorMaps maps) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  using T = SkinnyTile<WG, BN>;
+  extern __shared__ unsigned char shared_bytes[];
+  cg::cluster_group cluster = cg::this_cluster();
+  const SkinnyBlock<WG, BN> b(a, shared_bytes, cluster);
+  uint64_t* full = reinterpret_cast<uint64_t*>(b.stages + T::kSharedBytes);  // one per stage
+  const int steps = b.steps;
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < T::kStages; ++s) mbarrier_init(&full[s], 1);
+    mbarrier_init_fence();
+  }
   __syncthreads();
-  float* partial = reinterpret_cast<float*>(stages);
+  // Thread 0: the weight's box of step `step` (its stage's one arrival, expecting both
+  // boxes' bytes), then x's.
+  const auto ask_weight = [&](int step) {
+    const int s = step % T::kStages;
+    mbarrier_arrive_expect_bytes(&full[s], T::kStageBytes);
+    tensor_box_2d_to_shared(b.w_stage(s), &maps.w, (b.first + step) * kStepElements,
+                            static_cast<int>(b.n0), &full[s]);
+  };
+  const auto ask_x = [&](int step) {
+    const int s = step % T::kStages;
+    tensor_box_2d_to_shared(b.x_stage(s), &maps.x, (b.first + step) * kStepElements, b.m0,
+                            &full[s]);
+  };
+  // The weight (which no kernel writes) of the first stages before the wait, x after it.
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < T::kStages - 1 && s < steps; ++s) ask_weight(s);
+  }
+  wait_prior_grids();
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < T::kStages - 1 && s < steps; ++s) ask_x(s);
+  }
+
+  const int warpgroup = static_cast<int>(threadIdx.x) / 128;
+  float acc[BN / 8][4];
+  zero_tiles(acc);
+  fence_registers(acc);
+  for (int i = 0; i < steps; ++i) {
+    const int s = i % T::kStages;
+    mbarrier_wait(&full[s], static_cast<uint32_t>(i / T::kStages) % 2);
+    const unsigned char* xs = b.x_stage(s) + warpgroup * 64 * 128;  // this warpgroup's rows
+    const unsigned char* ws = b.w_stage(s);
+    wgmma_fence();
 #pragma unroll
-  for (int t = 0; t < BN / 8; ++t) {
-    *reinterpret_cast<float2*>(partial + r0 * T::kPartialStride + 8 * t + c0) =
-        make_float2(acc[t][0], acc[t][1]);
-    *reinterpret_cast<float2*>(partial + (r0 + 8) * T::kPartialStride + 8 * t + c0) =
-        make_float2(acc[t][2], acc[t][3]);
-  }
-  cluster.sync();
-  const int slice_rows = T::kRows / cluster_size;
-  for (int u = static_cast<int>(threadIdx.x); u < slice_rows * (BN / 4); u += T::kThreads) {
-    const int row = rank * slice_rows + u / (BN / 4), col = 4 * (u % (BN / 4));
-    if (row >= valid_rows) break;  // u grows with row
-    float4 sum = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    for (int b = 0; b < cluster_size; ++b) {
-      const float4 p = *reinterpret_cast<const float4*>(cluster.map_shared_rank(partial, b) +
-                                                        row * T::kPartialStride + col);
-      sum.x += p.x;
-      sum.y += p.y;
-      sum.z += p.z;
-      sum.w += p.w;
+    for (int kk = 0; kk < kStepElements / 16; ++kk) {
+      wgmma_ss_m64k16<BN>(acc, swizzled_desc(xs + kk * 32, 16, 1024),
+                          swizzled_desc(ws + kk * 32, 16, 1024));
     }
-    store(row, n0 + col, sum.x, sum.y);
-    store(row, n0 + col + 2, sum.z, sum.w);
+    wgmma_commit();
+    wgmma_wait<1>();  // step i - 1's wgmmas (this warpgroup's) are done
+    __syncthreads();  // ... every warpgroup's: step i - 1's stage takes step i + kStages - 1
+    const int refill = i + T::kStages - 1;
+    if (threadIdx.x == 0 && refill < steps) {
+      ask_weight(refill);
+      ask_x(refill);
+    }
   }
-  cluster.sync();  // the other blocks' reads of this block's partial are done
+  wgmma_wait<0>();
+  fence_registers(acc);
+  if (b.cluster_size > 1) __syncthreads();  // every warpgroup's wgmmas have read the stages
+  store_tile<WG, BN>(a, acc, b, cluster);
 #else
   __trap();  // not built for sm_90a: skinny_gemm_fits is false, never launched
 #endif
@@ -214,10 +347,31 @@ template <int WG, int BN>
 constexpr int skinny_shared_bytes() {
   return SkinnyTile<WG, BN>::kSharedBytes + 1024;  // + aligning the dynamic base
 }
+template <int WG, int BN>
+constexpr int skinny_tma_shared_bytes() {
+  return skinny_shared_bytes<WG, BN>() + 64;  // + the stages' barriers
+}
 
-// Experimental, off until it beats cuBLASLt in the scenarios: CASCADE_SKINNY_GEMM=1 (read
-// at backend creation), set_skinny_gemm.
-std::atomic<bool> use_skinny = false;
+// matrix_tensor_map, remembered by this thread: encoding one costs the host about a
+// microsecond, and a step's projections meet the same few matrices (weights, workspace
+// rows) again and again. A map holds only the address and the shape, so one made for
+// memory since freed is still right for whatever is allocated there with that shape.
+const CUtensorMap& known_matrix_map(const bf16* data, int64_t rows, int64_t cols, int box_rows,
+                                    const char* what) {
+  using Key = std::tuple<const bf16*, int64_t, int64_t, int>;
+  constexpr size_t kMostMaps = 1024;
+  thread_local std::map<Key, CUtensorMap> maps;
+  if (maps.size() >= kMostMaps) maps.clear();
+  const Key key{data, rows, cols, box_rows};
+  auto it = maps.find(key);
+  if (it == maps.end())
+    it = maps.emplace(key, matrix_tensor_map(data, rows, cols, box_rows, what)).first;
+  return it->second;
+}
+
+// Experimental, off until it beats cuBLASLt in the scenarios: CASCADE_SKINNY_GEMM (read at
+// backend creation), set_skinny_gemm.
+std::atomic<SkinnyGemmMode> skinny_mode = SkinnyGemmMode::kOff;
 
 template <int WG, int BN>
 void launch_skinny(const SkinnyGemmArgs& a, const SkinnyGemmShape& s, cudaStream_t stream) {
@@ -227,6 +381,15 @@ void launch_skinny(const SkinnyGemmArgs& a, const SkinnyGemmShape& s, cudaStream
   cluster.val.clusterDim.y = 1;
   cluster.val.clusterDim.z = 1;
   const dim3 grid(static_cast<unsigned>(a.n / BN * s.cluster), static_cast<unsigned>(s.m_tiles));
+  if (skinny_mode == SkinnyGemmMode::kCopyEngine) {
+    const SkinnyTensorMaps maps{
+        known_matrix_map(a.x, a.rows, a.k, SkinnyTile<WG, BN>::kRows, "skinny_gemm x"),
+        known_matrix_map(a.w, a.n, a.k, BN, "skinny_gemm w")};
+    launch_with_pdl("skinny_gemm_tma_kernel", cluster, skinny_gemm_tma_kernel<WG, BN>, grid,
+                    SkinnyTile<WG, BN>::kThreads, skinny_tma_shared_bytes<WG, BN>(), stream, a,
+                    maps);
+    return;
+  }
   launch_with_pdl("skinny_gemm_kernel", cluster, skinny_gemm_kernel<WG, BN>, grid,
                   SkinnyTile<WG, BN>::kThreads, skinny_shared_bytes<WG, BN>(), stream, a);
 }
@@ -266,10 +429,10 @@ SkinnyGemmShape skinny_gemm_shape(int64_t rows, int64_t n, int64_t k, int sms) {
 
 bool skinny_gemm_fits(int64_t rows, int64_t n, int64_t k, const void* x, const void* w,
                       const void* out) {
-  return use_skinny && attention_wgmma_available() && rows > kGemvMaxRows &&
-         rows <= kSkinnyGemmMaxRows && n % 64 == 0 && k % kStepElements == 0 && k > 0 &&
-         n <= (int64_t{1} << 30) / kMaxCluster && k < (int64_t{1} << 30) && aligned_16(x) &&
-         aligned_16(w) && aligned_16(out);
+  return skinny_mode != SkinnyGemmMode::kOff && attention_wgmma_available() &&
+         rows > kGemvMaxRows && rows <= kSkinnyGemmMaxRows && n % 64 == 0 &&
+         k % kStepElements == 0 && k > 0 && n <= (int64_t{1} << 30) / kMaxCluster &&
+         k < (int64_t{1} << 30) && aligned_16(x) && aligned_16(w) && aligned_16(out);
 }
 
 void skinny_gemm(const bf16* x, const bf16* w, const bf16* bias, bf16* out, int64_t rows, int64_t n,
@@ -297,7 +460,7 @@ void skinny_gemm_shaped(const bf16* x, const bf16* w, const bf16* bias, bf16* ou
 }
 
 void prepare_skinny_gemm() {
-  use_skinny = env_int("CASCADE_SKINNY_GEMM", 0, 0, 1) == 1;
+  skinny_mode = static_cast<SkinnyGemmMode>(env_int("CASCADE_SKINNY_GEMM", 0, 0, 2));
   if (!attention_wgmma_available()) return;
   const auto allow_shared = [](auto kernel, int bytes) {
     CASCADE_CUDA_CHECK(
@@ -307,14 +470,18 @@ void prepare_skinny_gemm() {
   allow_shared(skinny_gemm_kernel<1, 128>, skinny_shared_bytes<1, 128>());
   allow_shared(skinny_gemm_kernel<2, 64>, skinny_shared_bytes<2, 64>());
   allow_shared(skinny_gemm_kernel<2, 128>, skinny_shared_bytes<2, 128>());
+  allow_shared(skinny_gemm_tma_kernel<1, 64>, skinny_tma_shared_bytes<1, 64>());
+  allow_shared(skinny_gemm_tma_kernel<1, 128>, skinny_tma_shared_bytes<1, 128>());
+  allow_shared(skinny_gemm_tma_kernel<2, 64>, skinny_tma_shared_bytes<2, 64>());
+  allow_shared(skinny_gemm_tma_kernel<2, 128>, skinny_tma_shared_bytes<2, 128>());
 }
 
-void set_skinny_gemm(bool on) {
-  use_skinny = on;
+void set_skinny_gemm(SkinnyGemmMode mode) {
+  skinny_mode = mode;
 }
 
-bool skinny_gemm_on() {
-  return use_skinny;
+SkinnyGemmMode skinny_gemm_mode() {
+  return skinny_mode;
 }
 
 }  // namespace cascade::cuda

@@ -1,5 +1,6 @@
-// Tensor maps (TMA descriptors) of the KV caches, for kernels whose K and V blocks are
-// fetched by the SM's copy engine (cuda_attention_wgmma.cu). Host code; the driver's
+// Tensor maps (TMA descriptors) of the KV caches and of matrices, for kernels whose
+// operands are fetched by the SM's copy engine (cuda_attention_wgmma.cu,
+// cuda_skinny_gemm.cu). Host code; the driver's
 // encoder is found through the runtime, so nothing links against libcuda.
 #pragma once
 
@@ -18,5 +19,12 @@ struct KvTensorMaps {
 };
 
 KvTensorMaps kv_tensor_maps(const AttentionArgs& args);
+
+// A row-major matrix [rows, cols] bf16 (cols % 8 == 0, data 16-byte aligned) seen as a 2-D
+// tensor (cols innermost), boxes of 64 columns × box_rows rows (at most 256) landing in
+// 128-byte swizzled shared memory (the layout wgmma reads, swizzled_offset); rows and
+// columns past the matrix land as zeros. `what` names the matrix in an Error.
+CUtensorMap matrix_tensor_map(const bf16* data, int64_t rows, int64_t cols, int box_rows,
+                              const char* what);
 
 }  // namespace cascade::cuda

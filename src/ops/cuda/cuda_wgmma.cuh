@@ -1,6 +1,7 @@
 // Hopper's warpgroup MMA (wgmma, sm_90a) as the attention kernels use it: shared-memory
 // descriptors for the 128-byte swizzled layout, the fence / commit / wait protocol, and
-// m64n64k16 / m64n128k16 (f32 += bf16 · bf16) with A in registers and B in shared memory.
+// m64n64k16 / m64n128k16 (f32 += bf16 · bf16) with A in registers and B in shared memory,
+// or both in shared memory (the skinny GEMM's copy-engine kernel).
 // Device code for sm_90a builds only (__CUDA_ARCH_FEAT_SM90_ALL).
 #pragma once
 
@@ -68,22 +69,41 @@ __device__ __forceinline__ void fence_shared_for_async() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
 
+// The accumulator operands of a wgmma of N = 64 or 128 columns: the braced register list
+// of the instruction, and the asm outputs d[N / 8][4] bound to it (operands 0 onwards).
+#define CASCADE_WGMMA_N64_D                                                                     \
+  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
+  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
+#define CASCADE_WGMMA_N128_D                                                                    \
+  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
+  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, "  \
+  "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, "  \
+  "%56, %57, %58, %59, %60, %61, %62, %63}"
+#define CASCADE_WGMMA_N64_ACCUMULATORS(d)                                                       \
+  "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),     \
+      "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), \
+      "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), \
+      "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), \
+      "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), \
+      "+f"(d[7][2]), "+f"(d[7][3])
+#define CASCADE_WGMMA_N128_ACCUMULATORS(d)                                                        \
+  CASCADE_WGMMA_N64_ACCUMULATORS(d), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]),  \
+      "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]), \
+      "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]),             \
+      "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]),             \
+      "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]),             \
+      "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]),             \
+      "+f"(d[15][2]), "+f"(d[15][3])
+
 // d += a · b, wgmma m64n64k16 (f32 += bf16 · bf16): a in registers, b in shared memory.
 template <int TRANS_B>
 __device__ __forceinline__ void wgmma_m64n64k16(float (&d)[8][4], const uint32_t (&a)[4],
                                                 uint64_t b_desc) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
-      " %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
-      "{%32, %33, %34, %35}, %36, p, 1, 1, %38;\n}\n"
-      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),
-        "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),
-        "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]),
-        "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),
-        "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),
-        "+f"(d[7][2]), "+f"(d[7][3])
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " CASCADE_WGMMA_N64_D
+      ", {%32, %33, %34, %35}, %36, p, 1, 1, %38;\n}\n"
+      : CASCADE_WGMMA_N64_ACCUMULATORS(d)
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(1), "n"(TRANS_B));
 }
 
@@ -93,24 +113,9 @@ __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[16][4], const uint32
                                                  uint64_t b_desc) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
-      " %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31,"
-      " %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47,"
-      " %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
-      "{%64, %65, %66, %67}, %68, p, 1, 1, %70;\n}\n"
-      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),
-        "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),
-        "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]),
-        "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),
-        "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),
-        "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]),
-        "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]),
-        "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]),
-        "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]),
-        "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]),
-        "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]),
-        "+f"(d[15][2]), "+f"(d[15][3])
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " CASCADE_WGMMA_N128_D
+      ", {%64, %65, %66, %67}, %68, p, 1, 1, %70;\n}\n"
+      : CASCADE_WGMMA_N128_ACCUMULATORS(d)
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(1), "n"(TRANS_B));
 }
 
@@ -125,6 +130,45 @@ __device__ __forceinline__ void wgmma_m64k16(float (&d)[N / 8][4], const uint32_
     wgmma_m64n64k16<TRANS_B>(d, a, b_desc);
   }
 }
+
+// d += a · b, wgmma m64n64k16 (f32 += bf16 · bf16): a and b in shared memory, both K-major.
+__device__ __forceinline__ void wgmma_ss_m64n64k16(float (&d)[8][4], uint64_t a_desc,
+                                                   uint64_t b_desc) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " CASCADE_WGMMA_N64_D
+      ", %32, %33, p, 1, 1, 0, 0;\n}\n"
+      : CASCADE_WGMMA_N64_ACCUMULATORS(d)
+      : "l"(a_desc), "l"(b_desc), "r"(1));
+}
+
+// d += a · b, wgmma m64n128k16 (f32 += bf16 · bf16): a and b in shared memory, both K-major.
+__device__ __forceinline__ void wgmma_ss_m64n128k16(float (&d)[16][4], uint64_t a_desc,
+                                                    uint64_t b_desc) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " CASCADE_WGMMA_N128_D
+      ", %64, %65, p, 1, 1, 0, 0;\n}\n"
+      : CASCADE_WGMMA_N128_ACCUMULATORS(d)
+      : "l"(a_desc), "l"(b_desc), "r"(1));
+}
+
+// d += a · b over N columns, a and b in shared memory: wgmma m64n64k16 or m64n128k16.
+template <int N>
+__device__ __forceinline__ void wgmma_ss_m64k16(float (&d)[N / 8][4], uint64_t a_desc,
+                                                uint64_t b_desc) {
+  static_assert(N == 64 || N == 128, "wgmma N of 64 or 128");
+  if constexpr (N == 128) {
+    wgmma_ss_m64n128k16(d, a_desc, b_desc);
+  } else {
+    wgmma_ss_m64n64k16(d, a_desc, b_desc);
+  }
+}
+
+#undef CASCADE_WGMMA_N64_D
+#undef CASCADE_WGMMA_N128_D
+#undef CASCADE_WGMMA_N64_ACCUMULATORS
+#undef CASCADE_WGMMA_N128_ACCUMULATORS
 
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
