@@ -209,8 +209,12 @@ TEST_F(CudaTiming, AttentionB2SharedChunks) {
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
   cuda::set_attention_wgmma_tma(true);
   cuda::set_attention_wgmma_pipelined(true);
-  print("  the same on the pipelined wgmma kernel (FLOPs)",
+  print("  the same on the pipelined wgmma kernel, K and V by the copy engine (FLOPs)",
         time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_tma(false);
+  print("  the same on the pipelined wgmma kernel, K and V by cp.async (FLOPs)",
+        time_ms([&] { gpu->attention(q, pos, cache, plan, rope, out); }), 0, flops);
+  cuda::set_attention_wgmma_tma(true);
   cuda::set_attention_wgmma_pipelined(false);
   cuda::set_attention_wgmma_ws_min_rows(0);
   print("  the same on the warp-specialized wgmma kernel, K and V by TMA (FLOPs)",
