@@ -296,6 +296,28 @@ __device__ __forceinline__ void zero_v_rows(unsigned char* v_stage, int valid) {
   }
 }
 
+// The start of an item on the copy engine's kernels: its queries rotated into q (staged in
+// `staging_stage`) while block 0's boxes fly into `first_stage`, and block 1's page found.
+template <int D, int STAGES>
+__device__ __forceinline__ TileRows start_tma_item(const AttentionArgs& args, const TaskItem& t,
+                                                   WgmmaShared<D, STAGES>& sh, TmaKvBlocks<D>& kv,
+                                                   int first_stage, int staging_stage,
+                                                   uint32_t (&q)[D / 16][4]) {
+  const int kv_begin = t.kv_begin;
+  const auto start_pipeline = [&](int kv_stop) {
+    kv.kv_stop = kv_stop;
+    if (kv_begin >= kv_stop) return;
+    kv.look_ahead(kv_begin);
+    kv.issue(kv_begin, sh, first_stage);
+    kv.look_ahead(kv_begin + kTokens);
+  };
+  const TileRows rows = load_query_tile<D>(
+      args, t, reinterpret_cast<bf16*>(sh.kv[staging_stage][0]),
+      WgmmaShared<D, STAGES>::kQueryStride, sh.limit, q, BlockBarrier{}, start_pipeline);
+  fence_shared_for_async();  // the staging's writes before block 1's copies land there
+  return rows;
+}
+
 // run_wgmma_item with the copy engine fetching K and V (TmaKvBlocks). `fills` counts the
 // blocks this thread block has fetched before this item: block n goes to stage n % 2 and
 // is the (n / 2)-th phase of its barrier.
@@ -306,20 +328,9 @@ __device__ __forceinline__ void run_wgmma_item_tma(const AttentionArgs& args,
   const int kv_begin = t.kv_begin;
   const int first_stage = static_cast<int>(fills % 2);
   TmaKvBlocks<D> kv{maps, args, t, 0};
-  // Block 0's copies fly while the queries are rotated, staged in the other stage.
-  const auto start_pipeline = [&](int kv_stop) {
-    kv.kv_stop = kv_stop;
-    if (kv_begin >= kv_stop) return;
-    kv.look_ahead(kv_begin);
-    kv.issue(kv_begin, sh, first_stage);
-    kv.look_ahead(kv_begin + kTokens);
-  };
-  uint32_t q[D / 16][4];
-  const TileRows rows =
-      load_query_tile<D>(args, t, reinterpret_cast<bf16*>(sh.kv[first_stage ^ 1][0]),
-                         WgmmaShared<D>::kQueryStride, sh.limit, q, BlockBarrier{}, start_pipeline);
+  uint32_t q[D / 16][4];  // staged in the other stage
+  const TileRows rows = start_tma_item<D>(args, t, sh, kv, first_stage, first_stage ^ 1, q);
   const int kv_stop = rows.kv_stop;
-  fence_shared_for_async();  // the staging's writes before block 1's copies land there
 
   float o[D / 8][4], m[2], l[2];
   start_rows<D>(o, m, l);
@@ -359,20 +370,10 @@ __device__ __forceinline__ void run_wgmma_item_tma_pipelined(
   const int kv_begin = t.kv_begin;
   const int first_stage = static_cast<int>(fills % kRing);
   TmaKvBlocks<D> kv{maps, args, t, 0};
-  // Block 0's copies fly while the queries are rotated, staged in block 1's stage.
-  const auto start_pipeline = [&](int kv_stop) {
-    kv.kv_stop = kv_stop;
-    if (kv_begin >= kv_stop) return;
-    kv.look_ahead(kv_begin);
-    kv.issue(kv_begin, sh, first_stage);
-    kv.look_ahead(kv_begin + kTokens);
-  };
-  uint32_t q[D / 16][4];
-  const TileRows rows = load_query_tile<D>(
-      args, t, reinterpret_cast<bf16*>(sh.kv[(first_stage + 1) % kRing][0]),
-      WgmmaShared<D, kRing>::kQueryStride, sh.limit, q, BlockBarrier{}, start_pipeline);
+  uint32_t q[D / 16][4];  // staged in block 1's stage
+  const TileRows rows =
+      start_tma_item<D>(args, t, sh, kv, first_stage, (first_stage + 1) % kRing, q);
   const int kv_stop = rows.kv_stop;
-  fence_shared_for_async();  // the staging's writes before block 1's copies land there
 
   float o[D / 8][4], m[2], l[2];
   start_rows<D>(o, m, l);
