@@ -85,9 +85,7 @@ __device__ __forceinline__ void copy_step_rows(unsigned char* dst, const bf16* s
                   src + (in ? row : 0) * k + piece * 8, in ? 16 : 0);
   }
 }
-#endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 // Where a block works: its stages (the dynamic shared memory from its first 1024-byte
 // boundary), its output tile (columns n0.., rows m0.., of which valid_rows are in the
 // output) and its cluster rank's share of k, steps [first, first + steps) of 64.
