@@ -119,6 +119,23 @@ __device__ __forceinline__ void attend_block(const uint32_t (&q)[D / 16][4],
   fence_registers(o);
 }
 
+// The pipelined kernels' second half of a block, once S(i) has landed (PV(i - 1) may still
+// run): the softmax of S(i), then PV(i - 1) awaited, O rescaled and P(i) packed.
+template <int D>
+__device__ __forceinline__ void softmax_under_pv(float (&s)[kTokens / 8][4], int block,
+                                                 const TileRows& rows, float (&o)[D / 8][4],
+                                                 float (&m)[2], float (&l)[2],
+                                                 uint32_t (&p)[kTokens / 16][4]) {
+  fence_registers(s);
+  float alpha[2];
+  tile_softmax(s, block, rows, m, l, alpha);
+  wgmma_wait<0>();  // PV(i - 1)
+  fence_registers(o);
+  rescale_o<D>(o, alpha);
+#pragma unroll
+  for (int ks = 0; ks < kTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
+}
+
 template <int D>
 __device__ __forceinline__ void run_wgmma_item(const AttentionArgs& args, const TaskItem& t,
                                                WgmmaShared<D>& sh) {
@@ -201,14 +218,7 @@ __device__ __forceinline__ void run_wgmma_item_pipelined(const AttentionArgs& ar
     } else {
       wgmma_wait<0>();
     }
-    fence_registers(s);
-    float alpha[2];
-    tile_softmax(s, block, rows, m, l, alpha);
-    wgmma_wait<0>();  // PV(i - 1)
-    fence_registers(o);
-    rescale_o<D>(o, alpha);
-#pragma unroll
-    for (int ks = 0; ks < kTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
+    softmax_under_pv<D>(s, block, rows, o, m, l, p);
   }
   if (blocks > 0) {  // the last block's P · V
     copies_wait_pending<0>();
@@ -412,14 +422,7 @@ __device__ __forceinline__ void run_wgmma_item_tma_pipelined(
       issue_next();
       wgmma_wait<0>();
     }
-    fence_registers(s);
-    float alpha[2];
-    tile_softmax(s, block, rows, m, l, alpha);
-    wgmma_wait<0>();  // PV(i - 1)
-    fence_registers(o);
-    rescale_o<D>(o, alpha);
-#pragma unroll
-    for (int ks = 0; ks < kTokens / 16; ++ks) p_fragment(s, ks, p[ks]);
+    softmax_under_pv<D>(s, block, rows, o, m, l, p);
     before = stage;
   }
   if (kv_begin < kv_stop) {  // the last block's P·V
