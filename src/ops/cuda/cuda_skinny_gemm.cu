@@ -17,8 +17,10 @@
 // Experimental, off by default (CASCADE_SKINNY_GEMM=1): on the H200 it measured slower than
 // cuBLASLt (B2 batch 128: 29,290 vs 33,560 tok/s; alone, cold weights: 7-13 µs against 8-14
 // per projection, ahead only where n is short), its 4-6 k-steps per block never reaching the
-// copy rate (docs/BENCHMARKS.md, 2026-12-02 11:35 UTC). CASCADE_SKINNY_GEMM=2 runs the same
-// tiling with x and w fetched by the copy engine (skinny_gemm_tma_kernel; not yet measured).
+// copy rate (docs/BENCHMARKS.md, 2026-12-02 11:35 UTC). CASCADE_SKINNY_GEMM=2 runs the
+// tiling with x and w fetched by the copy engine (skinny_gemm_tma_kernel): alone, its best
+// tilings beat cuBLASLt (Qwen3-0.6B's projections at 128 rows: 35 vs 45 µs a layer), but
+// with the first tiling chooser B2 batch 128 ran 31,660 vs 34,690 tok/s (2026-12-02 19:40).
 #include <cooperative_groups.h>
 
 #include <atomic>
@@ -403,6 +405,20 @@ SkinnyGemmShape skinny_gemm_shape(int64_t rows, int64_t n, int64_t k, int sms) {
   best.warpgroups = rows > 64 ? 2 : 1;
   best.m_tiles = static_cast<int>((rows + 64 * best.warpgroups - 1) / (64 * best.warpgroups));
   const int64_t steps = k / kStepElements;
+  if (skinny_mode == SkinnyGemmMode::kCopyEngine) {
+    // Tiles of 64 columns and the smallest cluster whose grid covers about half the SMs:
+    // fed by the copy engine, a block's longer run of k-steps is worth more than covering
+    // every SM (H200, cold weights, 64 and 128 rows: this choice was the fastest tiling or
+    // within 1 µs of it on Qwen3-0.6B's four projections, where covering ~90 % of the SMs
+    // was up to 3 µs slower; CudaTiming.SkinnyGemmTilingsColdWeights, 2026-12-02).
+    best.tile_columns = 64;
+    const int64_t columns = best.m_tiles * (n / 64);
+    while (best.cluster < kMaxCluster && 2 * best.cluster <= steps &&
+           100 * columns * best.cluster < 48 * int64_t{sms}) {
+      best.cluster *= 2;
+    }
+    return best;
+  }
   int64_t best_blocks = 0;
   // The first tile width and cluster size whose grid covers ~90 % of the SMs (wider tiles
   // read x fewer times, smaller clusters reduce less); else the largest grid.
