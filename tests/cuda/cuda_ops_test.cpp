@@ -416,9 +416,12 @@ TEST_F(CudaOpsTest, LinearMatchesCpuRelativeToLargestOutput) {
 }
 
 // Steps of 9 to 256 rows with n and k multiples of 64, on Hopper: our tensor-core kernels
-// (cuda_skinny_gemm.cu; every thread copying x and w, then the copy engine), every tiling
-// they have (one or two warpgroups, 64 or 128 columns, k split over clusters of 1, 2, 4 and
-// 8 blocks, partial row tiles), against the CPU. The row past the output stays as poisoned.
+// (cuda_skinny_gemm.cu; every thread copying x and w, then the copy engine), against the
+// CPU: each case through the backend's linear (the tiling skinny_gemm_shape chooses), then
+// in every other tiling that fits it (64 or 128 columns, k split over clusters of 1, 2, 4
+// and 8 blocks), so that together the cases run every tiling the kernels have (one or two
+// warpgroups, partial row tiles) whatever the chooser picks. The row past the output stays
+// as poisoned.
 class CudaSkinnyGemmTest : public CudaOpsTest,
                            public ::testing::WithParamInterface<cuda::SkinnyGemmMode> {};
 
@@ -429,14 +432,14 @@ TEST_P(CudaSkinnyGemmTest, MatchesCpuInEveryTiling) {
     cuda::set_skinny_gemm(skinny);
     GTEST_SKIP() << "no sm_90a tensor-core GEMM on this GPU";
   }
+  auto& cuda_backend = dynamic_cast<CudaBackend&>(*gpu);
   const std::vector<LinearCase> cases{{9, 1024, 4096, false},  {64, 2048, 1024, true},
                                       {65, 896, 1152, true},   {128, 1024, 6144, false},
                                       {200, 3072, 1024, true}, {256, 128, 16384, false},
                                       {100, 64, 640, true},    {32, 256, 8192, false}};
   std::set<std::tuple<int, int, int>> tilings;
   for (const LinearCase& c : cases) {
-    const cuda::SkinnyGemmShape s = cuda::skinny_gemm_shape(c.rows, c.out, c.in, sms());
-    tilings.insert({s.warpgroups, s.tile_columns, s.cluster});
+    const cuda::SkinnyGemmShape chosen = cuda::skinny_gemm_shape(c.rows, c.out, c.in, sms());
     const auto x = both(random_bf16_values(size_t(c.rows) * c.in, 71 + c.in), {c.rows, c.in});
     const auto w = both(
         random_bf16_values(size_t(c.out) * c.in, 72 + c.out, 0.0f, 1.0f / std::sqrt(float(c.in))),
@@ -447,24 +450,40 @@ TEST_P(CudaSkinnyGemmTest, MatchesCpuInEveryTiling) {
     Tensor gpu_out = out.gpu.rows(0, c.rows), cpu_out = out.cpu.rows(0, c.rows);
     ASSERT_TRUE(cuda::skinny_gemm_fits(c.rows, c.out, c.in, x.gpu.data, w.gpu.data, gpu_out.data));
     cpu->linear(x.cpu, w.cpu, bias.cpu, cpu_out);
+    const std::vector<float> expected = host(*cpu, cpu_out);
+    const auto check = [&](const cuda::SkinnyGemmShape& s, const char* how) {
+      tilings.insert({s.warpgroups, s.tile_columns, s.cluster});
+      const std::vector<float> all = host(*gpu, out.gpu);
+      const auto split = all.begin() + int64_t{c.rows} * c.out;
+      const std::string shape = "[" + std::to_string(c.rows) + ", " + std::to_string(c.in) +
+                                "] -> " + std::to_string(c.out) + " on " +
+                                std::to_string(s.warpgroups) + " warpgroups, " +
+                                std::to_string(s.tile_columns) + " columns, clusters of " +
+                                std::to_string(s.cluster) + how;
+      const double err = relative_error({all.begin(), split}, expected);
+      report("skinny gemm " + shape, err);
+      EXPECT_LE(err, 1.5 / 256) << shape;
+      EXPECT_TRUE(std::all_of(split, all.end(), [](float v) { return std::isnan(v); })) << shape;
+    };
     gpu->linear(x.gpu, w.gpu, bias.gpu, gpu_out);
-    const std::vector<float> all = host(*gpu, out.gpu);
-    const auto split = all.begin() + int64_t{c.rows} * c.out;
-    const std::string shape = "[" + std::to_string(c.rows) + ", " + std::to_string(c.in) + "] -> " +
-                              std::to_string(c.out) + " on " + std::to_string(s.warpgroups) +
-                              " warpgroups, " + std::to_string(s.tile_columns) +
-                              " columns, clusters of " + std::to_string(s.cluster);
-    const double err = relative_error({all.begin(), split}, host(*cpu, cpu_out));
-    report("skinny gemm " + shape, err);
-    EXPECT_LE(err, 1.5 / 256) << shape;
-    EXPECT_TRUE(std::all_of(split, all.end(), [](float v) { return std::isnan(v); })) << shape;
+    check(chosen, " (chosen, by linear)");
+    for (const int columns : {64, 128}) {
+      if (c.out % columns != 0) continue;
+      for (int cluster = 1; cluster <= 8 && cluster <= c.in / 64; cluster *= 2) {
+        if (columns == chosen.tile_columns && cluster == chosen.cluster) continue;
+        cuda::SkinnyGemmShape s = chosen;
+        s.tile_columns = columns;
+        s.cluster = cluster;
+        cuda::skinny_gemm_shaped(
+            static_cast<const cuda::bf16*>(x.gpu.data), static_cast<const cuda::bf16*>(w.gpu.data),
+            c.bias ? static_cast<const cuda::bf16*>(bias.gpu.data) : nullptr,
+            static_cast<cuda::bf16*>(gpu_out.data), c.rows, c.out, c.in, s, cuda_backend.stream());
+        check(s, "");
+      }
+    }
   }
-  if (sms() == 132) {  // the H200's and H100 SXM's tilings of the cases above
-    const std::set<std::tuple<int, int, int>> expected{{1, 128, 4}, {1, 64, 8},  {2, 64, 8},
-                                                       {2, 128, 4}, {2, 128, 8}, {2, 128, 1},
-                                                       {2, 64, 1},  {1, 128, 2}};
-    EXPECT_EQ(tilings, expected);
-  }
+  // Every tiling: 1 or 2 warpgroups × 64 or 128 columns × clusters of 1, 2, 4 or 8.
+  EXPECT_EQ(tilings.size(), 16u);
   cuda::set_skinny_gemm(skinny);
 }
 

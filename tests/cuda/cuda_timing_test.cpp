@@ -369,9 +369,9 @@ TEST_F(CudaTiming, SkinnyGemmTilingsColdWeights) {
               ++next;
             }),
             bytes, 2.0 * rows * in * out);
-      const cuda::SkinnyGemmShape chosen = cuda::skinny_gemm_shape(rows, out, in, sms);
       for (const auto mode : {cuda::SkinnyGemmMode::kCopies, cuda::SkinnyGemmMode::kCopyEngine}) {
         cuda::set_skinny_gemm(mode);
+        const cuda::SkinnyGemmShape chosen = cuda::skinny_gemm_shape(rows, out, in, sms);
         const std::string kernel =
             mode == cuda::SkinnyGemmMode::kCopies ? "skinny " : "skinny, copy engine, ";
         for (const int columns : {128, 64}) {
