@@ -18,9 +18,10 @@
 // cuBLASLt (B2 batch 128: 29,290 vs 33,560 tok/s; alone, cold weights: 7-13 µs against 8-14
 // per projection, ahead only where n is short), its 4-6 k-steps per block never reaching the
 // copy rate (docs/BENCHMARKS.md, 2026-12-02 11:35 UTC). CASCADE_SKINNY_GEMM=2 runs the
-// tiling with x and w fetched by the copy engine (skinny_gemm_tma_kernel): alone, its best
-// tilings beat cuBLASLt (Qwen3-0.6B's projections at 128 rows: 35 vs 45 µs a layer), but
-// with the first tiling chooser B2 batch 128 ran 31,660 vs 34,690 tok/s (2026-12-02 19:40).
+// tiling with x and w fetched by the copy engine (skinny_gemm_tma_kernel), also off: in
+// B2's decode step (ncu, each kernel alone, 2026-12-02 21:08 UTC) its four projections at
+// 128 rows take 37.7 µs a layer against cuBLASLt's 31.8 (with its split-K reduce), and B2
+// batch 128 runs 4 % slower with it.
 #include <cooperative_groups.h>
 
 #include <atomic>
