@@ -37,7 +37,8 @@ void StepProfile::reset() {
 }
 
 std::string StepProfile::table() const {
-  static constexpr const char* kNames[] = {"schedule",
+  static constexpr const char* kNames[] = {"add request",
+                                           "schedule",
                                            "build batch + plan",
                                            "forward enqueue",
                                            "  of it step inputs",

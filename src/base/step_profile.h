@@ -14,6 +14,7 @@
 namespace cascade {
 
 enum class StepPhase {
+  AddRequest,     // composing a request's prompt from its chunks and queueing it
   Schedule,       // the scheduler choosing the step's work
   BuildBatch,     // token ids, positions, slots and the attention plan
   Forward,        // enqueueing the model's kernels (includes AttentionHost)

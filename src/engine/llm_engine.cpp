@@ -75,6 +75,7 @@ void LLMEngine::compose(const Prompt& prompt, bool chunks_only, Sequence& seq) {
 }
 
 int64_t LLMEngine::add_request(const Prompt& prompt, const SamplingParams& params) {
+  PhaseTimer timer(StepPhase::AddRequest);
   params.validate();
   Sequence composed;
   compose(prompt, /*chunks_only=*/false, composed);

@@ -37,9 +37,10 @@ std::vector<int32_t> framed(const Piece& piece, const std::string& before, const
 
 void check_token_ids(const std::vector<int32_t>& ids, int vocab, const std::string& what) {
   for (size_t i = 0; i < ids.size(); ++i) {
-    check(0 <= ids[i] && ids[i] < vocab,
-          what + "[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
-              " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+    check(0 <= ids[i] && ids[i] < vocab, [&] {
+      return what + "[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
+             " is outside the vocabulary [0, " + std::to_string(vocab) + ")";
+    });
   }
 }
 
