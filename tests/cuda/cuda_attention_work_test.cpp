@@ -323,6 +323,15 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   ::setenv("CASCADE_ATTENTION_CLUSTER_BLOCKS", "4", 1);
   EXPECT_EQ(attention_tuning_from_env(132).cluster_blocks, 4);
   expect_rejected("CASCADE_ATTENTION_CLUSTER_BLOCKS", {"1", "3", "16"});
+  EXPECT_EQ(attention_tuning_from_env(132).large_target_blocks, kOneWaveOfLargeBlocks)
+      << "the backend's, by default";
+  ::setenv("CASCADE_ATTENTION_TARGET_BLOCKS", "300", 1);
+  EXPECT_EQ(attention_tuning_from_env(132).large_target_blocks, 0) << "a given target is for all";
+  ::setenv("CASCADE_ATTENTION_LARGE_TARGET_BLOCKS", "200", 1);
+  EXPECT_EQ(attention_tuning_from_env(132).large_target_blocks, 200);
+  ::unsetenv("CASCADE_ATTENTION_TARGET_BLOCKS");
+  ::unsetenv("CASCADE_ATTENTION_LARGE_TARGET_BLOCKS");
+  expect_rejected("CASCADE_ATTENTION_LARGE_TARGET_BLOCKS", {"-2", "many"});
   EXPECT_EQ(shape.large_wave_slots, 0) << "off by default";
   ::setenv("CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM", "3", 1);
   EXPECT_EQ(attention_tuning_from_env(132).large_wave_slots, 396);
@@ -462,6 +471,17 @@ TEST(CudaAttentionWorkTest, LargeTilesSplitForWholeWavesWhereAsked) {
   EXPECT_EQ(by_target.num_large, 66);  // 8 tasks x 2 tiles x 4 chunks + 2 own tiles
   EXPECT_EQ(chunk_ends(by_target).at({0, 0}).size(), 4u);
 
+  // One wave of the resident blocks as the target: 3 chunks (768, 768, 512 keys) make
+  // 8 x 2 x 3 + 2 = 50 items, 400 blocks over the 8 kv heads.
+  shape.large_target_blocks = 396;
+  const AttentionWork one_wave = build_attention_work(plan, 64, 16, 16, shape);
+  EXPECT_EQ(one_wave.num_large, 50);
+  const auto one_wave_ranges = chunk_ends(one_wave);
+  ASSERT_EQ(one_wave_ranges.at({0, 64}).size(), 3u);
+  EXPECT_EQ(one_wave_ranges.at({0, 64})[1], std::make_pair(768, 1536));
+  EXPECT_EQ(one_wave.num_parts, 8 * 3 * 64 + 64);
+  shape.large_target_blocks = 0;
+
   shape.large_wave_slots = 396;
   const AttentionWork by_waves = build_attention_work(plan, 64, 16, 16, shape);
   EXPECT_EQ(by_waves.num_large, 98);  // 8 x 2 x 6 + 2
@@ -470,6 +490,35 @@ TEST(CudaAttentionWorkTest, LargeTilesSplitForWholeWavesWhereAsked) {
   EXPECT_EQ(ranges.at({0, 0}).front(), std::make_pair(0, 384));
   EXPECT_EQ(ranges.at({8, 64}).size(), 1u);  // the own task is shorter than a chunk
   EXPECT_EQ(by_waves.num_parts, 8 * 6 * 64 + 64);
+}
+
+// B2's decode step at batch 128 on 132 SMs: 8 shared chunks of 2,048 keys read by all 128
+// rows (4 large tiles per kv head each) and each row's own 192 keys (small tiles). Its
+// 1,024 small blocks already fill the target, one wave of resident large blocks or not:
+// no chunk is split (splitting it 3 ways measured 11.5 % slower, 2026-12-02).
+TEST(CudaAttentionWorkTest, StepsWithManySmallTilesKeepTheirLargeTilesWhole) {
+  AttentionPlan plan;
+  plan.page_size = 16;
+  plan.num_rows = 128;
+  std::vector<int32_t> rows(128);
+  for (int r = 0; r < 128; ++r) rows[r] = r;
+  for (int c = 0; c < 8; ++c) {
+    plan.add_task(rows, std::vector<int32_t>(128, c), 2048, c * 2048, c * 2048, false);
+  }
+  for (int r = 0; r < 128; ++r) plan.add_task({r}, std::vector<int32_t>(12, 8), 192, 16384, 0, true);
+  plan.finalize();
+  AttentionWorkShape shape;
+  shape.group = 2;
+  shape.large_tile_rows = 64;
+  shape.kv_heads = 8;
+  shape.target_blocks = 528;
+  shape.large_target_blocks = 396;
+  const AttentionWork w = build_attention_work(plan, 128, 16, 16, shape);
+  EXPECT_EQ(w.num_large, 32);  // 8 tasks x 4 tiles, one chunk each
+  EXPECT_EQ(w.num_small, 128);
+  for (const Item& it : items_of(w, shape)) {
+    EXPECT_EQ(it.kv_end - it.kv_begin, plan.kv_len[it.task]) << "task " << it.task;
+  }
 }
 
 TEST(CudaAttentionWorkTest, RejectsPagesOutsideTheCache) {

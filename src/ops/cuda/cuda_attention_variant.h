@@ -15,6 +15,10 @@ bool attention_wgmma_available();
 bool attention_wgmma_enabled();
 // Throws an Error when asked for a kernel the build lacks.
 void set_attention_wgmma(bool on);
+// Thread blocks of the wgmma kernel (as set_attention_wgmma_tma and
+// set_attention_wgmma_pipelined choose it) resident at once on one SM for head_dim d; 0
+// where it does not run (not enabled, or no kernel for d).
+int attention_wgmma_blocks_per_sm(int d);
 // The wgmma kernels (the default and the warp-specialized one) fetch K and V with the
 // copy engine (TMA) where pages hold whole 16-token boxes (the default); off
 // (CASCADE_ATTENTION_KERNEL=wgmma-cp-async) their threads copy them with cp.async, as

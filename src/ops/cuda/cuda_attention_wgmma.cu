@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "base/env_int.h"
 #include "base/error.h"
@@ -614,6 +615,35 @@ void prepare_attention_wgmma_kernels() {
   allow_shared(attention_wgmma_tma_kernel<128, false>, wgmma_shared_bytes<128>());
   allow_shared(attention_wgmma_tma_kernel<64, true>, wgmma_shared_bytes<64, kTmaStages<true>>());
   allow_shared(attention_wgmma_tma_kernel<128, true>, wgmma_shared_bytes<128, kTmaStages<true>>());
+}
+
+int attention_wgmma_blocks_per_sm(int d) {
+  if (!attention_wgmma_enabled() || (d != 64 && d != 128)) return 0;
+  const bool pipelined = use_pipelined, tma = use_tma;
+  // Per (head_dim, copies, pipelining): the occupancy query costs microseconds per step.
+  static std::atomic<int> known[2][2][2] = {};
+  std::atomic<int>& slot = known[d == 128][tma][pipelined];
+  if (const int blocks = slot.load(); blocks > 0) return blocks;
+  const auto resident = [](auto kernel, int bytes) {
+    int blocks = 0;
+    CASCADE_CUDA_CHECK(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, bytes));
+    return blocks;
+  };
+  const auto of_dim = [&](auto dim) {
+    constexpr int D = decltype(dim)::value;
+    if (tma) {
+      return pipelined ? resident(attention_wgmma_tma_kernel<D, true>,
+                                  wgmma_shared_bytes<D, kTmaStages<true>>())
+                       : resident(attention_wgmma_tma_kernel<D, false>, wgmma_shared_bytes<D>());
+    }
+    return pipelined ? resident(attention_wgmma_kernel<D, true>, wgmma_shared_bytes<D>())
+                     : resident(attention_wgmma_kernel<D, false>, wgmma_shared_bytes<D>());
+  };
+  const int blocks = d == 64 ? of_dim(std::integral_constant<int, 64>{})
+                             : of_dim(std::integral_constant<int, 128>{});
+  slot = blocks;
+  return blocks;
 }
 
 void attention_wgmma_tasks(const AttentionArgs& args, int blocks, cudaStream_t stream) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <string>
 
 #include "base/env_int.h"
@@ -113,6 +114,11 @@ AttentionWorkShape attention_tuning_from_env(int num_sms) {
   AttentionWorkShape shape;
   constexpr int kMost = 1 << 20;
   shape.target_blocks = env_int("CASCADE_ATTENTION_TARGET_BLOCKS", 4 * num_sms, 1, kMost);
+  // A target given for every step applies to the large tiles' steps too.
+  const bool target_given = std::getenv("CASCADE_ATTENTION_TARGET_BLOCKS") != nullptr;
+  shape.large_target_blocks =
+      env_int("CASCADE_ATTENTION_LARGE_TARGET_BLOCKS", target_given ? 0 : kOneWaveOfLargeBlocks,
+              kOneWaveOfLargeBlocks, kMost);
   shape.min_chunk_tokens =
       env_int("CASCADE_ATTENTION_MIN_CHUNK_TOKENS", shape.min_chunk_tokens, 1, kMost);
   shape.wide_max_blocks = num_sms;
@@ -169,8 +175,9 @@ AttentionWork build_attention_work(const AttentionPlan& plan, int64_t rows, int6
     small_rows = kSmallTileRows;  // a few decode rows: twice the blocks, half the rows each
     tile_tasks(small_rows);
   }
-  int64_t split =
-      blocks >= shape.target_blocks || blocks == 0 ? 1 : ceil_div(shape.target_blocks, blocks);
+  const int64_t target =
+      any_large && shape.large_target_blocks > 0 ? shape.large_target_blocks : shape.target_blocks;
+  int64_t split = blocks >= target || blocks == 0 ? 1 : ceil_div(target, blocks);
 
   AttentionWork work;
   work.num_tasks = tasks;

@@ -34,10 +34,19 @@ struct AttentionWorkItem {
 };
 static_assert(sizeof(AttentionWorkItem) == 5 * sizeof(int32_t));
 
+inline constexpr int kOneWaveOfLargeBlocks = -1;
+
 struct AttentionWorkShape {
   int group = 1;  // query heads per kv head
   int kv_heads = 1;
   int target_blocks = 528;     // split KV until about this many thread blocks run
+  // Where > 0, the target instead in steps with large tiles on the one-warpgroup
+  // tensor-core kernel: its blocks resident at once on the GPU, so that the split makes one
+  // whole wave rather than 1.33 (B4's cached step: 144 blocks split 4 ways are 528, of
+  // which 396 fit at once; 3 ways, 400: time to first token 3.07 -> 2.59 ms, H200
+  // 2026-12-03). 0: target_blocks everywhere. kOneWaveOfLargeBlocks (from the
+  // environment): CudaBackend puts in the kernel's resident blocks per step.
+  int large_target_blocks = 0;
   int min_chunk_tokens = 128;  // B6 +5.5 % over 256 (H200, 2026-11-30); 64 the same
   int chunk_multiple = 128;    // chunk lengths are multiples of this (tokens per block step)
   int large_tile_rows = 16;    // 64 where the tensor-core kernel runs the large tiles
@@ -75,7 +84,10 @@ struct AttentionWorkShape {
 // (key_lanes, 1 or 8), CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS (split_group_below_blocks;
 // default num_sms) and
 // CASCADE_ATTENTION_CLUSTER_BLOCKS (cluster_blocks: 0, 2, 4 or 8; default 8) and
-// CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM (large_wave_slots / num_sms: 0 to 16; default 0).
+// CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM (large_wave_slots / num_sms: 0 to 16; default 0)
+// and CASCADE_ATTENTION_LARGE_TARGET_BLOCKS (large_target_blocks: -1 for one wave of the
+// tensor-core kernel's resident blocks, the default unless CASCADE_ATTENTION_TARGET_BLOCKS
+// is given, then 0).
 // A value out of range is an Error naming the variable.
 AttentionWorkShape attention_tuning_from_env(int num_sms);
 

@@ -40,8 +40,11 @@ __global__ void rms_norm_kernel(const bf16* x, const bf16* weight, int64_t dim, 
 
 // residual += x (rounded to bf16 as add_inplace does), then out = rms_norm(residual) with
 // the rounded sum, so the result equals the two ops run one after the other. residual, x,
-// out: [rows, dim] bf16; weight: [dim] bf16. The row is read once and kept in registers
-// when dim <= kThreads · kMaxPerThread, else re-read.
+// out: [rows, dim] bf16 (out may alias x, not residual); weight: [dim] bf16. Where dim <=
+// kThreads · kMaxPerThread a thread loads all its elements of both rows before it stores
+// any, so the loads take one round of memory latency instead of one per element (a load
+// of x may not move above a store to residual that could alias it); longer rows are
+// re-read.
 constexpr int kMaxPerThread = 8;
 
 __global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* weight, int64_t dim,
@@ -49,23 +52,46 @@ __global__ void add_rms_norm_kernel(bf16* residual, const bf16* x, const bf16* w
   wait_prior_grids();
   bf16* row = residual + blockIdx.x * dim;
   const bf16* add = x + blockIdx.x * dim;
-  const bool cached = dim <= int64_t{kThreads} * kMaxPerThread;
-  float kept[kMaxPerThread];
+  bf16* dst = out + blockIdx.x * dim;
   float sum_sq = 0.0f;
-  int k = 0;
-  for (int64_t i = threadIdx.x; i < dim; i += kThreads, ++k) {
+  if (dim <= int64_t{kThreads} * kMaxPerThread) {
+    float kept[kMaxPerThread];
+    bf16 w[kMaxPerThread];
+#pragma unroll
+    for (int k = 0; k < kMaxPerThread; ++k) {
+      const int64_t i = threadIdx.x + int64_t{k} * kThreads;
+      if (i < dim) {
+        kept[k] = __bfloat162float(row[i]) + __bfloat162float(add[i]);
+        w[k] = weight[i];
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < kMaxPerThread; ++k) {
+      const int64_t i = threadIdx.x + int64_t{k} * kThreads;
+      if (i < dim) {
+        const bf16 sum = __float2bfloat16(kept[k]);
+        row[i] = sum;
+        kept[k] = __bfloat162float(sum);
+        sum_sq += kept[k] * kept[k];
+      }
+    }
+    const float inv_rms = inv_rms_of(sum_sq, dim, eps);
+#pragma unroll
+    for (int k = 0; k < kMaxPerThread; ++k) {
+      const int64_t i = threadIdx.x + int64_t{k} * kThreads;
+      if (i < dim) dst[i] = rms_normed(kept[k], w[k], inv_rms);
+    }
+    return;
+  }
+  for (int64_t i = threadIdx.x; i < dim; i += kThreads) {
     const bf16 sum = __float2bfloat16(__bfloat162float(row[i]) + __bfloat162float(add[i]));
     row[i] = sum;
     const float v = __bfloat162float(sum);
-    if (cached) kept[k] = v;
     sum_sq += v * v;
   }
   const float inv_rms = inv_rms_of(sum_sq, dim, eps);
-  bf16* dst = out + blockIdx.x * dim;
-  k = 0;
-  for (int64_t i = threadIdx.x; i < dim; i += kThreads, ++k) {
-    const float v = cached ? kept[k] : __bfloat162float(row[i]);
-    dst[i] = rms_normed(v, weight[i], inv_rms);
+  for (int64_t i = threadIdx.x; i < dim; i += kThreads) {
+    dst[i] = rms_normed(__bfloat162float(row[i]), weight[i], inv_rms);
   }
 }
 
