@@ -12,20 +12,32 @@
 namespace cascade {
 namespace {
 
-// Runs every prompt at once and returns the peak number of KV pages in use.
-int64_t peak_pages(LLM& llm, const std::vector<Prompt>& prompts, int output_tokens) {
+struct PagesHeld {
+  int64_t after_prefill = 0;  // once the first step (which admits every request) is queued
+  int64_t peak = 0;           // over the whole run
+};
+
+// Runs every prompt at once. After the first step every prompt's KV is allocated and no
+// decode step has taken a page yet, with or without asynchronous scheduling (which queues
+// the next step before the last one's tokens are back, so that the peak includes the
+// first decode step's pages).
+PagesHeld pages_held(LLM& llm, const std::vector<Prompt>& prompts, int output_tokens) {
   SamplingParams p;
   p.temperature = 0;
   p.ignore_eos = true;
   p.max_tokens = output_tokens;
   for (const auto& prompt : prompts) llm.add_request(prompt, p);
-  int64_t peak = 0;
+  PagesHeld held;
+  bool first = true;
   while (llm.has_unfinished()) {
     llm.step();
     const EngineStats s = llm.stats();
-    peak = std::max<int64_t>(peak, s.num_kv_pages - s.num_free_kv_pages);
+    const int64_t used = s.num_kv_pages - s.num_free_kv_pages;
+    if (first) held.after_prefill = used;
+    first = false;
+    held.peak = std::max(held.peak, used);
   }
-  return peak;
+  return held;
 }
 
 }  // namespace
@@ -72,7 +84,9 @@ DedupResult measure_dedup(const std::string& model_dir, const DedupWorkload& w,
       plain.push_back(std::move(flat));
     }
 
-    result.peak_pages_dedup = peak_pages(dedup, composed, w.output_tokens);
+    const PagesHeld held = pages_held(dedup, composed, w.output_tokens);
+    result.peak_pages_dedup = held.peak;
+    result.prefill_pages_dedup = held.after_prefill;
     const EngineStats s = dedup.stats();
     result.chunk_pages = s.chunk_pages;
     result.bytes_per_page = s.chunk_pages > 0 ? s.chunk_bytes / s.chunk_pages : 0;
@@ -80,7 +94,9 @@ DedupResult measure_dedup(const std::string& model_dir, const DedupWorkload& w,
 
   config.enable_prefix_caching = false;
   LLM no_dedup(model_dir, config);
-  result.peak_pages_plain = peak_pages(no_dedup, plain, w.output_tokens);
+  const PagesHeld held = pages_held(no_dedup, plain, w.output_tokens);
+  result.peak_pages_plain = held.peak;
+  result.prefill_pages_plain = held.after_prefill;
   return result;
 }
 

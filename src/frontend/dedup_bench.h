@@ -26,7 +26,9 @@ struct DedupResult {
   int64_t bytes_per_page = 0;
   int64_t peak_pages_dedup = 0;  // composed prompts, compositional mode
   int64_t peak_pages_plain = 0;  // the same tokens as plain prompts, no prefix caching
-  int64_t chunk_pages = 0;       // pages the registry held at the end of the dedup run
+  int64_t prefill_pages_dedup = 0;  // the same, held once the prompts are prefilled (B5)
+  int64_t prefill_pages_plain = 0;
+  int64_t chunk_pages = 0;  // pages the registry held at the end of the dedup run
   double ratio() const {
     return static_cast<double>(peak_pages_dedup) / static_cast<double>(peak_pages_plain);
   }
