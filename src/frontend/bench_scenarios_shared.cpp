@@ -223,8 +223,8 @@ ScenarioReport run_b5_memory(const ScenarioOptions& o) {
   report.measurements.push_back(bytes(
       "KV held after prefill, dedup", r.prefill_pages_dedup,
       w.num_chunks * w.chunk_tokens + w.num_requests * static_cast<double>(w.question_tokens)));
-  report.measurements.push_back(
-      bytes("KV held after prefill, no dedup", r.prefill_pages_plain, w.num_requests * per_request));
+  report.measurements.push_back(bytes("KV held after prefill, no dedup", r.prefill_pages_plain,
+                                      w.num_requests * per_request));
   report.variants.push_back({"dedup / no-dedup", static_cast<double>(r.prefill_pages_dedup) /
                                                      static_cast<double>(r.prefill_pages_plain)});
   report.variants.push_back({"dedup / no-dedup, ideal (no page rounding)",

@@ -24,8 +24,8 @@ struct DedupWorkload {
 
 struct DedupResult {
   int64_t bytes_per_page = 0;
-  int64_t peak_pages_dedup = 0;  // composed prompts, compositional mode
-  int64_t peak_pages_plain = 0;  // the same tokens as plain prompts, no prefix caching
+  int64_t peak_pages_dedup = 0;     // composed prompts, compositional mode
+  int64_t peak_pages_plain = 0;     // the same tokens as plain prompts, no prefix caching
   int64_t prefill_pages_dedup = 0;  // the same, held once the prompts are prefilled (B5)
   int64_t prefill_pages_plain = 0;
   int64_t chunk_pages = 0;  // pages the registry held at the end of the dedup run

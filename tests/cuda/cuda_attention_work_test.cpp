@@ -432,20 +432,29 @@ TEST(CudaAttentionWorkTest, ItemsOfEachKindRunLongestFirst) {
   EXPECT_EQ(large_tasks, (std::vector<int>{9, 8}));
 }
 
+// A plan of `rows` query rows over 8 shared chunks of 2,048 keys each (pages 0..7), the
+// chunks' tasks added; the caller adds the rows' own tasks and finalizes.
+AttentionPlan eight_shared_chunks(int num_rows) {
+  AttentionPlan plan;
+  plan.page_size = 16;
+  plan.num_rows = num_rows;
+  std::vector<int32_t> rows(static_cast<size_t>(num_rows));
+  for (int r = 0; r < num_rows; ++r) rows[static_cast<size_t>(r)] = r;
+  for (int c = 0; c < 8; ++c) {
+    plan.add_task(rows, std::vector<int32_t>(128, c), 2048, c * 2048, c * 2048, false);
+  }
+  return plan;
+}
+
 // B4's cached step on the H200's 132 SMs: 64 question rows (group 2) over 8 shared chunks of
 // 2,048 keys and their own 64 keys: 18 large tiles per kv head. By target_blocks (528),
 // 4 chunks each: 528 blocks, two waves of the 396 resident (3 per SM). For whole waves
 // (large_wave_slots 396), the model's cost ceil(blocks / 396) x (longest chunk + 128) is
 // least at 6 chunks of 384 keys: 784 blocks, 2 x 512 (4 chunks: 2 x 640; 2: 1 x 1,152).
 TEST(CudaAttentionWorkTest, LargeTilesSplitForWholeWavesWhereAsked) {
-  AttentionPlan plan;
-  plan.page_size = 16;
-  plan.num_rows = 64;
+  AttentionPlan plan = eight_shared_chunks(64);
   std::vector<int32_t> rows(64);
   for (int r = 0; r < 64; ++r) rows[r] = r;
-  for (int c = 0; c < 8; ++c) {
-    plan.add_task(rows, std::vector<int32_t>(128, c), 2048, c * 2048, c * 2048, false);
-  }
   plan.add_task(rows, std::vector<int32_t>(4, 8), 64, 16384, 0, true);
   plan.finalize();
   AttentionWorkShape shape;
@@ -497,15 +506,9 @@ TEST(CudaAttentionWorkTest, LargeTilesSplitForWholeWavesWhereAsked) {
 // 1,024 small blocks already fill the target, one wave of resident large blocks or not:
 // no chunk is split (splitting it 3 ways measured 11.5 % slower, 2026-12-02).
 TEST(CudaAttentionWorkTest, StepsWithManySmallTilesKeepTheirLargeTilesWhole) {
-  AttentionPlan plan;
-  plan.page_size = 16;
-  plan.num_rows = 128;
-  std::vector<int32_t> rows(128);
-  for (int r = 0; r < 128; ++r) rows[r] = r;
-  for (int c = 0; c < 8; ++c) {
-    plan.add_task(rows, std::vector<int32_t>(128, c), 2048, c * 2048, c * 2048, false);
-  }
-  for (int r = 0; r < 128; ++r) plan.add_task({r}, std::vector<int32_t>(12, 8), 192, 16384, 0, true);
+  AttentionPlan plan = eight_shared_chunks(128);
+  for (int r = 0; r < 128; ++r)
+    plan.add_task({r}, std::vector<int32_t>(12, 8), 192, 16384, 0, true);
   plan.finalize();
   AttentionWorkShape shape;
   shape.group = 2;

@@ -84,10 +84,10 @@ AttentionWorkShape CudaBackend::attention_shape(int64_t hq, int64_t hkv, int64_t
   shape.large_tile_rows = cuda::attention_large_tile_rows(static_cast<int>(d), rows);
   shape.small_tile_rows = small_tile_rows_for(shape.group);
   if (shape.large_target_blocks == kOneWaveOfLargeBlocks) {
-    shape.large_target_blocks = shape.large_tile_rows == cuda::kMmaTileRows
-                                    ? num_sms_ * cuda::attention_wgmma_blocks_per_sm(
-                                                     static_cast<int>(d))
-                                    : 0;
+    shape.large_target_blocks =
+        shape.large_tile_rows == cuda::kMmaTileRows
+            ? num_sms_ * cuda::attention_wgmma_blocks_per_sm(static_cast<int>(d))
+            : 0;
   }
   return shape;
 }

@@ -39,7 +39,7 @@ inline constexpr int kOneWaveOfLargeBlocks = -1;
 struct AttentionWorkShape {
   int group = 1;  // query heads per kv head
   int kv_heads = 1;
-  int target_blocks = 528;     // split KV until about this many thread blocks run
+  int target_blocks = 528;  // split KV until about this many thread blocks run
   // Where > 0, the target instead in steps with large tiles on the one-warpgroup
   // tensor-core kernel: its blocks resident at once on the GPU, so that the split makes one
   // whole wave rather than 1.33 (B4's cached step: 144 blocks split 4 ways are 528, of
