@@ -6,6 +6,8 @@
 // product's elements can cancel, so its error is measured against the largest output:
 // bf16 rounding of the output (2^-8 of it at most) plus fp32 accumulation in another order
 // (far smaller at these lengths): max |diff| / max |ref| <= 2^-8 · 1.5.
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <set>
 #include <tuple>
@@ -169,6 +171,81 @@ TEST_F(CudaOpsTest, ResidualStreamOpsEqualTheSeparateOps) {
       EXPECT_EQ(host(*gpu, fused_act.gpu), host(*gpu, split_act.gpu))
           << "add_rms_norm_linear_silu_mul " << what;
       EXPECT_EQ(host(*gpu, fused_res2.gpu), host(*gpu, split_res2.gpu)) << "residual " << what;
+    }
+  }
+}
+
+// The copy-engine form of the decode GEMVs (CASCADE_GEMV_BULK) gives the bits of the
+// register form in every op that takes it: linear (bf16 with a bias, f32), linear_silu_mul,
+// linear_into_residual and both fused norms, at 1-8 rows and 1, 2, 4 and 8 slices per
+// column, with fewer columns than SMs and with Qwen2.5-0.5B's MLP (37 columns a block).
+TEST_F(CudaOpsTest, GemvByTheCopyEngineGivesTheRegisterGemvsBits) {
+  const bool bulk = cuda::gemv_bulk();
+  for (const auto& [rows, dim, width] :
+       std::vector<std::tuple<int, int, int>>{{1, 896, 9728},  // B6's gate/up: 2 × 4,864
+                                              {8, 896, 9728},
+                                              {1, 4864, 896},  // B6's down: 8 slices
+                                              {3, 1024, 6144},
+                                              {6, 2048, 40},  // 2 slices
+                                              {5, 4096, 24},  // 4 slices
+                                              {7, 64, 26},    // a column or two per block
+                                              {4, 8192, 64}}) {
+    const std::string shape =
+        "[" + std::to_string(rows) + ", " + std::to_string(dim) + "] -> " + std::to_string(width);
+    const int inter = width / 2;
+    cuda::set_gemv_bulk(true);
+    if (!cuda::gemv_takes_bulk(rows, width, dim, false, false)) {
+      cuda::set_gemv_bulk(bulk);
+      GTEST_SKIP() << "no copy engine (compute capability 9.0) on this GPU";
+    }
+    ASSERT_TRUE(cuda::gemv_takes_bulk(rows, inter, dim, true, true)) << shape;
+    const auto x = both(random_bf16_values(size_t(rows) * dim, 91 + dim), {rows, dim});
+    const auto w = both(
+        random_bf16_values(size_t(width) * dim, 92 + width, 0.0f, 1.0f / std::sqrt(float(dim))),
+        {width, dim});
+    const auto bias = both(random_bf16_values(size_t(width), 93 + width), {width});
+    const auto norm_weight = both(random_bf16_values(size_t(dim), 94 + dim, 1.0f, 0.2f), {dim});
+    const auto residual_values = random_bf16_values(size_t(rows) * width, 95 + width, 0.5f, 2.0f);
+    const auto x_back = both(random_bf16_values(size_t(rows) * dim, 96 + dim), {rows, dim});
+    // Every op once in each form: the outputs, in order.
+    const auto run_all = [&](bool by_copy_engine) {
+      cuda::set_gemv_bulk(by_copy_engine);
+      std::vector<std::vector<float>> results;
+      auto out = outputs({rows, width});
+      gpu->linear(x.gpu, w.gpu, bias.gpu, out.gpu);
+      results.push_back(host(*gpu, out.gpu));
+      Tensor out_f32 = gpu->allocate(DType::F32, {rows, width});
+      gpu->linear(x.gpu, w.gpu, Tensor{}, out_f32);
+      results.push_back(host(*gpu, out_f32));
+      auto gate_up = outputs({rows, width});
+      auto act = outputs({rows, inter});
+      gpu->linear_silu_mul(x.gpu, w.gpu, gate_up.gpu, act.gpu);
+      results.push_back(host(*gpu, act.gpu));
+      auto residual = both(residual_values, {rows, width});
+      auto product = outputs({rows, width});
+      EXPECT_TRUE(gpu->linear_into_residual(x_back.gpu, w.gpu, residual.gpu, product.gpu));
+      results.push_back(host(*gpu, residual.gpu));
+      auto stream = both(random_bf16_values(size_t(rows) * dim, 97 + dim, 0.5f, 2.0f), {rows, dim});
+      auto normed = outputs({rows, dim});
+      gpu->add_rms_norm_linear(stream.gpu, Tensor{}, norm_weight.gpu, 1e-6f, w.gpu, bias.gpu,
+                               normed.gpu, out.gpu);
+      results.push_back(host(*gpu, out.gpu));
+      gpu->add_rms_norm_linear_silu_mul(stream.gpu, Tensor{}, norm_weight.gpu, 1e-6f, w.gpu,
+                                        normed.gpu, gate_up.gpu, act.gpu);
+      results.push_back(host(*gpu, act.gpu));
+      return results;
+    };
+    const auto registers = run_all(false), copy_engine = run_all(true);
+    cuda::set_gemv_bulk(bulk);
+    const char* ops[] = {"linear +bias",        "linear f32",
+                         "linear_silu_mul",     "linear_into_residual",
+                         "add_rms_norm_linear", "add_rms_norm_linear_silu_mul"};
+    ASSERT_EQ(registers.size(), std::size(ops));
+    for (size_t i = 0; i < registers.size(); ++i) {
+      EXPECT_EQ(copy_engine[i], registers[i]) << ops[i] << " " << shape;
+      EXPECT_FALSE(std::any_of(registers[i].begin(), registers[i].end(),
+                               [](float v) { return std::isnan(v); }))
+          << ops[i] << " " << shape;
     }
   }
 }

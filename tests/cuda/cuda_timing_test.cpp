@@ -410,6 +410,55 @@ TEST_F(CudaTiming, SkinnyGemmTilingsColdWeights) {
   cuda::set_skinny_gemm(skinny);
 }
 
+// A decode layer's MLP (RMSNorm + gate/up + SiLU·up, then down + residual) at 1 and 8
+// rows, Qwen2.5-0.5B's and Qwen3-0.6B's shapes, each layer reading weights of its own
+// (24 copies: far past L2), as a CUDA graph (with PDL where it is on, as in B6): the GEMVs
+// with their weights in registers, then by the copy engine (CASCADE_GEMV_BULK).
+TEST_F(CudaTiming, DecodeMlpGemvsColdWeights) {
+  const bool bulk = cuda::gemv_bulk();
+  constexpr int kLayers = 24;
+  for (const auto& [dim, inter] : std::vector<std::pair<int, int>>{{896, 4864}, {1024, 3072}}) {
+    const Tensor norm_weight =
+        gpu->upload(random_bf16_values(size_t(dim), 3, 1.0f, 0.2f).data(), DType::F32, {dim});
+    std::vector<Tensor> gate_up, down;
+    for (int l = 0; l < kLayers; ++l) {
+      gate_up.push_back(
+          gpu->upload(random_bf16_values(size_t(2 * inter) * dim, 10 + l, 0.0f, 0.03f).data(),
+                      DType::F32, {2 * inter, dim}));
+      down.push_back(
+          gpu->upload(random_bf16_values(size_t(dim) * inter, 40 + l, 0.0f, 0.02f).data(),
+                      DType::F32, {dim, inter}));
+    }
+    const double bytes = 2.0 * 3.0 * double(dim) * inter;
+    for (const int rows : {1, 8}) {
+      Tensor residual =
+          gpu->upload(random_bf16_values(size_t(rows) * dim, 7).data(), DType::F32, {rows, dim});
+      Tensor normed = gpu->allocate(DType::BF16, {rows, dim});
+      Tensor gate_up_out = gpu->allocate(DType::BF16, {rows, 2 * inter});
+      Tensor act = gpu->allocate(DType::BF16, {rows, inter});
+      Tensor product = gpu->allocate(DType::BF16, {rows, dim});
+      for (const bool by_copy_engine : {false, true}) {
+        cuda::set_gemv_bulk(by_copy_engine);
+        if (by_copy_engine && !cuda::gemv_takes_bulk(rows, inter, dim, true, true)) continue;
+        int layer = 0;
+        const double ms = time_graph_ms(
+            [&] {
+              gpu->add_rms_norm_linear_silu_mul(residual, Tensor{}, norm_weight, 1e-6f,
+                                                gate_up[layer], normed, gate_up_out, act);
+              gpu->linear_into_residual(act, down[layer], residual, product);
+              layer = (layer + 1) % kLayers;
+            },
+            kLayers);
+        print(std::string(by_copy_engine ? "MLP GEMVs, copy engine, " : "MLP GEMVs, registers, ") +
+                  std::to_string(rows) + " rows, " + std::to_string(dim) + " -> " +
+                  std::to_string(inter) + ", cold, per layer",
+              ms, bytes, 0);
+      }
+    }
+  }
+  cuda::set_gemv_bulk(bulk);
+}
+
 // One decode step of 64 sequences at 512 tokens of context and one prefill of 4 x 512
 // tokens, Qwen3-0.6B geometry with random weights.
 TEST_F(CudaTiming, Qwen3GeometryForwardSteps) {
