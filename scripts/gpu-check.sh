@@ -106,10 +106,15 @@ if wants sanitize; then
   # The top-k / top-p test over 151,936-token rows takes minutes under racecheck;
   # CudaSamplingTest.CutsInsideRunsOfEqualLogitsAreTheHostCuts runs the same kernel paths
   # (greedy, temperature, top-k and top-p cuts, ties, draws) on 5,000-token rows.
+  # Without CudaOpsTest.DecodeMlp* either (the experimental one-kernel MLP, off by default):
+  # its 9-row case runs cuBLASLt (8 racecheck hazards; in nvjet_* when last read, 2026-12-01),
+  # and under synccheck the tool's tracking of its barriers overflows ("Detected overflow of
+  # tracked cuda::barrier structures") and the launch then fails (2026-12-03); memcheck
+  # covers it.
   for tool in racecheck synccheck; do
     step "$tool" "grep -E 'RACECHECK SUMMARY|ERROR SUMMARY'" -- timeout 300 compute-sanitizer \
       --tool "$tool" --error-exitcode 1 build-gpu/tests/cascade_cuda_tests \
-      --gtest_filter="$kernel_tests:-CudaOpsTest.Linear*:CudaSamplingTest.TopKAndTopPDrawsAreTheHostDraws"
+      --gtest_filter="$kernel_tests:-CudaOpsTest.Linear*:CudaOpsTest.DecodeMlp*:CudaSamplingTest.TopKAndTopPDrawsAreTheHostDraws"
   done
 fi
 if wants profile; then

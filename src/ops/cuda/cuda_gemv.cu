@@ -16,19 +16,11 @@
 // qkv_store after the attention's QKV projection (for models without q/k norms: a block's
 // columns are then rotate-half pairs of one head, so it rotates k and writes q, k and v to
 // their places itself). Each fused form gives the bits of the ops it replaces.
-#include <algorithm>
-#include <array>
-#include <atomic>
-#include <mutex>
-#include <utility>
-
-#include "base/env_int.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_gemv.cuh"
 #include "ops/cuda/cuda_kernels.h"
 #include "ops/cuda/cuda_launch.cuh"
-#include "ops/cuda/cuda_mbarrier.cuh"
 
 namespace cascade::cuda {
 namespace {
@@ -105,22 +97,14 @@ __device__ __forceinline__ void store_qkv(const QkvStoreArgs& a, int64_t first,
   a.k_cache[(slot * a.hkv + head - a.hq) * a.d + i] = __float2bfloat16(turned);
 }
 
-// This lane's weight loads of the slice of row `wrow` (global memory, or the block's shared
-// copy when SHARED) starting at `begin`, all issued before any is used; zeros past k or
-// for a column past n.
-template <bool SHARED = false>
+// This lane's weight loads of the slice of row `wrow` starting at `begin`, all issued
+// before any is used; zeros past k or for a column past n.
 __device__ __forceinline__ void load_slice(const bf16* __restrict__ wrow, int64_t k, int64_t begin,
                                            int lane, bool valid, uint4 (&wv)[kLoadsPerLane]) {
 #pragma unroll
   for (int i = 0; i < kLoadsPerLane; ++i) {
     const int64_t c = slice_piece(begin, i, lane);
-    if (!valid || c >= k) {
-      wv[i] = make_uint4(0, 0, 0, 0);
-    } else if constexpr (SHARED) {
-      wv[i] = *reinterpret_cast<const uint4*>(wrow + c);
-    } else {
-      wv[i] = load_streaming(wrow + c);
-    }
+    wv[i] = valid && c < k ? load_streaming(wrow + c) : make_uint4(0, 0, 0, 0);
   }
 }
 
@@ -275,217 +259,13 @@ __global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
                                    &partial[kParts - 1][warp][lane]);
 }
 
-// The copy-engine form (CASCADE_GEMV_BULK=1): about one block per SM, each taking a run
-// of `columns` consecutive output columns whose weight rows (contiguous, [columns, k] per
-// part) the SM's copy engine brings into shared memory in `groups` bulk copies, each on a
-// transaction barrier of its own, so that the warps start on the first group while the
-// rest are in flight. The registers hold no weights: with PDL the next kernel's blocks fit
-// beside this one's and ask for their weights while it computes. Each (column, slice) is
-// summed by one warp exactly as in gemv_kernel, and the slices in the same order: the
-// same bits.
-inline constexpr int kBulkMaxGroups = 8;
-inline constexpr int64_t kBulkAlign = 128;
-
-__host__ __device__ constexpr int64_t bulk_round_up(int64_t bytes) {
-  return (bytes + kBulkAlign - 1) / kBulkAlign * kBulkAlign;
-}
-
-struct BulkGemvArgs {
-  GemvArgs g;
-  int columns;        // a block's output columns (the last block's may be fewer)
-  int group_columns;  // the columns one bulk copy group brings (per part)
-};
-
-// Dynamic shared memory of a block, in order: the groups' barriers, the slices' sums
-// ([parts, columns, SLICES, ROWS] f32), the weight rows ([parts, columns, k] bf16), the
-// normalized rows (kRmsNorm: [ROWS, k] bf16). Each offset is 128-byte aligned.
-struct BulkLayout {
-  int64_t sums, weights, normed, total;
-};
-__host__ __device__ constexpr BulkLayout bulk_layout(int rows, int slices, int parts, bool norm,
-                                                     int64_t columns, int64_t k) {
-  BulkLayout l{};
-  l.sums = bulk_round_up(kBulkMaxGroups * int64_t{sizeof(uint64_t)});
-  l.weights = l.sums + bulk_round_up(int64_t{parts} * columns * slices * rows * 4);
-  l.normed = l.weights + bulk_round_up(int64_t{parts} * columns * k * 2);
-  l.total = l.normed + (norm ? bulk_round_up(int64_t{rows} * k * 2) : 0);
-  return l;
-}
-
-// Shapes and dtypes: GemvArgs (not kQkvStore); the block's weight rows fit in its dynamic
-// shared memory (bulk_layout). Built for sm_90 and later (bulk copies); empty elsewhere.
-template <int ROWS, int SLICES, GemvIn IN, GemvOut OUT>
-__global__ void __launch_bounds__(kThreads) gemv_bulk_kernel(const BulkGemvArgs b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  static_assert(OUT != GemvOut::kQkvStore, "qkv_store takes gemv_kernel's paired columns");
-  constexpr int kParts = OUT == GemvOut::kSiluMul ? 2 : 1;  // gate and up
-  extern __shared__ __align__(kBulkAlign) unsigned char bulk_shared[];
-  const GemvArgs& a = b.g;
-  const int64_t n = a.n, k = a.k;
-  const int64_t first = static_cast<int64_t>(blockIdx.x) * b.columns;
-  const int columns = static_cast<int>(min(int64_t{b.columns}, n - first));
-  const int groups = (columns + b.group_columns - 1) / b.group_columns;
-  const BulkLayout layout = bulk_layout(ROWS, SLICES, kParts, IN == GemvIn::kRmsNorm, b.columns, k);
-  auto* landed = reinterpret_cast<uint64_t*>(bulk_shared);
-  auto* sums = reinterpret_cast<float*>(bulk_shared + layout.sums);
-  auto* weights = reinterpret_cast<bf16*>(bulk_shared + layout.weights);
-  if (threadIdx.x == 0) {
-    for (int g = 0; g < groups; ++g) mbarrier_init(&landed[g], 1);
-    mbarrier_init_fence();
-  }
-  __syncthreads();
-  // One thread asks for every group's rows: the barrier expects its bytes first.
-  const auto ask_for_weights = [&] {
-    if (threadIdx.x != 0) return;
-    for (int g = 0; g < groups; ++g) {
-      const int c0 = g * b.group_columns;
-      const auto bytes = static_cast<uint32_t>(min(b.group_columns, columns - c0) * k * 2);
-      mbarrier_arrive_expect_bytes(&landed[g], kParts * bytes);
-      for (int part = 0; part < kParts; ++part) {
-        bulk_copy_to_shared(weights + (part * int64_t{b.columns} + c0) * k,
-                            a.w + (part * n + first + c0) * k, bytes, &landed[g]);
-      }
-    }
-  };
-  if (a.early) {  // as gemv_kernel: the weights first, then the kernels before
-    ask_for_weights();
-    release_dependents();
-    wait_prior_grids();
-  } else {
-    wait_prior_grids();
-    ask_for_weights();
-  }
-  const bf16* x = a.x;
-  if constexpr (IN == GemvIn::kRmsNorm) {  // under the copies' latency
-    bf16* normed = reinterpret_cast<bf16*>(bulk_shared + layout.normed);
-    normalize_rows<ROWS>(a.x, a.norm_weight, a.eps, k, normed);
-    x = normed;
-  }
-  // Warp w sums (column, slice) units w, w + kWarps, ...: the first groups' columns first.
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  for (int unit = warp; unit < columns * SLICES; unit += kWarps) {
-    const int c = unit / SLICES, slice = unit % SLICES;
-    const int64_t begin = slice * int64_t{kSliceElements};
-    mbarrier_wait(&landed[c / b.group_columns], 0);
-#pragma unroll
-    for (int part = 0; part < kParts; ++part) {
-      uint4 wv[kLoadsPerLane];
-      load_slice<true>(weights + (part * int64_t{b.columns} + c) * k, k, begin, lane, true, wv);
-      slice_sums<ROWS>(x, wv, k, begin, lane, true,
-                       sums + ((part * int64_t{b.columns} + c) * SLICES + slice) * ROWS);
-    }
-  }
-  __syncthreads();
-  for (int t = threadIdx.x; t < columns * ROWS; t += kThreads) {
-    const int c = t / ROWS, r = t % ROWS;
-    const float* gate = sums + int64_t{c} * SLICES * ROWS + r;
-    finish_column<ROWS, SLICES, OUT>(a, first + c, r, gate,
-                                     gate + (kParts - 1) * int64_t{b.columns} * SLICES * ROWS);
-  }
-#endif
-}
-
-// Whether the decode GEMVs take the copy-engine form where it fits (CASCADE_GEMV_BULK).
-std::atomic<bool> bulk_on = false;
-
-// A block's dynamic shared memory at most: the weight rows of a run of columns, and room
-// beside it for the next kernel's blocks (Qwen2.5-0.5B's gate/up takes ~137 KB a block, its
-// down projection ~70 KB).
-constexpr int64_t kBulkMaxSharedBytes = 160 * 1024;
-constexpr int kMaxDevices = 64;
-
-struct GemvDevice {
-  int sms = 0;
-  bool copy_engine = false;  // compute capability 9.0 or later
-  int64_t max_shared = 0;    // a block's dynamic shared memory at most, for the copy engine form
-};
-
-// The current device's, read once per device.
-const GemvDevice& gemv_device() {
-  static std::array<GemvDevice, kMaxDevices> devices;
-  static std::array<std::once_flag, kMaxDevices> read;
-  int device = 0;
-  CASCADE_CUDA_CHECK(cudaGetDevice(&device));
-  check(device < kMaxDevices, "gemv: more than 64 CUDA devices");
-  std::call_once(read[device], [device] {
-    int major = 0;
-    CASCADE_CUDA_CHECK(
-        cudaDeviceGetAttribute(&devices[device].sms, cudaDevAttrMultiProcessorCount, device));
-    CASCADE_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-    int optin = 0;
-    CASCADE_CUDA_CHECK(
-        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-    devices[device].copy_engine = major >= 9;
-    // Room for the static shared memory (the fused norm's sums) beside the dynamic.
-    devices[device].max_shared = std::min<int64_t>(kBulkMaxSharedBytes, optin - 1024);
-  });
-  return devices[device];
-}
-
-// The copy-engine form's grid for a GEMV of `parts` × n columns (blocks 0: it does not
-// fit, or it is off): columns spread over the SMs, each block's run in kBulkMaxGroups
-// groups.
-struct BulkShape {
-  int columns = 0, group_columns = 0, blocks = 0;
-  int64_t shared = 0;
-};
-BulkShape bulk_shape(int rows, int slices, int parts, bool norm, int64_t n, int64_t k) {
-  if (!bulk_on.load(std::memory_order_relaxed)) return {};
-  const GemvDevice& device = gemv_device();
-  if (!device.copy_engine) return {};
-  BulkShape s;
-  s.columns = static_cast<int>((n + device.sms - 1) / device.sms);
-  s.blocks = static_cast<int>((n + s.columns - 1) / s.columns);
-  s.group_columns = (s.columns + kBulkMaxGroups - 1) / kBulkMaxGroups;
-  s.shared = bulk_layout(rows, slices, parts, norm, s.columns, k).total;
-  return s.shared <= device.max_shared ? s : BulkShape{};
-}
-
 template <int ROWS, int SLICES, GemvIn IN, GemvOut OUT>
 void launch_sliced(const GemvArgs& a, cudaStream_t stream) {
-  if constexpr (OUT != GemvOut::kQkvStore) {
-    constexpr int kParts = OUT == GemvOut::kSiluMul ? 2 : 1;
-    const BulkShape s = bulk_shape(ROWS, SLICES, kParts, IN == GemvIn::kRmsNorm, a.n, a.k);
-    if (s.blocks > 0) {
-      launch("gemv_bulk_kernel", gemv_bulk_kernel<ROWS, SLICES, IN, OUT>,
-             static_cast<unsigned>(s.blocks), kThreads, static_cast<size_t>(s.shared), stream,
-             BulkGemvArgs{a, s.columns, s.group_columns});
-      CASCADE_CUDA_CHECK_LAUNCH("gemv_bulk_kernel");
-      return;
-    }
-  }
   constexpr int kColumns = kWarps / SLICES;
   const auto blocks = static_cast<unsigned>((a.n + kColumns - 1) / kColumns);
   const size_t shared = IN == GemvIn::kRmsNorm ? size_t{ROWS} * a.k * sizeof(bf16) : 0;
   launch("gemv_kernel", gemv_kernel<ROWS, SLICES, IN, OUT>, blocks, kThreads, shared, stream, a);
   CASCADE_CUDA_CHECK_LAUNCH("gemv_kernel");
-}
-
-// Lets every instance of the copy-engine form take GemvDevice::max_shared of dynamic shared
-// memory, with the SM's memory split toward shared memory, on the current device.
-template <int ROWS, GemvIn IN, GemvOut OUT>
-void allow_bulk_shared_memory() {
-  const auto allow = [](auto kernel) {
-    CASCADE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            static_cast<int>(gemv_device().max_shared)));
-    CASCADE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                            cudaSharedmemCarveoutMaxShared));
-  };
-  allow(gemv_bulk_kernel<ROWS, 1, IN, OUT>);
-  allow(gemv_bulk_kernel<ROWS, 2, IN, OUT>);
-  allow(gemv_bulk_kernel<ROWS, 4, IN, OUT>);
-  allow(gemv_bulk_kernel<ROWS, kMaxSlices, IN, OUT>);
-}
-
-template <int... R>
-void allow_bulk_shared_memory_all(std::integer_sequence<int, R...>) {
-  ((allow_bulk_shared_memory<R + 1, GemvIn::kRows, GemvOut::kBf16>(),
-    allow_bulk_shared_memory<R + 1, GemvIn::kRows, GemvOut::kF32>(),
-    allow_bulk_shared_memory<R + 1, GemvIn::kRows, GemvOut::kSiluMul>(),
-    allow_bulk_shared_memory<R + 1, GemvIn::kRows, GemvOut::kAddTo>(),
-    allow_bulk_shared_memory<R + 1, GemvIn::kRmsNorm, GemvOut::kBf16>(),
-    allow_bulk_shared_memory<R + 1, GemvIn::kRmsNorm, GemvOut::kSiluMul>()),
-   ...);
 }
 
 template <int ROWS, GemvIn IN, GemvOut OUT>
@@ -587,25 +367,6 @@ void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,
                             cudaStream_t stream) {
   dispatch<GemvIn::kRmsNorm, GemvOut::kSiluMul>(
       {x, w_gate_up, nullptr, norm_weight, eps, out, n, k, false, {}}, rows, stream);
-}
-
-void set_gemv_bulk(bool on) {
-  if (on && gemv_device().copy_engine) {
-    allow_bulk_shared_memory_all(std::make_integer_sequence<int, kGemvMaxRows>{});
-  }
-  bulk_on = on;
-}
-
-bool gemv_bulk() {
-  return bulk_on.load(std::memory_order_relaxed);
-}
-
-void prepare_gemv() {
-  set_gemv_bulk(env_int("CASCADE_GEMV_BULK", 0, 0, 1) == 1);
-}
-
-bool gemv_takes_bulk(int64_t rows, int64_t n, int64_t k, bool gate_up, bool norm) {
-  return bulk_shape(static_cast<int>(rows), gemv_slices(k), gate_up ? 2 : 1, norm, n, k).blocks > 0;
 }
 
 }  // namespace cascade::cuda

@@ -51,15 +51,6 @@ constexpr bool step_takes_programmatic_launch(int64_t rows) {
   return rows <= kGemvMaxRows;
 }
 bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w);
-// Experimental, off by default (CASCADE_GEMV_BULK=1, set_gemv_bulk): the GEMVs other than
-// qkv_store's take their weights through the SM's copy engine into shared memory, about
-// one block per SM, where a block's rows fit in 160 KB; the same bits. prepare_gemv reads
-// the variable at backend creation. gemv_takes_bulk: whether a GEMV of these sizes (gate_up:
-// the [2n, k] weight of an MLP's SiLU·up; norm: the RMSNorm fused) takes that form now.
-void prepare_gemv();
-void set_gemv_bulk(bool on);
-bool gemv_bulk();
-bool gemv_takes_bulk(int64_t rows, int64_t n, int64_t k, bool gate_up, bool norm);
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
           int64_t n, int64_t k, cudaStream_t stream);
 // out[r, c] = x[r, :] · w[c, :] (+ bias[c]) for steps of kGemvMaxRows + 1 to
