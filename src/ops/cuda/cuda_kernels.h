@@ -174,6 +174,18 @@ inline constexpr int64_t kMaxSampledVocab = int64_t{1} << 23;  // the host sampl
 // scratch: sample_rows_scratch_bytes(rows, vocab) bytes of device memory (none for many
 // rows), where a step of few rows scans its logits with many blocks per row first.
 int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab);
+// Which steps scan their logits with many blocks per row first: those of at most max_rows
+// rows (CASCADE_SAMPLE_SPLIT_ROWS, default 64); draw (CASCADE_SAMPLE_SPLIT_DRAW=1,
+// experimental, off): those steps also sum each slice's masses with many blocks, and rows
+// of plain temperature sampling walk only the slice holding their draw. The same tokens.
+// prepare_split_sampling reads the variables at backend creation.
+struct SplitSampling {
+  int64_t max_rows = 64;
+  bool draw = false;
+};
+void prepare_split_sampling();
+void set_split_sampling(SplitSampling split);
+SplitSampling split_sampling();
 void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t vocab,
                  const float* temperature, const double* uniform, const int32_t* top_k,
                  const float* top_p, void* scratch, int32_t* out, cudaStream_t stream);

@@ -13,9 +13,17 @@
 //
 // A row's block first needs the row's best logit. Where the rows are fewer than the SMs
 // (decode of a few sequences), a scan kernel of many blocks per row finds it first: one
-// block reading Qwen's 151,936 logits took ~31 µs, a chain of dependent reads.
+// block reading Qwen's 151,936 logits took ~31 µs, a chain of dependent reads. Experimental
+// (SplitSampling, off by default): the split scan for steps of more rows, and a second
+// kernel of many blocks per row summing each slice's masses, so that a row of plain
+// temperature sampling is drawn by walking one slice instead of reading the whole row again
+// (B1's 256 rows took ~215 µs a step in one block per row, 2026-12-03). Masses are integers:
+// the same sums, the same target, the same token.
 #include <algorithm>
+#include <atomic>
 #include <climits>
+
+#include "base/env_int.h"
 
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_kernels.h"
@@ -43,7 +51,7 @@ struct Best {
 // row of Qwen's 151,936 logits is a chain of ~300 dependent L2 reads per thread).
 constexpr int kScanBatch = 8;
 constexpr int kScanBlockLogits = kThreads * kScanBatch;  // one round of a scan block
-constexpr int64_t kSplitScanMaxRows = 64;
+constexpr int kSplitScanMaxRows = 64;                    // the default of SplitSampling::max_rows
 
 // A scan block's result for its slice of a row: the best, and whether a logit was NaN or
 // +inf.
@@ -195,25 +203,36 @@ __device__ Cut select_cut(const Row& r, Cut within, bool by_mass, u64 quota, Sha
   return Cut{key, s.last_id};
 }
 
-// Block-wide inverse CDF over the tokens `keep` keeps, in id order. The row is cut into
-// segments of `rounds` runs of 32 consecutive ids: a warp sums a segment's masses reading
-// 32 consecutive ids at a time (masses are integers, so the order of the sum does not
-// matter); a block scan over the segments finds the one holding the target, and one warp
-// walks it 32 ids at a time with a warp scan. Returns the token to every thread.
-__device__ int draw(const Row& r, Cut keep, double u, Shared& s) {
+// The draw's target mass: u of the total, below the total.
+__device__ __forceinline__ u64 target_of(double u, u64 total) {
+  return min(static_cast<u64>(u * static_cast<double>(total)), total - 1);
+}
+
+// Block-wide inverse CDF over ids [begin, end) of the tokens `keep` keeps, in id order, the
+// running mass starting at `before` (the kept mass of the ids before `begin`): the first id
+// at which it exceeds target_of(u, total), with total the row's kept mass (0: the range's
+// own, which must then be the whole row, before 0); that id must lie in the range. The
+// range is cut into segments of `rounds` runs of 32 consecutive ids: a warp sums a
+// segment's masses reading 32 consecutive ids at a time (masses are integers, so the order
+// of the sum does not matter); a block scan over the segments finds the one holding the
+// target, and one warp walks it 32 ids at a time with a warp scan. Returns the token to
+// every thread.
+__device__ int draw(const Row& r, Cut keep, double u, int begin, int end, u64 before_range,
+                    u64 total, Shared& s) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int rounds = max(kSegmentRounds, (r.width + 32 * kMaxSegments - 1) / (32 * kMaxSegments));
+  const int width = end - begin;
+  const int rounds = max(kSegmentRounds, (width + 32 * kMaxSegments - 1) / (32 * kMaxSegments));
   const int segment_ids = 32 * rounds;
-  const int segments = (r.width + segment_ids - 1) / segment_ids;
+  const int segments = (width + segment_ids - 1) / segment_ids;
   const auto kept_mass = [&](int i) {
-    if (i >= r.width) return u64{0};
+    if (i >= end) return u64{0};
     const float v = r.logit(i);
     return keep.keeps(order_key(v), i) ? r.mass(v) : u64{0};
   };
   for (int g = warp; g < segments; g += kWarps) {
     u64 m = 0;
 #pragma unroll 8
-    for (int j = 0; j < rounds; ++j) m += kept_mass(g * segment_ids + 32 * j + lane);
+    for (int j = 0; j < rounds; ++j) m += kept_mass(begin + g * segment_ids + 32 * j + lane);
     for (int offset = 16; offset > 0; offset /= 2) m += __shfl_xor_sync(0xffffffffu, m, offset);
     if (lane == 0) s.segment_mass[g] = m;
   }
@@ -221,10 +240,10 @@ __device__ int draw(const Row& r, Cut keep, double u, Shared& s) {
   // Exclusive scan of the segments' masses: each thread a contiguous range of segments,
   // within the warp, then over the warps' totals.
   const int per_thread = (segments + kThreads - 1) / kThreads;
-  const int begin = min(static_cast<int>(threadIdx.x) * per_thread, segments);
-  const int end = min(begin + per_thread, segments);
+  const int first = min(static_cast<int>(threadIdx.x) * per_thread, segments);
+  const int last = min(first + per_thread, segments);
   u64 mine = 0;
-  for (int g = begin; g < end; ++g) mine += s.segment_mass[g];
+  for (int g = first; g < last; ++g) mine += s.segment_mass[g];
   u64 inclusive = mine;
   for (int offset = 1; offset < 32; offset *= 2) {
     const u64 other = __shfl_up_sync(0xffffffffu, inclusive, offset);
@@ -232,14 +251,14 @@ __device__ int draw(const Row& r, Cut keep, double u, Shared& s) {
   }
   if (lane == 31) s.warp_total[warp] = inclusive;
   __syncthreads();
-  u64 before = inclusive - mine, total = 0;
+  u64 before = before_range + inclusive - mine, range_total = 0;
   for (int w = 0; w < kWarps; ++w) {
     if (w < warp) before += s.warp_total[w];
-    total += s.warp_total[w];
+    range_total += s.warp_total[w];
   }
-  const u64 target = min(static_cast<u64>(u * static_cast<double>(total)), total - 1);
+  const u64 target = target_of(u, total > 0 ? total : range_total);
   if (before <= target && target < before + mine) {
-    for (int g = begin; g < end; ++g) {
+    for (int g = first; g < last; ++g) {
       if (before + s.segment_mass[g] > target) {
         s.segment = g;
         s.segment_before = before;
@@ -252,7 +271,7 @@ __device__ int draw(const Row& r, Cut keep, double u, Shared& s) {
   if (warp == 0) {  // the first id of the segment whose running mass exceeds the target
     u64 running = s.segment_before;
     for (int j = 0; j < rounds; ++j) {
-      const int i = s.segment * segment_ids + 32 * j + lane;
+      const int i = begin + s.segment * segment_ids + 32 * j + lane;
       u64 run = kept_mass(i);
       for (int offset = 1; offset < 32; offset *= 2) {
         const u64 other = __shfl_up_sync(0xffffffffu, run, offset);
@@ -305,33 +324,73 @@ __global__ void __launch_bounds__(kThreads)
   if (threadIdx.x == 0) slices[static_cast<int64_t>(row) * gridDim.x + blockIdx.x] = mine;
 }
 
+// The row's best over its slices from scan_slices_kernel (num_slices of them), to every
+// thread and to s.row_best, and whether any slice saw a NaN or +inf.
+__device__ SliceBest best_of_slices(const SliceBest* row_slices, int num_slices, Shared& s) {
+  Best best{-INFINITY, INT_MAX};
+  int bad = 0;
+  for (int i = static_cast<int>(threadIdx.x); i < num_slices; i += kThreads) {
+    best = better(best, row_slices[i].best);
+    bad |= row_slices[i].bad;
+  }
+  const Best row_best = block_best(best, s);
+  return {row_best, __syncthreads_or(bad)};
+}
+
+// Whether row `row` is drawn from every token (no top-k or top-p cut).
+__device__ __forceinline__ bool draws_from_all(const int32_t* top_k, const float* top_p, int row,
+                                               int stride) {
+  const int k = top_k[row];
+  return !(k > 0 && k < stride) && !(top_p[row] < 1.0f);
+}
+
+// The split draw: block (b, row) writes the kept mass of logits [b · kScanBlockLogits, ...)
+// of its row to slice_mass[row · gridDim.x + b], for rows of plain temperature sampling
+// (the others are left alone). slices: scan_slices_kernel's, gridDim.x of them a row.
+__global__ void __launch_bounds__(kThreads)
+    mass_slices_kernel(const float* logits, int stride, int vocab, const float* temperature,
+                       const int32_t* top_k, const float* top_p, const SliceBest* slices,
+                       u64* slice_mass) {
+  wait_prior_grids();
+  __shared__ Shared s;
+  const int row = blockIdx.y, num_slices = static_cast<int>(gridDim.x);
+  const SliceBest top =
+      best_of_slices(slices + static_cast<int64_t>(row) * num_slices, num_slices, s);
+  const float t = temperature[row];
+  if (top.bad || !(top.best.value > -INFINITY) || !(t > 0) ||
+      !draws_from_all(top_k, top_p, row, stride)) {
+    return;  // the same for every thread of the block
+  }
+  const Row r{logits + static_cast<int64_t>(row) * stride, vocab, stride, top.best.value, t};
+  const int begin = static_cast<int>(blockIdx.x) * kScanBlockLogits;
+  const int end = min(vocab, begin + kScanBlockLogits);
+  u64 mine = 0;
+  for (int i = begin + static_cast<int>(threadIdx.x); i < end; i += kThreads) {
+    mine += r.mass(r.logit(i));
+  }
+  const u64 total = block_sum(mine, s);
+  if (threadIdx.x == 0) slice_mass[static_cast<int64_t>(row) * num_slices + blockIdx.x] = total;
+}
+
 // One block per row. logits: [rows, stride] f32 of which columns [0, vocab) count (the
 // rest are as if -inf); temperature: [rows] f32 (<= 0: greedy); uniform: [rows] f64 in
 // [0, 1); top_k: [rows] i32 (top-k where 0 < k < stride); top_p: [rows] f32 (< 1:
 // nucleus); out: [rows] i32, -1 when a counted logit is NaN or +inf or every one is -inf.
-// slices: [rows, num_slices] from scan_slices_kernel, or null to scan the row here.
+// slices: [rows, num_slices] from scan_slices_kernel, or null to scan the row here;
+// slice_mass: [rows, num_slices] from mass_slices_kernel, or null.
 __global__ void __launch_bounds__(kThreads)
     sample_rows_kernel(const float* logits, int stride, int vocab, const float* temperature,
                        const double* uniform, const int32_t* top_k, const float* top_p,
-                       const SliceBest* slices, int num_slices, int32_t* out) {
+                       const SliceBest* slices, const u64* slice_mass, int num_slices,
+                       int32_t* out) {
   wait_prior_grids();
   __shared__ Shared s;
   const int row = blockIdx.x;
   const float* l = logits + static_cast<int64_t>(row) * stride;
 
-  int bad = 0;
-  if (slices) {
-    Best best{-INFINITY, INT_MAX};
-    for (int i = static_cast<int>(threadIdx.x); i < num_slices; i += kThreads) {
-      const SliceBest slice = slices[static_cast<int64_t>(row) * num_slices + i];
-      best = better(best, slice.best);
-      bad |= slice.bad;
-    }
-    block_best(best, s);
-    bad = __syncthreads_or(bad);
-  } else {
-    bad = scan_best(l, 0, vocab, s).bad;
-  }
+  const int bad =
+      slices ? best_of_slices(slices + static_cast<int64_t>(row) * num_slices, num_slices, s).bad
+             : scan_best(l, 0, vocab, s).bad;
   const Best top = s.row_best;
   if (bad || !(top.value > -INFINITY)) {
     if (threadIdx.x == 0) out[row] = -1;
@@ -343,6 +402,30 @@ __global__ void __launch_bounds__(kThreads)
     return;
   }
   const Row r{l, vocab, stride, top.value, t};
+  if (slice_mass && draws_from_all(top_k, top_p, row, stride)) {
+    // The split draw: the slice holding the target, then a walk inside it alone.
+    const u64* masses = slice_mass + static_cast<int64_t>(row) * num_slices;
+    u64 mine = 0;
+    for (int i = static_cast<int>(threadIdx.x); i < num_slices; i += kThreads) mine += masses[i];
+    const u64 total = block_sum(mine, s);
+    if (threadIdx.x == 0) {
+      const u64 target = target_of(uniform[row], total);
+      u64 before = 0;
+      int g = 0;
+      while (before + masses[g] <= target) before += masses[g++];
+      s.last_id = g;  // free until a cut: the slice
+      s.segment_before = before;
+    }
+    __syncthreads();
+    const int g = s.last_id;
+    const u64 before = s.segment_before;
+    __syncthreads();  // draw rewrites both
+    const int begin = g * kScanBlockLogits;
+    const int token = draw(r, kKeepAll, uniform[row], begin, min(vocab, begin + kScanBlockLogits),
+                           before, total, s);
+    if (threadIdx.x == 0) out[row] = token;
+    return;
+  }
   Cut keep = kKeepAll;
   if (const int k = top_k[row]; k > 0 && k < stride) {
     keep = select_cut(r, keep, false, static_cast<u64>(k), s);
@@ -359,7 +442,7 @@ __global__ void __launch_bounds__(kThreads)
         max(static_cast<u64>(static_cast<double>(p) * static_cast<double>(total)), u64{1});
     keep = select_cut(r, keep, true, need, s);  // its tokens all rank ahead of keep's boundary
   }
-  const int token = draw(r, keep, uniform[row], s);
+  const int token = draw(r, keep, uniform[row], 0, r.width, 0, 0, s);
   if (threadIdx.x == 0) out[row] = token;
 }
 
@@ -385,10 +468,41 @@ void substitute_sampled_ids(int32_t* ids, int64_t n, const int32_t* sampled, cud
          ids, static_cast<int>(n), sampled);
 }
 
+namespace {
+
+std::atomic<int> split_max_rows = kSplitScanMaxRows;
+std::atomic<bool> split_draw = false;
+
+int64_t slices_of(int64_t vocab) {
+  return (vocab + kScanBlockLogits - 1) / kScanBlockLogits;
+}
+
+// The scratch's two arrays: the slices' bests, then (split draw) their masses, 8-aligned.
+int64_t mass_offset(int64_t rows, int64_t vocab) {
+  const int64_t bests = rows * slices_of(vocab) * static_cast<int64_t>(sizeof(SliceBest));
+  return (bests + 7) / 8 * 8;
+}
+
+}  // namespace
+
+void prepare_split_sampling() {
+  set_split_sampling({env_int("CASCADE_SAMPLE_SPLIT_ROWS", kSplitScanMaxRows, 0, 1 << 16),
+                      env_int("CASCADE_SAMPLE_SPLIT_DRAW", 0, 0, 1) == 1});
+}
+
+void set_split_sampling(SplitSampling split) {
+  split_max_rows = static_cast<int>(split.max_rows);
+  split_draw = split.draw;
+}
+
+SplitSampling split_sampling() {
+  return {split_max_rows.load(), split_draw.load()};
+}
+
 int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab) {
-  if (rows > kSplitScanMaxRows) return 0;
-  return rows * ((vocab + kScanBlockLogits - 1) / kScanBlockLogits) *
-         static_cast<int64_t>(sizeof(SliceBest));
+  if (rows > split_max_rows.load()) return 0;
+  return mass_offset(rows, vocab) +
+         (split_draw.load() ? rows * slices_of(vocab) * static_cast<int64_t>(sizeof(u64)) : 0);
 }
 
 void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t vocab,
@@ -396,16 +510,24 @@ void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t voca
                  const float* top_p, void* scratch, int32_t* out, cudaStream_t stream) {
   if (rows == 0) return;
   SliceBest* slices = nullptr;
-  const auto num_slices = static_cast<int>((vocab + kScanBlockLogits - 1) / kScanBlockLogits);
+  u64* slice_mass = nullptr;
+  const auto num_slices = static_cast<int>(slices_of(vocab));
   if (sample_rows_scratch_bytes(rows, vocab) > 0) {
     slices = static_cast<SliceBest*>(scratch);
-    launch("scan_slices_kernel", scan_slices_kernel,
-           dim3(static_cast<unsigned>(num_slices), static_cast<unsigned>(rows)), kThreads, 0,
-           stream, logits, static_cast<int>(stride), static_cast<int>(vocab), slices);
+    const dim3 grid(static_cast<unsigned>(num_slices), static_cast<unsigned>(rows));
+    launch("scan_slices_kernel", scan_slices_kernel, grid, kThreads, 0, stream, logits,
+           static_cast<int>(stride), static_cast<int>(vocab), slices);
+    if (split_draw.load()) {
+      slice_mass = reinterpret_cast<u64*>(static_cast<char*>(scratch) + mass_offset(rows, vocab));
+      launch("mass_slices_kernel", mass_slices_kernel, grid, kThreads, 0, stream, logits,
+             static_cast<int>(stride), static_cast<int>(vocab), temperature, top_k, top_p,
+             static_cast<const SliceBest*>(slices), slice_mass);
+    }
   }
   launch("sample_rows_kernel", sample_rows_kernel, static_cast<unsigned>(rows), kThreads, 0, stream,
          logits, static_cast<int>(stride), static_cast<int>(vocab), temperature, uniform, top_k,
-         top_p, static_cast<const SliceBest*>(slices), num_slices, out);
+         top_p, static_cast<const SliceBest*>(slices), static_cast<const u64*>(slice_mass),
+         num_slices, out);
 }
 
 }  // namespace cascade::cuda
