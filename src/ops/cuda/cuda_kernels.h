@@ -218,6 +218,7 @@ struct AttentionArgs {
   int32_t* merge_count;  // kLastPart: [rows, hq] i32, zeros before and after each launch
   bool heads_inner;      // AttentionWorkShape::heads_inner: the CUDA-core task kernel's grid
   int key_lanes;         // AttentionWorkShape::key_lanes: lanes reading one key row (1 or 8)
+  bool prefetch_next;    // AttentionWorkShape::prefetch_next
 };
 
 // Thread blocks (per kv head) of the two task kernels; a block runs items i, i + grid, ...
