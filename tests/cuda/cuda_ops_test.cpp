@@ -392,6 +392,27 @@ TEST_F(CudaOpsTest, SiluMulWithinOneUlp) {
   }
 }
 
+// silu_mul by 8 columns a thread (CASCADE_SILU_MUL_BY_8, experimental) gives the scalar
+// kernel's bits; n not a multiple of 8 falls back to the scalar kernel.
+TEST_F(CudaOpsTest, SiluMulBy8GivesTheScalarKernelsBits) {
+  for (const auto& [rows, n] :
+       std::vector<std::pair<int, int>>{{1, 40}, {7, 37}, {33, 3072}, {256, 3072}, {3, 4864}}) {
+    const auto gate_up =
+        both(random_bf16_values(size_t(rows) * 2 * n, 43 + n, 0.0f, 3.0f), {rows, 2 * n});
+    auto scalar = outputs({rows, n}), by_8 = outputs({rows, n});
+    cuda::set_silu_mul_by_8(false);
+    gpu->silu_mul(gate_up.gpu, scalar.gpu);
+    cuda::set_silu_mul_by_8(true);
+    gpu->silu_mul(gate_up.gpu, by_8.gpu);
+    cuda::set_silu_mul_by_8(false);
+    const auto expected = host(*gpu, scalar.gpu);
+    EXPECT_EQ(host(*gpu, by_8.gpu), expected) << rows << " x " << n;
+    EXPECT_FALSE(
+        std::any_of(expected.begin(), expected.end(), [](float v) { return std::isnan(v); }))
+        << rows << " x " << n;
+  }
+}
+
 // Decode rows (<= 8, k <= 8,192): our GEMV kernel.
 TEST_F(CudaOpsTest, GemvLinearMatchesCpuRelativeToLargestOutput) {
   check_linear({{1, 64, 96, false},
