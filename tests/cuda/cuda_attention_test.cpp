@@ -272,6 +272,13 @@ std::string name(const Layout& L) {
          std::to_string(L.d) + " page " + std::to_string(L.page_size);
 }
 
+// 600 decode rows of 1 to 90 tokens: enough blocks without a split.
+std::vector<int> many_short_lengths() {
+  std::vector<int> lengths;
+  for (int s = 0; s < 600; ++s) lengths.push_back(1 + (s * 37) % 90);
+  return lengths;
+}
+
 std::vector<int32_t> iota_rows(int begin, int end) {
   std::vector<int32_t> v(static_cast<size_t>(end - begin));
   std::iota(v.begin(), v.end(), begin);
@@ -379,8 +386,7 @@ TEST_F(CudaAttentionTest, FewShortDecodeRowsSplitUnsplitOrMergedInTheTaskKernel)
 // Many decode rows, enough blocks without a split: one part per row, written by the task
 // kernel (no merge at all).
 TEST_F(CudaAttentionTest, ManyDecodeRowsWithOnePartEachWriteTheOutputDirectly) {
-  std::vector<int> lengths;
-  for (int s = 0; s < 600; ++s) lengths.push_back(1 + (s * 37) % 90);
+  const std::vector<int> lengths = many_short_lengths();
   for (const Layout& L : kLayouts) {
     const double err = compare_decode(L, lengths, 4000, 260, 12, 3);
     report("attention decode 600 rows " + name(L), err);
@@ -410,8 +416,7 @@ TEST_F(CudaAttentionTest, KeysReadByOneLaneEachGiveTheSameAttention) {
   ::setenv("CASCADE_ATTENTION_KEY_LANES", "1", 1);
   gpu = make_backend("cuda");
   ::unsetenv("CASCADE_ATTENTION_KEY_LANES");
-  std::vector<int> lengths;
-  for (int s = 0; s < 600; ++s) lengths.push_back(1 + (s * 37) % 90);
+  const std::vector<int> lengths = many_short_lengths();
   for (const Layout& L : kLayouts) {
     const double err = compare_decode(L, lengths, 4000, 280, 14, 3);
     report("attention decode 600 rows, 1 lane per key " + name(L), err);
@@ -432,8 +437,7 @@ TEST_F(CudaAttentionTest, DecodeWithEachNextStepPrefetchedGivesTheSameAttention)
     report("attention decode, next step prefetched " + name(L), err);
     EXPECT_LE(err, kBound) << name(L);
   }
-  std::vector<int> lengths;
-  for (int s = 0; s < 600; ++s) lengths.push_back(1 + (s * 37) % 90);
+  const std::vector<int> lengths = many_short_lengths();
   for (const Layout& L : kLayouts) {
     const double err = compare_decode(L, lengths, 4000, 300, 16, 3);
     report("attention decode 600 rows, next step prefetched " + name(L), err);
