@@ -51,7 +51,8 @@ struct Best {
 // row of Qwen's 151,936 logits is a chain of ~300 dependent L2 reads per thread).
 constexpr int kScanBatch = 8;
 constexpr int kScanBlockLogits = kThreads * kScanBatch;  // one round of a scan block
-constexpr int kSplitScanMaxRows = 64;                    // the default of SplitSampling::max_rows
+// The default row limit of the split scan: SplitSampling's, one place.
+constexpr int kSplitScanMaxRows = static_cast<int>(SplitSampling{}.max_rows);
 
 // A scan block's result for its slice of a row: the best, and whether a logit was NaN or
 // +inf.
