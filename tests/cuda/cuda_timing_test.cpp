@@ -21,6 +21,7 @@
 #include "ops/cuda/cuda_attention_variant.h"
 #include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_kernels.h"
+#include "ops/cuda/cuda_launch.h"
 #include "test_paths.h"
 
 namespace cascade::test {
@@ -451,6 +452,40 @@ TEST_F(CudaTiming, DecodeMlpGemvsColdWeights) {
             ms, bytes, 0);
     }
   }
+}
+
+// What a boundary between two dependent kernels costs in a CUDA graph: a chain of RMSNorms
+// (each waits for the one before, loads its row, reduces, stores), with and without PDL,
+// at B6's one row of 896 and at B1's 256 rows of 1,024. B6's step is ~120 such boundaries;
+// this bounds what fewer kernels per layer could save.
+TEST_F(CudaTiming, DependentKernelChain) {
+  constexpr int kChain = 120;
+  const bool pdl_was_on = cuda::programmatic_launch_on();
+  for (const auto& [rows, dim] : std::vector<std::pair<int, int>>{{1, 896}, {256, 1024}}) {
+    const Tensor weight =
+        gpu->upload(random_bf16_values(size_t(dim), 3, 1.0f, 0.2f).data(), DType::F32, {dim});
+    Tensor a = gpu->upload(random_bf16_values(size_t(rows) * dim, 4).data(), DType::F32,
+                           {rows, dim});
+    Tensor b = gpu->allocate(DType::BF16, {rows, dim});
+    for (const bool pdl : {false, true}) {
+      if (pdl && !pdl_was_on) continue;  // a GPU without PDL
+      cuda::set_programmatic_launch(pdl);
+      int i = 0;
+      const double ms = time_graph_ms(
+          [&] {
+            if (i++ % 2 == 0) {
+              gpu->rms_norm(a, weight, 1e-6f, b);
+            } else {
+              gpu->rms_norm(b, weight, 1e-6f, a);
+            }
+          },
+          kChain);
+      print("rms_norm chain, " + std::to_string(rows) + " x " + std::to_string(dim) +
+                (pdl ? ", PDL" : ", no PDL") + ", per kernel",
+            ms, 2.0 * 2.0 * rows * dim, 0);
+    }
+  }
+  cuda::set_programmatic_launch(pdl_was_on);
 }
 
 // One decode step of 64 sequences at 512 tokens of context and one prefill of 4 x 512
