@@ -425,27 +425,6 @@ TEST_F(CudaAttentionTest, KeysReadByOneLaneEachGiveTheSameAttention) {
   check_shared_levels();
 }
 
-// The CUDA-core task kernel asking L2 for each warp's next K and V rows
-// (CASCADE_ATTENTION_PREFETCH=1, experimental): decode rows split and unsplit, many short
-// rows, shared levels, against the CPU.
-TEST_F(CudaAttentionTest, DecodeWithEachNextStepPrefetchedGivesTheSameAttention) {
-  ::setenv("CASCADE_ATTENTION_PREFETCH", "1", 1);
-  gpu = make_backend("cuda");  // reads the switch
-  ::unsetenv("CASCADE_ATTENTION_PREFETCH");
-  for (const Layout& L : kLayouts) {
-    const double err = compare_decode(L, {1, 17, 100, 333, 1000, 2048}, 400, 290, 15, 2);
-    report("attention decode, next step prefetched " + name(L), err);
-    EXPECT_LE(err, kBound) << name(L);
-  }
-  const std::vector<int> lengths = many_short_lengths();
-  for (const Layout& L : kLayouts) {
-    const double err = compare_decode(L, lengths, 4000, 300, 16, 3);
-    report("attention decode 600 rows, next step prefetched " + name(L), err);
-    EXPECT_LE(err, kBound) << name(L);
-  }
-  check_shared_levels();
-}
-
 // Groups of 7 and 8 heads on 4-row tiles (CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS: a step of
 // few decode rows cuts each 8-row tile in two; the second tile starts inside a sequence
 // row's group of heads): few decode rows, split and unsplit, against the CPU.

@@ -303,10 +303,6 @@ TEST(CudaAttentionWorkTest, TuningComesFromTheGpuSizeAndTheEnvironment) {
   ::setenv("CASCADE_ATTENTION_KEY_LANES", "1", 1);
   EXPECT_EQ(attention_tuning_from_env(132).key_lanes, 1);
   expect_rejected("CASCADE_ATTENTION_KEY_LANES", {"0", "4", "16"});
-  EXPECT_FALSE(shape.prefetch_next);
-  ::setenv("CASCADE_ATTENTION_PREFETCH", "1", 1);
-  EXPECT_TRUE(attention_tuning_from_env(132).prefetch_next);
-  expect_rejected("CASCADE_ATTENTION_PREFETCH", {"2", "-1"});
   const char* const names[] = {
       "CASCADE_ATTENTION_TARGET_BLOCKS", "CASCADE_ATTENTION_MIN_CHUNK_TOKENS",
       "CASCADE_ATTENTION_WIDE_TOKENS", "CASCADE_ATTENTION_TASK_MERGE_PARTS",

@@ -392,9 +392,10 @@ TEST_F(CudaOpsTest, SiluMulWithinOneUlp) {
   }
 }
 
-// silu_mul by 8 columns a thread (CASCADE_SILU_MUL_BY_8, experimental) gives the scalar
+// silu_mul by 8 columns a thread (CASCADE_SILU_MUL_BY_8, the default) gives the scalar
 // kernel's bits; n not a multiple of 8 falls back to the scalar kernel.
 TEST_F(CudaOpsTest, SiluMulBy8GivesTheScalarKernelsBits) {
+  const bool before = cuda::silu_mul_by_8_enabled();
   for (const auto& [rows, n] :
        std::vector<std::pair<int, int>>{{1, 40}, {7, 37}, {33, 3072}, {256, 3072}, {3, 4864}}) {
     const auto gate_up =
@@ -404,7 +405,7 @@ TEST_F(CudaOpsTest, SiluMulBy8GivesTheScalarKernelsBits) {
     gpu->silu_mul(gate_up.gpu, scalar.gpu);
     cuda::set_silu_mul_by_8(true);
     gpu->silu_mul(gate_up.gpu, by_8.gpu);
-    cuda::set_silu_mul_by_8(false);
+    cuda::set_silu_mul_by_8(before);
     const auto expected = host(*gpu, scalar.gpu);
     EXPECT_EQ(host(*gpu, by_8.gpu), expected) << rows << " x " << n;
     EXPECT_FALSE(

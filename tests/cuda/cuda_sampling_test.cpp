@@ -122,25 +122,28 @@ TEST_F(CudaSamplingTest, TopKAndTopPDrawsAreTheHostDraws) {
   }
 }
 
-// The split forms (cuda::SplitSampling: every step's logits scanned by many blocks per row,
-// and rows of plain temperature sampling drawn from the one slice holding their draw) give
-// the host's tokens too: greedy, temperature (a few to 300 rows, Qwen's vocabulary, masked
-// ids) and rows with cuts, which take the one-block draw after the split scan.
+// The split scan (cuda::SplitSampling: every step's logits scanned by many blocks per row),
+// with and without the split draw (rows of plain temperature sampling drawn from the one
+// slice holding their draw), gives the host's tokens too: greedy, temperature (a few to 300
+// rows, Qwen's vocabulary, masked ids) and rows with cuts, which take the one-block draw
+// after the split scan.
 TEST_F(CudaSamplingTest, SplitScanAndSplitDrawGiveTheHostDraws) {
   const cuda::SplitSampling before = cuda::split_sampling();
-  cuda::set_split_sampling({4096, true});
-  for (const auto& [rows, vocab] : std::vector<std::pair<int, int>>{
-           {1, 1}, {7, 127}, {17, 4097}, {256, 3072}, {300, 1000}, {40, 151936}}) {
-    expect_same_tokens(*gpu, rows, vocab, vocab, 0.0f, 2.0f, uint32_t(vocab) + 3);
-    for (const float temperature : {0.3f, 0.6f, 2.5f}) {
-      for (const float scale : {0.5f, 4.0f}) {
-        const auto seed = uint32_t(vocab + rows) + uint32_t(temperature * 10) + 11;
-        expect_same_tokens(*gpu, rows, vocab, vocab, temperature, scale, seed);
-        expect_same_tokens(*gpu, rows, vocab, vocab - vocab / 3, temperature, scale, seed + 7);
+  for (const bool draw : {false, true}) {
+    cuda::set_split_sampling({4096, draw});
+    for (const auto& [rows, vocab] : std::vector<std::pair<int, int>>{
+             {1, 1}, {7, 127}, {17, 4097}, {256, 3072}, {300, 1000}, {40, 151936}}) {
+      expect_same_tokens(*gpu, rows, vocab, vocab, 0.0f, 2.0f, uint32_t(vocab) + 3);
+      for (const float temperature : {0.3f, 0.6f, 2.5f}) {
+        for (const float scale : {0.5f, 4.0f}) {
+          const auto seed = uint32_t(vocab + rows) + uint32_t(temperature * 10) + 11;
+          expect_same_tokens(*gpu, rows, vocab, vocab, temperature, scale, seed);
+          expect_same_tokens(*gpu, rows, vocab, vocab - vocab / 3, temperature, scale, seed + 7);
+        }
       }
+      expect_same_tokens(*gpu, rows, vocab, vocab, 0.8f, 2.0f, uint32_t(vocab) + 5, 50, 0.9f);
+      expect_same_tokens(*gpu, rows, vocab, vocab, 1.3f, 0.5f, uint32_t(vocab) + 6, 0, 0.3f);
     }
-    expect_same_tokens(*gpu, rows, vocab, vocab, 0.8f, 2.0f, uint32_t(vocab) + 5, 50, 0.9f);
-    expect_same_tokens(*gpu, rows, vocab, vocab, 1.3f, 0.5f, uint32_t(vocab) + 6, 0, 0.3f);
   }
   cuda::set_split_sampling(before);
 }

@@ -507,15 +507,6 @@ __device__ __forceinline__ void run_task_item(const AttentionArgs& args, const T
     int token_row = 0;  // of this lane's token and kv head in the cache viewed as [.., D]
     if (token_valid) token_row = task_token_row(args, t, token);
     const int64_t kv_offset = static_cast<int64_t>(token_row) * D;  // element offset
-    // Experimental: the K and V rows of this warp's next step, asked of L2 now.
-    if (args.prefetch_next) {
-      const int next = token + WARPS * kBlockTokens;
-      if (next < kv_stop) {
-        const int64_t next_offset = static_cast<int64_t>(task_token_row(args, t, next)) * D;
-        prefetch_to_l2(args.k_cache + next_offset, D * 2);
-        prefetch_to_l2(args.v_cache + next_offset, D * 2);
-      }
-    }
     // The block's V rows into shared memory (zeros past the end) while K is scored.
     bf16* v_block = &sh.loop.v[warp][0][0];
     for (int c = lane; c < kBlockTokens * (D / 8); c += 32) {

@@ -159,7 +159,6 @@ void CudaBackend::attention(const Tensor& q, const Tensor& positions, const KvLa
   a.merge_count = work.merge == AttentionMerge::kLastPart ? merge_count_.as<int32_t>() : nullptr;
   a.heads_inner = attention_tuning_.heads_inner;
   a.key_lanes = attention_tuning_.key_lanes;
-  a.prefetch_next = attention_tuning_.prefetch_next;
   // Eager: one block per item. Recorded: the power of two at or above the items (blocks
   // loop over items past it), which graph_variant() keys the recording by, so a replayed
   // step has at most one item per block (B2 with cascade off ran 9 % slower at one block

@@ -128,7 +128,6 @@ AttentionWorkShape attention_tuning_from_env(int num_sms) {
   shape.heads_inner =
       env_int("CASCADE_ATTENTION_HEADS_INNER", shape.heads_inner ? 1 : 0, 0, 1) != 0;
   shape.key_lanes = env_int("CASCADE_ATTENTION_KEY_LANES", shape.key_lanes, 1, 8);
-  shape.prefetch_next = env_int("CASCADE_ATTENTION_PREFETCH", 0, 0, 1) == 1;
   shape.split_group_below_blocks =
       env_int("CASCADE_ATTENTION_SPLIT_GROUP_BLOCKS", num_sms, 0, kMost);
   shape.cluster_blocks =

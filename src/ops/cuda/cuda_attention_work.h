@@ -73,9 +73,6 @@ struct AttentionWorkShape {
   int large_wave_slots = 0;
   bool heads_inner = true;  // the CUDA-core task kernel's grid: kv heads fastest
   int key_lanes = 8;        // CUDA-core scoring: lanes per key row, 1 or 8 (d % 64 == 0)
-  // EXPERIMENTAL (not yet measured): each warp of the CUDA-core task kernel asks L2 for the
-  // K and V rows of its next 32-token step while it scores the current one.
-  bool prefetch_next = false;
 };
 
 // The shape's GPU-wide fields for a GPU of `num_sms` SMs (target_blocks 4 per SM,
@@ -90,7 +87,7 @@ struct AttentionWorkShape {
 // CASCADE_ATTENTION_LARGE_BLOCKS_PER_SM (large_wave_slots / num_sms: 0 to 16; default 0)
 // and CASCADE_ATTENTION_LARGE_TARGET_BLOCKS (large_target_blocks: -1 for one wave of the
 // tensor-core kernel's resident blocks, the default unless CASCADE_ATTENTION_TARGET_BLOCKS
-// is given, then 0) and CASCADE_ATTENTION_PREFETCH (prefetch_next, 0 or 1; default 0).
+// is given, then 0).
 // A value out of range is an Error naming the variable.
 AttentionWorkShape attention_tuning_from_env(int num_sms);
 

@@ -48,14 +48,6 @@ __device__ __forceinline__ uint32_t shared_address(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
-// Asks L2 for the `bytes` at p (128-byte lines; nothing is written or waited for), so that a
-// later load finds them there.
-__device__ __forceinline__ void prefetch_to_l2(const void* p, int bytes) {
-  for (int offset = 0; offset < bytes; offset += 128) {
-    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(static_cast<const char*>(p) + offset));
-  }
-}
-
 // 16 bytes global -> shared without passing through registers; `bytes` 0 writes zeros.
 __device__ __forceinline__ void copy_16_async(void* dst, const void* src, int bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(dst)),

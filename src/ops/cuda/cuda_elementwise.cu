@@ -98,17 +98,21 @@ __global__ void add_bias_f32_kernel(float* out, const bf16* bias, int64_t rows, 
   }
 }
 
-// Experimental, off by default (CASCADE_SILU_MUL_BY_8=1): silu_mul_by_8_kernel where it fits.
-std::atomic<bool> silu_mul_by_8 = false;
+// silu_mul_by_8_kernel where it fits (CASCADE_SILU_MUL_BY_8, default 1).
+std::atomic<bool> silu_mul_by_8 = true;
 
 }  // namespace
 
 void prepare_silu_mul() {
-  set_silu_mul_by_8(env_int("CASCADE_SILU_MUL_BY_8", 0, 0, 1) == 1);
+  set_silu_mul_by_8(env_int("CASCADE_SILU_MUL_BY_8", 1, 0, 1) == 1);
 }
 
 void set_silu_mul_by_8(bool on) {
   silu_mul_by_8 = on;
+}
+
+bool silu_mul_by_8_enabled() {
+  return silu_mul_by_8;
 }
 
 void embedding(const int32_t* ids, const bf16* table, int64_t rows, int64_t vocab, int64_t hidden,

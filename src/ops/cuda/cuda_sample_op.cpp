@@ -58,12 +58,14 @@ void CudaBackend::enqueue_sample(const Tensor& logits, int64_t usable_vocab,
   auto* ids = static_cast<int32_t*>(scratch(sample_out_, n * sizeof(int32_t)));
   const auto scan_bytes = static_cast<size_t>(cuda::sample_rows_scratch_bytes(rows, usable_vocab));
   void* scan = scan_bytes > 0 ? scratch(sample_scan_, scan_bytes) : nullptr;
+  const bool any_temperature = std::any_of(rows_in.temperature.begin(), rows_in.temperature.end(),
+                                           [](float t) { return t > 0.0f; });
   cuda::sample_rows(logits.as<float>(), rows, vocab, usable_vocab,
                     reinterpret_cast<const float*>(args_device + f64_bytes),
                     reinterpret_cast<const double*>(args_device),
                     reinterpret_cast<const int32_t*>(args_device + f64_bytes + 2 * f32_bytes),
-                    reinterpret_cast<const float*>(args_device + f64_bytes + f32_bytes), scan, ids,
-                    stream_);
+                    reinterpret_cast<const float*>(args_device + f64_bytes + f32_bytes),
+                    any_temperature, scan, ids, stream_);
 }
 
 bool CudaBackend::sample(const Tensor& logits, int64_t usable_vocab, const SampleRows& rows,

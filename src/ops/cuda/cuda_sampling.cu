@@ -13,11 +13,11 @@
 //
 // A row's block first needs the row's best logit. Where the rows are fewer than the SMs
 // (decode of a few sequences), a scan kernel of many blocks per row finds it first: one
-// block reading Qwen's 151,936 logits took ~31 µs, a chain of dependent reads. Experimental
-// (SplitSampling, off by default): the split scan for steps of more rows, and a second
-// kernel of many blocks per row summing each slice's masses, so that a row of plain
-// temperature sampling is drawn by walking one slice instead of reading the whole row again
-// (B1's 256 rows took ~215 µs a step in one block per row, 2026-12-03). Masses are integers:
+// block reading Qwen's 151,936 logits took ~31 µs, a chain of dependent reads. The same
+// for steps of up to 256 rows (SplitSampling), with a second kernel of many blocks per row
+// summing each slice's masses, so that a row of plain temperature sampling is drawn by
+// walking one slice instead of reading the whole row again (B1's 256 rows took ~215 µs a
+// step in one block per row; B1 +1.4 % with both, H200 2026-12-03). Masses are integers:
 // the same sums, the same target, the same token.
 #include <algorithm>
 #include <atomic>
@@ -472,7 +472,7 @@ void substitute_sampled_ids(int32_t* ids, int64_t n, const int32_t* sampled, cud
 namespace {
 
 std::atomic<int> split_max_rows = kSplitScanMaxRows;
-std::atomic<bool> split_draw = false;
+std::atomic<bool> split_draw = SplitSampling{}.draw;
 
 int64_t slices_of(int64_t vocab) {
   return (vocab + kScanBlockLogits - 1) / kScanBlockLogits;
@@ -487,8 +487,9 @@ int64_t mass_offset(int64_t rows, int64_t vocab) {
 }  // namespace
 
 void prepare_split_sampling() {
-  set_split_sampling({env_int("CASCADE_SAMPLE_SPLIT_ROWS", kSplitScanMaxRows, 0, 1 << 16),
-                      env_int("CASCADE_SAMPLE_SPLIT_DRAW", 0, 0, 1) == 1});
+  set_split_sampling(
+      {env_int("CASCADE_SAMPLE_SPLIT_ROWS", kSplitScanMaxRows, 0, 1 << 16),
+       env_int("CASCADE_SAMPLE_SPLIT_DRAW", SplitSampling{}.draw ? 1 : 0, 0, 1) == 1});
 }
 
 void set_split_sampling(SplitSampling split) {
@@ -508,7 +509,8 @@ int64_t sample_rows_scratch_bytes(int64_t rows, int64_t vocab) {
 
 void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t vocab,
                  const float* temperature, const double* uniform, const int32_t* top_k,
-                 const float* top_p, void* scratch, int32_t* out, cudaStream_t stream) {
+                 const float* top_p, bool any_temperature, void* scratch, int32_t* out,
+                 cudaStream_t stream) {
   if (rows == 0) return;
   SliceBest* slices = nullptr;
   u64* slice_mass = nullptr;
@@ -518,7 +520,7 @@ void sample_rows(const float* logits, int64_t rows, int64_t stride, int64_t voca
     const dim3 grid(static_cast<unsigned>(num_slices), static_cast<unsigned>(rows));
     launch("scan_slices_kernel", scan_slices_kernel, grid, kThreads, 0, stream, logits,
            static_cast<int>(stride), static_cast<int>(vocab), slices);
-    if (split_draw.load()) {
+    if (split_draw.load() && any_temperature) {
       slice_mass = reinterpret_cast<u64*>(static_cast<char*>(scratch) + mass_offset(rows, vocab));
       launch("mass_slices_kernel", mass_slices_kernel, grid, kThreads, 0, stream, logits,
              static_cast<int>(stride), static_cast<int>(vocab), temperature, top_k, top_p,
