@@ -65,7 +65,7 @@ class CudaTiming : public CudaBackendTest {
 
   static void print(const std::string& what, double ms, double bytes, double flops) {
     std::cout << "[timing] " << std::left << std::setw(58) << what << std::right << std::fixed
-              << std::setprecision(3) << std::setw(9) << ms << " ms";
+              << std::setprecision(4) << std::setw(9) << ms << " ms";
     if (bytes > 0) {
       const double gbs = bytes / ms / 1e6;
       std::cout << std::setw(8) << std::setprecision(0) << gbs << " GB/s (" << std::setprecision(0)
@@ -464,8 +464,8 @@ TEST_F(CudaTiming, DependentKernelChain) {
   for (const auto& [rows, dim] : std::vector<std::pair<int, int>>{{1, 896}, {256, 1024}}) {
     const Tensor weight =
         gpu->upload(random_bf16_values(size_t(dim), 3, 1.0f, 0.2f).data(), DType::F32, {dim});
-    Tensor a = gpu->upload(random_bf16_values(size_t(rows) * dim, 4).data(), DType::F32,
-                           {rows, dim});
+    Tensor a =
+        gpu->upload(random_bf16_values(size_t(rows) * dim, 4).data(), DType::F32, {rows, dim});
     Tensor b = gpu->allocate(DType::BF16, {rows, dim});
     for (const bool pdl : {false, true}) {
       if (pdl && !pdl_was_on) continue;  // a GPU without PDL
