@@ -7,6 +7,7 @@
 // bf16 rounding of the output (2^-8 of it at most) plus fp32 accumulation in another order
 // (far smaller at these lengths): max |diff| / max |ref| <= 2^-8 · 1.5.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 #include <set>
@@ -521,70 +522,112 @@ INSTANTIATE_TEST_SUITE_P(Kernels, CudaSkinnyGemmTest,
 
 // qkv_store: q (normed, un-rotated) and the cache's K (normed, rotated) and V at scrambled
 // slots, with and without q/k norms (Qwen3 / Qwen2), several head layouts.
+// Both kernels: a warp per head, and 8 elements a lane (CASCADE_QKV_STORE_BY_8).
 TEST_F(CudaOpsTest, QkvStoreMatchesCpuAndWritesOnlyItsSlots) {
   struct Case {
     int rows, hq, hkv, d;
     bool norm;
   };
-  for (const Case& c : std::vector<Case>{{13, 4, 2, 32, true},
-                                         {5, 16, 8, 128, true},
-                                         {9, 14, 2, 64, false},
-                                         {3, 8, 1, 16, true}}) {
-    const int page_size = 16, pages = 4;
-    const int width = (c.hq + 2 * c.hkv) * c.d;
-    const auto qkv =
-        both(random_bf16_values(size_t(c.rows) * width, 61 + c.d, 0.3f, 2.0f), {c.rows, width});
-    Pair qn, kn;
-    if (c.norm) {
-      qn = both(random_bf16_values(size_t(c.d), 62, 1.0f, 0.3f), {c.d});
-      kn = both(random_bf16_values(size_t(c.d), 63, 1.0f, 0.3f), {c.d});
-    }
-    std::vector<int32_t> positions(static_cast<size_t>(c.rows)), slots(positions.size());
-    std::vector<int32_t> all_slots(page_size * pages);
-    std::iota(all_slots.begin(), all_slots.end(), 0);
-    std::mt19937 rng(static_cast<uint32_t>(c.d));
-    std::shuffle(all_slots.begin(), all_slots.end(), rng);
-    for (int r = 0; r < c.rows; ++r) {
-      positions[r] = static_cast<int32_t>(rng() % 40000);
-      slots[r] = all_slots[r];
-    }
-    const auto pos = both_i32(positions, {c.rows}), slot = both_i32(slots, {c.rows});
-    const Shape cache_shape = {pages, page_size, c.hkv, c.d};
-    auto k = outputs(cache_shape), v = outputs(cache_shape), q = outputs({c.rows, c.hq, c.d});
-    KvLayer cpu_cache{k.cpu, v.cpu}, gpu_cache{k.gpu, v.gpu};
-    const RopeParams rope{1000000.0, c.d};
-    cpu->qkv_store(qkv.cpu, qn.cpu, kn.cpu, 1e-6f, pos.cpu, slot.cpu, rope, q.cpu, cpu_cache);
-    gpu->qkv_store(qkv.gpu, qn.gpu, kn.gpu, 1e-6f, pos.gpu, slot.gpu, rope, q.gpu, gpu_cache);
+  const bool by_8_before = cuda::qkv_store_by_8_enabled();
+  for (const bool by_8 : {false, true}) {
+    cuda::set_qkv_store_by_8(by_8);
+    for (const Case& c : std::vector<Case>{{13, 4, 2, 32, true},
+                                           {5, 16, 8, 128, true},
+                                           {37, 16, 8, 128, true},
+                                           {9, 14, 2, 64, false},
+                                           {3, 8, 1, 16, true},
+                                           {2, 4, 2, 256, true}}) {
+      const int page_size = 16, pages = 4;
+      const int width = (c.hq + 2 * c.hkv) * c.d;
+      const auto qkv =
+          both(random_bf16_values(size_t(c.rows) * width, 61 + c.d, 0.3f, 2.0f), {c.rows, width});
+      Pair qn, kn;
+      if (c.norm) {
+        qn = both(random_bf16_values(size_t(c.d), 62, 1.0f, 0.3f), {c.d});
+        kn = both(random_bf16_values(size_t(c.d), 63, 1.0f, 0.3f), {c.d});
+      }
+      std::vector<int32_t> positions(static_cast<size_t>(c.rows)), slots(positions.size());
+      std::vector<int32_t> all_slots(page_size * pages);
+      std::iota(all_slots.begin(), all_slots.end(), 0);
+      std::mt19937 rng(static_cast<uint32_t>(c.d));
+      std::shuffle(all_slots.begin(), all_slots.end(), rng);
+      for (int r = 0; r < c.rows; ++r) {
+        positions[r] = static_cast<int32_t>(rng() % 40000);
+        slots[r] = all_slots[r];
+      }
+      const auto pos = both_i32(positions, {c.rows}), slot = both_i32(slots, {c.rows});
+      const Shape cache_shape = {pages, page_size, c.hkv, c.d};
+      auto k = outputs(cache_shape), v = outputs(cache_shape), q = outputs({c.rows, c.hq, c.d});
+      KvLayer cpu_cache{k.cpu, v.cpu}, gpu_cache{k.gpu, v.gpu};
+      const RopeParams rope{1000000.0, c.d};
+      cpu->qkv_store(qkv.cpu, qn.cpu, kn.cpu, 1e-6f, pos.cpu, slot.cpu, rope, q.cpu, cpu_cache);
+      gpu->qkv_store(qkv.gpu, qn.gpu, kn.gpu, 1e-6f, pos.gpu, slot.gpu, rope, q.gpu, gpu_cache);
 
-    const std::string shape = "hq " + std::to_string(c.hq) + " hkv " + std::to_string(c.hkv) +
-                              " d " + std::to_string(c.d) + (c.norm ? " qk-norm" : "");
-    const double q_err = max_elementwise_error(host(*gpu, q.gpu), host(*cpu, q.cpu));
-    report("qkv_store q elementwise " + shape, q_err);
-    EXPECT_LE(q_err, kBf16Ulp) << shape;
-    // Gather the written slots; every other slot must still hold the GPU's NaN poison.
-    const auto gk = host(*gpu, k.gpu), gv = host(*gpu, v.gpu);
-    const auto ck = host(*cpu, k.cpu), cv = host(*cpu, v.cpu);
-    const size_t kv = size_t(c.hkv) * c.d;
-    std::vector<float> gk_w, ck_w, gv_w, cv_w;
-    std::vector<bool> written(all_slots.size(), false);
-    for (int32_t s : slots) {
-      written[s] = true;
-      gk_w.insert(gk_w.end(), gk.begin() + s * kv, gk.begin() + (s + 1) * kv);
-      ck_w.insert(ck_w.end(), ck.begin() + s * kv, ck.begin() + (s + 1) * kv);
-      gv_w.insert(gv_w.end(), gv.begin() + s * kv, gv.begin() + (s + 1) * kv);
-      cv_w.insert(cv_w.end(), cv.begin() + s * kv, cv.begin() + (s + 1) * kv);
-    }
-    // K mixes two elements in the rotation, so measure against the largest value.
-    const double k_err = relative_error(gk_w, ck_w);
-    report("qkv_store k " + shape, k_err);
-    EXPECT_LE(k_err, kBf16Ulp) << "k, " << shape;
-    EXPECT_EQ(gv_w, cv_w) << "v is a copy, d " << c.d;
-    for (size_t s = 0; s < written.size(); ++s) {
-      if (!written[s]) {
-        EXPECT_TRUE(std::isnan(gk[s * kv]) && std::isnan(gv[s * kv])) << "slot " << s;
+      const std::string shape = "hq " + std::to_string(c.hq) + " hkv " + std::to_string(c.hkv) +
+                                " d " + std::to_string(c.d) + (c.norm ? " qk-norm" : "");
+      const double q_err = max_elementwise_error(host(*gpu, q.gpu), host(*cpu, q.cpu));
+      report("qkv_store q elementwise " + shape, q_err);
+      EXPECT_LE(q_err, kBf16Ulp) << shape;
+      // Gather the written slots; every other slot must still hold the GPU's NaN poison.
+      const auto gk = host(*gpu, k.gpu), gv = host(*gpu, v.gpu);
+      const auto ck = host(*cpu, k.cpu), cv = host(*cpu, v.cpu);
+      const size_t kv = size_t(c.hkv) * c.d;
+      std::vector<float> gk_w, ck_w, gv_w, cv_w;
+      std::vector<bool> written(all_slots.size(), false);
+      for (int32_t s : slots) {
+        written[s] = true;
+        gk_w.insert(gk_w.end(), gk.begin() + s * kv, gk.begin() + (s + 1) * kv);
+        ck_w.insert(ck_w.end(), ck.begin() + s * kv, ck.begin() + (s + 1) * kv);
+        gv_w.insert(gv_w.end(), gv.begin() + s * kv, gv.begin() + (s + 1) * kv);
+        cv_w.insert(cv_w.end(), cv.begin() + s * kv, cv.begin() + (s + 1) * kv);
+      }
+      // K mixes two elements in the rotation, so measure against the largest value.
+      const double k_err = relative_error(gk_w, ck_w);
+      report("qkv_store k " + shape, k_err);
+      EXPECT_LE(k_err, kBf16Ulp) << "k, " << shape;
+      EXPECT_EQ(gv_w, cv_w) << "v is a copy, d " << c.d;
+      for (size_t s = 0; s < written.size(); ++s) {
+        if (!written[s]) {
+          EXPECT_TRUE(std::isnan(gk[s * kv]) && std::isnan(gv[s * kv])) << "slot " << s;
+        }
       }
     }
   }
+  cuda::set_qkv_store_by_8(by_8_before);
+}
+
+// Without q/k norms the by-8 kernel's arithmetic is the warp kernel's element for element
+// (copies, and each rotation from the same angle): the same bits in q and both caches.
+TEST_F(CudaOpsTest, QkvStoreBy8GivesTheWarpKernelsBitsWithoutNorms) {
+  const bool by_8_before = cuda::qkv_store_by_8_enabled();
+  for (const auto& [rows, hq, hkv, d] : std::vector<std::array<int, 4>>{
+           {1, 14, 2, 64}, {9, 14, 2, 64}, {33, 16, 8, 128}, {5, 4, 4, 32}}) {
+    const int width = (hq + 2 * hkv) * d, slots_total = 64;
+    const auto qkv =
+        both(random_bf16_values(size_t(rows) * width, 71 + d, 0.1f, 3.0f), {rows, width});
+    std::vector<int32_t> positions(static_cast<size_t>(rows)), slots(positions.size());
+    for (int r = 0; r < rows; ++r) {
+      positions[r] = 17 + 997 * r;
+      slots[r] = r == 2 ? -1 : (r * 5) % slots_total;  // row 2: no slot, writes only q
+    }
+    const auto pos = both_i32(positions, {rows}), slot = both_i32(slots, {rows});
+    const RopeParams rope{1000000.0, d};
+    std::vector<std::vector<float>> results[2];
+    for (const bool by_8 : {false, true}) {
+      cuda::set_qkv_store_by_8(by_8);
+      auto k = outputs({slots_total, 1, hkv, d}), v = outputs({slots_total, 1, hkv, d});
+      auto q = outputs({rows, hq, d});
+      KvLayer cache{k.gpu, v.gpu};
+      gpu->qkv_store(qkv.gpu, Tensor{}, Tensor{}, 1e-6f, pos.gpu, slot.gpu, rope, q.gpu, cache);
+      results[by_8] = {host(*gpu, q.gpu), host(*gpu, k.gpu), host(*gpu, v.gpu)};
+    }
+    for (int i = 0; i < 3; ++i) {
+      // NaN poison in unwritten slots: bit patterns, not values.
+      EXPECT_EQ(float_bits(results[0][i]), float_bits(results[1][i]))
+          << "rows " << rows << " d " << d << " output " << i;
+    }
+  }
+  cuda::set_qkv_store_by_8(by_8_before);
 }
 
 TEST_F(CudaOpsTest, RejectsWrongDtypesAndShapesWithNamedArgument) {

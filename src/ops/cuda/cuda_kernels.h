@@ -166,6 +166,13 @@ void fill_rope_table(float2* table, const float* inv_freq, int64_t positions, in
 // given, un-rotated) and writes k (RMS-normed by k_norm, rotated at positions[r]) and v into
 // k_cache, v_cache: [cache_slots, hkv, d] at slots[r]. inv_freq: [d / 2] f32.
 // positions, slots: [rows] i32. A slot outside [0, cache_slots) writes nothing.
+// Experimental, off by default (CASCADE_QKV_STORE_BY_8=1, set_qkv_store_by_8; not yet run on
+// a GPU): 8 elements a lane with 16-byte loads and stores where d is 16, 32, 64, 128 or 256
+// and the pointers are 16-byte aligned. prepare_qkv_store reads the variable at backend
+// creation.
+void prepare_qkv_store();
+void set_qkv_store_by_8(bool on);
+bool qkv_store_by_8_enabled();
 void qkv_store(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float eps,
                const int32_t* positions, const int32_t* slots, const float* inv_freq, int64_t rows,
                int hq, int hkv, int d, int64_t cache_slots, bf16* q, bf16* k_cache, bf16* v_cache,
