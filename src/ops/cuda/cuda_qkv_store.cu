@@ -24,6 +24,15 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kMaxPairsPerLane = 4;  // head_dim <= 256
 
+// Where head `head` of row r goes: its q row, or its slot's K or V row in the cache.
+__device__ __forceinline__ bf16* head_destination(int64_t r, int head, int64_t slot, int hq,
+                                                  int hkv, int d, bf16* q, bf16* k_cache,
+                                                  bf16* v_cache) {
+  if (head < hq) return q + (r * hq + head) * d;
+  if (head < hq + hkv) return k_cache + (slot * hkv + (head - hq)) * d;
+  return v_cache + (slot * hkv + (head - hq - hkv)) * d;
+}
+
 // qkv: [rows, (hq + 2·hkv)·d] bf16; q_norm, k_norm: [d] bf16 or null; positions, slots:
 // [rows] i32; inv_freq: [d/2] f32; q: [rows, hq, d] bf16; k_cache, v_cache:
 // [slots, hkv, d] bf16. Lane l holds the rotate-half pairs (i, i + d/2), i = l + 32·j.
@@ -53,14 +62,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     const bool is_q = head < hq, is_k = !is_q && head < hq + hkv;
     if (!is_q && !slot_valid) continue;
     const bf16* norm = is_q ? q_norm : (is_k ? k_norm : nullptr);
-    bf16* dst;
-    if (is_q) {
-      dst = q + (r * hq + head) * d;
-    } else if (is_k) {
-      dst = k_cache + (slot * hkv + (head - hq)) * d;
-    } else {
-      dst = v_cache + (slot * hkv + (head - hq - hkv)) * d;
-    }
+    bf16* dst = head_destination(r, head, slot, hq, hkv, d, q, k_cache, v_cache);
     if (norm) {
       const float inv_rms = rsqrtf(warp_sum(sum_sq) / static_cast<float>(d) + eps);
 #pragma unroll
@@ -164,14 +166,7 @@ __global__ void __launch_bounds__(kBy8Threads)
     o[e] = __float2bfloat16(value);
   }
   if (!stores) return;
-  bf16* dst;
-  if (is_q) {
-    dst = q + (r * hq + head) * d;
-  } else if (is_k) {
-    dst = k_cache + (slot * hkv + (head - hq)) * d;
-  } else {
-    dst = v_cache + (slot * hkv + (head - hq - hkv)) * d;
-  }
+  bf16* dst = head_destination(r, head, slot, hq, hkv, d, q, k_cache, v_cache);
   *reinterpret_cast<uint4*>(dst + j * 8) = out;
 }
 
