@@ -457,15 +457,21 @@ TEST_F(CudaTiming, DecodeMlpGemvsColdWeights) {
 // What a boundary between two dependent kernels costs in a CUDA graph: a chain of RMSNorms
 // (each waits for the one before, loads its row, reduces, stores), with and without PDL,
 // at B6's one row of 896 and at B1's 256 rows of 1,024. B6's step is ~120 such boundaries;
-// this bounds what fewer kernels per layer could save.
+// this bounds what fewer kernels per layer could save. Then the probe chain
+// (cuda::chain_probe) with PDL, its hand-off made three ways: as rms_norm's (the next
+// kernel launches as this one's blocks exit), released at the start, and released at the
+// start with a count of finished blocks in memory instead of griddepcontrol.wait. The
+// three run the same links from the same input, so their outputs must be equal.
 TEST_F(CudaTiming, DependentKernelChain) {
   constexpr int kChain = 120;
   const bool pdl_was_on = cuda::programmatic_launch_on();
+  auto* cuda_backend = dynamic_cast<CudaBackend*>(gpu.get());
+  ASSERT_NE(cuda_backend, nullptr);
   for (const auto& [rows, dim] : std::vector<std::pair<int, int>>{{1, 896}, {256, 1024}}) {
     const Tensor weight =
         gpu->upload(random_bf16_values(size_t(dim), 3, 1.0f, 0.2f).data(), DType::F32, {dim});
-    Tensor a =
-        gpu->upload(random_bf16_values(size_t(rows) * dim, 4).data(), DType::F32, {rows, dim});
+    const std::vector<float> input = random_bf16_values(size_t(rows) * dim, 4);
+    Tensor a = gpu->upload(input.data(), DType::F32, {rows, dim});
     Tensor b = gpu->allocate(DType::BF16, {rows, dim});
     for (const bool pdl : {false, true}) {
       if (pdl && !pdl_was_on) continue;  // a GPU without PDL
@@ -483,6 +489,36 @@ TEST_F(CudaTiming, DependentKernelChain) {
       print("rms_norm chain, " + std::to_string(rows) + " x " + std::to_string(dim) +
                 (pdl ? ", PDL" : ", no PDL") + ", per kernel",
             ms, 2.0 * 2.0 * rows * dim, 0);
+    }
+    if (!pdl_was_on) continue;
+    cuda::set_programmatic_launch(true);
+    std::vector<float> first_output;
+    for (const auto& [hand_off, name] : std::vector<std::pair<cuda::ChainHandOff, std::string>>{
+             {cuda::ChainHandOff::kAtExit, "released at exit"},
+             {cuda::ChainHandOff::kEarlyRelease, "released at start"},
+             {cuda::ChainHandOff::kFlags, "released at start, flags"}}) {
+      Tensor x = gpu->upload(input.data(), DType::F32, {rows, dim});
+      Tensor y = gpu->allocate(DType::BF16, {rows, dim});
+      const std::vector<int32_t> zeros(kChain + 1, 0);
+      Tensor state = gpu->upload_i32(zeros.data(), {kChain + 1});
+      const double ms =
+          time_graph_ms(
+              [&] {
+                cuda::chain_probe(hand_off, static_cast<cuda::bf16*>(x.data),
+                                  static_cast<cuda::bf16*>(y.data), rows, dim, kChain,
+                                  static_cast<uint32_t*>(state.data), cuda_backend->stream());
+              },
+              1) /
+          kChain;
+      print("probe chain, " + std::to_string(rows) + " x " + std::to_string(dim) + ", PDL, " +
+                name + ", per kernel",
+            ms, 2.0 * 2.0 * rows * dim, 0);
+      const std::vector<float> output = host(*gpu, x);
+      if (first_output.empty()) {
+        first_output = output;
+      } else {
+        EXPECT_EQ(output, first_output) << name << ", " << rows << " x " << dim;
+      }
     }
   }
   cuda::set_programmatic_launch(pdl_was_on);

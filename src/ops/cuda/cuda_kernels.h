@@ -166,8 +166,8 @@ void fill_rope_table(float2* table, const float* inv_freq, int64_t positions, in
 // given, un-rotated) and writes k (RMS-normed by k_norm, rotated at positions[r]) and v into
 // k_cache, v_cache: [cache_slots, hkv, d] at slots[r]. inv_freq: [d / 2] f32.
 // positions, slots: [rows] i32. A slot outside [0, cache_slots) writes nothing.
-// Experimental, off by default (CASCADE_QKV_STORE_BY_8=1, set_qkv_store_by_8; not yet run on
-// a GPU): 8 elements a lane with 16-byte loads and stores where d is 16, 32, 64, 128 or 256
+// By default (CASCADE_QKV_STORE_BY_8=0 or set_qkv_store_by_8(false): a warp per (row,
+// head)) 8 elements a lane with 16-byte loads and stores where d is 16, 32, 64, 128 or 256
 // and the pointers are 16-byte aligned. prepare_qkv_store reads the variable at backend
 // creation.
 void prepare_qkv_store();
@@ -271,5 +271,18 @@ struct AttentionStreams {
 // The task kernels (partial o, lse per part and head) then the merge into out.
 void attention(const AttentionArgs& args, const AttentionGrid& grid,
                const AttentionStreams& streams);
+
+// A measuring tool (cuda_chain_probe.cu, CudaTiming.DependentKernelChain): `links`
+// dependent kernels normalizing the rows of a: [rows, dim] into b, then b into a, and so on
+// (bf16), each waiting for the one before in one of these ways (with PDL when it is on):
+enum class ChainHandOff : int {
+  kAtExit,        // griddepcontrol.wait; the next kernel may launch as this one's blocks exit
+  kEarlyRelease,  // griddepcontrol.wait; the next kernel may launch as soon as this one starts
+  kFlags,         // as kEarlyRelease, but a count of finished blocks in memory instead of the wait
+};
+// state: [links + 1] u32, zeros before the first call, kept between calls (a recorded chain
+// replays with it).
+void chain_probe(ChainHandOff hand_off, bf16* a, bf16* b, int64_t rows, int64_t dim, int links,
+                 uint32_t* state, cudaStream_t stream);
 
 }  // namespace cascade::cuda

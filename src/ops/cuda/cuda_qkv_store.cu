@@ -1,13 +1,14 @@
 // qkv_store: split the fused projection, per-head RMSNorm of q and k, RoPE on k, write
-// K/V into their cache slots. One warp per (row, head): blocks of kWarps heads of one row,
-// so a decode step of one row still spreads its heads over several SMs.
+// K/V into their cache slots.
 //
-// Experimental, off by default (CASCADE_QKV_STORE_BY_8=1, set_qkv_store_by_8; not yet run on
-// a GPU): qkv_store_by_8_kernel, 8 elements a lane with 16-byte loads and stores, d / 8
-// lanes a head (several heads a warp), the rotation's partner element from the lane d / 16
-// away. In B1's decode step the warp-per-head kernel took 5.7 µs a layer, where a
-// dependent kernel costs ~2.4 µs (H200, 2026-12-03). The same arithmetic per element; the
-// norm's sum of squares is added in another order.
+// By default (CASCADE_QKV_STORE_BY_8=0 for the other kernel) qkv_store_by_8_kernel: 8
+// elements a lane with 16-byte loads and stores, d / 8 lanes a head (several heads a warp),
+// the rotation's partner element from the lane d / 16 away. Otherwise, and where d or the
+// pointers' alignment do not allow it, one warp per (row, head): blocks of kWarps heads of
+// one row, so a decode step of one row still spreads its heads over several SMs. In B1's
+// decode step the warp kernel took 5.7 µs a layer, where a dependent kernel costs ~2.4 µs;
+// by 8, B1 +0.1 to +0.2 % (within noise; H200, 2026-12-03). The same arithmetic per
+// element; the norm's sum of squares is added in another order.
 #include <atomic>
 #include <cstdint>
 #include <type_traits>
@@ -187,7 +188,7 @@ bool aligned_16(const void* p) {
   return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 }
 
-std::atomic<bool> qkv_store_by_8 = false;  // CASCADE_QKV_STORE_BY_8 (experimental)
+std::atomic<bool> qkv_store_by_8 = true;  // CASCADE_QKV_STORE_BY_8
 
 }  // namespace
 
@@ -219,7 +220,7 @@ void qkv_store(const bf16* qkv, const bf16* q_norm, const bf16* k_norm, float ep
 }
 
 void prepare_qkv_store() {
-  set_qkv_store_by_8(env_int("CASCADE_QKV_STORE_BY_8", 0, 0, 1) == 1);
+  set_qkv_store_by_8(env_int("CASCADE_QKV_STORE_BY_8", 1, 0, 1) == 1);
 }
 
 void set_qkv_store_by_8(bool on) {
