@@ -3,7 +3,8 @@
 // boundary costs and how much of it the hand-off is. B6's decode step is ~120 dependent
 // kernels, about a third of its time in boundaries (H200, 2026-12-03); whether a hand-off
 // by flags in memory would beat griddepcontrol.wait decides whether the decode kernels
-// should take it.
+// should take it. Measured (H200, 2026-12-03): no. Per kernel, 1 row x 896: at exit 2.2 µs,
+// released at start 2.0, flags 2.4; 256 x 1,024: 2.3, 2.6, 3.7.
 //
 // Every link: y[r, :] = x[r, :] · rsqrt(mean(x[r, :]²) + eps), one block of kThreads per row,
 // bf16 in and out, f32 sums. Links alternate a -> b, b -> a.
