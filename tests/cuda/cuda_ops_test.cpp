@@ -522,15 +522,16 @@ INSTANTIATE_TEST_SUITE_P(Kernels, CudaSkinnyGemmTest,
 
 // Steps of 9 to 64 rows on the register-streamed tensor-core GEMV (cuda_mma_gemv.cu),
 // through the backend's linear, against the CPU: every row-tile count from 2 to 8, partial
-// tiles, k split over 8 warps of 1 to 12 steps, with and without bias (Qwen2.5's QKV). The
-// row past the output stays as poisoned.
+// tiles, k split over clusters of 1 to 8 blocks of 1 to 12 steps each, with and without
+// bias (Qwen2.5's QKV). The row past the output stays as poisoned.
 TEST_F(CudaOpsTest, MmaGemvMatchesCpu) {
   const bool was_on = cuda::mma_gemv_enabled();
   cuda::set_mma_gemv(true);
   const std::vector<LinearCase> cases{
-      {9, 1024, 4096, false},  {16, 256, 48, true},     {23, 2048, 1024, false},
-      {33, 768, 1152, true},   {40, 3072, 1024, false}, {47, 512, 160, true},
-      {56, 1024, 6144, false}, {64, 3072, 1024, true},  {64, 1024, 4096, false}};
+      {9, 1024, 4096, false},  {16, 256, 64, true},     {23, 2048, 1024, false},
+      {33, 768, 1152, true},   {40, 3072, 1024, false}, {47, 512, 192, true},
+      {56, 1024, 6144, false}, {64, 3072, 1024, true},  {64, 1024, 4096, false},
+      {24, 256, 16384, false}, {12, 512, 8192, true}};
   for (const LinearCase& c : cases) {
     const auto x = both(random_bf16_values(size_t(c.rows) * c.in, 81 + c.in), {c.rows, c.in});
     const auto w = both(
@@ -554,7 +555,8 @@ TEST_F(CudaOpsTest, MmaGemvMatchesCpu) {
   }
   EXPECT_FALSE(cuda::mma_gemv_fits(8, 64, 256, nullptr, nullptr)) << "decode rows: the GEMV";
   EXPECT_FALSE(cuda::mma_gemv_fits(65, 64, 256, nullptr, nullptr));
-  EXPECT_FALSE(cuda::mma_gemv_fits(32, 64, 128, nullptr, nullptr)) << "k % 256";
+  EXPECT_FALSE(cuda::mma_gemv_fits(32, 64, 48, nullptr, nullptr)) << "k % 32";
+  EXPECT_FALSE(cuda::mma_gemv_fits(32, 96, 256, nullptr, nullptr)) << "n % 64";
   cuda::set_mma_gemv(was_on);
 }
 

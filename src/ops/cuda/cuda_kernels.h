@@ -92,11 +92,11 @@ void set_skinny_gemm(SkinnyGemmMode mode);
 SkinnyGemmMode skinny_gemm_mode();
 // out[r, c] = x[r, :] · w[c, :] (+ bias[c]) for steps of kGemvMaxRows + 1 to
 // kMmaGemvMaxRows rows on the tensor cores, each lane streaming its weight pieces into
-// registers as the decode GEMV does (cuda_mma_gemv.cu; experimental, off by default:
-// measured slower than cuBLASLt). x:
+// registers as the decode GEMV does (cuda_mma_gemv.cu; experimental, off by default; its
+// first form measured slower than cuBLASLt, this one not yet run). x:
 // [rows, k] bf16; w: [n, k] bf16; bias: [n] bf16 or null; out: [rows, n] bf16.
-// mma_gemv_fits: on (CASCADE_MMA_GEMV, set_mma_gemv), n % 16 == 0, k % 256 == 0, x and w
-// 16-byte aligned.
+// mma_gemv_fits: on (CASCADE_MMA_GEMV, set_mma_gemv), n % 64 == 0, k % 32 == 0 (and each
+// cluster block's slice of x within 96 KB of shared memory), x and w 16-byte aligned.
 inline constexpr int kMmaGemvMaxRows = 64;
 bool mma_gemv_fits(int64_t rows, int64_t n, int64_t k, const void* x, const void* w);
 void mma_gemv(const bf16* x, const bf16* w, const bf16* bias, bf16* out, int64_t rows, int64_t n,
