@@ -520,46 +520,6 @@ INSTANTIATE_TEST_SUITE_P(Kernels, CudaSkinnyGemmTest,
                                                                                     : "CopyEngine";
                          });
 
-// Steps of 9 to 64 rows on the register-streamed tensor-core GEMV (cuda_mma_gemv.cu),
-// through the backend's linear, against the CPU: every row-tile count from 2 to 8, partial
-// tiles, k split over clusters of 1 to 8 blocks of 1 to 12 steps each, with and without
-// bias (Qwen2.5's QKV). The row past the output stays as poisoned.
-TEST_F(CudaOpsTest, MmaGemvMatchesCpu) {
-  const bool was_on = cuda::mma_gemv_enabled();
-  cuda::set_mma_gemv(true);
-  const std::vector<LinearCase> cases{
-      {9, 1024, 4096, false},  {16, 256, 64, true},     {23, 2048, 1024, false},
-      {33, 768, 1152, true},   {40, 3072, 1024, false}, {47, 512, 192, true},
-      {56, 1024, 6144, false}, {64, 3072, 1024, true},  {64, 1024, 4096, false},
-      {24, 256, 16384, false}, {12, 512, 8192, true}};
-  for (const LinearCase& c : cases) {
-    const auto x = both(random_bf16_values(size_t(c.rows) * c.in, 81 + c.in), {c.rows, c.in});
-    const auto w = both(
-        random_bf16_values(size_t(c.out) * c.in, 82 + c.out, 0.0f, 1.0f / std::sqrt(float(c.in))),
-        {c.out, c.in});
-    Pair bias;
-    if (c.bias) bias = both(random_bf16_values(size_t(c.out), 83 + c.out), {c.out});
-    auto out = outputs({c.rows + 1, c.out});
-    Tensor gpu_out = out.gpu.rows(0, c.rows), cpu_out = out.cpu.rows(0, c.rows);
-    const std::string shape = "[" + std::to_string(c.rows) + ", " + std::to_string(c.in) + "] -> " +
-                              std::to_string(c.out) + (c.bias ? " + bias" : "");
-    ASSERT_TRUE(cuda::mma_gemv_fits(c.rows, c.out, c.in, x.gpu.data, w.gpu.data)) << shape;
-    cpu->linear(x.cpu, w.cpu, bias.cpu, cpu_out);
-    gpu->linear(x.gpu, w.gpu, bias.gpu, gpu_out);
-    const std::vector<float> all = host(*gpu, out.gpu);
-    const auto split = all.begin() + int64_t{c.rows} * c.out;
-    const double err = relative_error({all.begin(), split}, host(*cpu, cpu_out));
-    report("mma gemv " + shape, err);
-    EXPECT_LE(err, 1.5 / 256) << shape;
-    EXPECT_TRUE(std::all_of(split, all.end(), [](float v) { return std::isnan(v); })) << shape;
-  }
-  EXPECT_FALSE(cuda::mma_gemv_fits(8, 64, 256, nullptr, nullptr)) << "decode rows: the GEMV";
-  EXPECT_FALSE(cuda::mma_gemv_fits(65, 64, 256, nullptr, nullptr));
-  EXPECT_FALSE(cuda::mma_gemv_fits(32, 64, 48, nullptr, nullptr)) << "k % 32";
-  EXPECT_FALSE(cuda::mma_gemv_fits(32, 96, 256, nullptr, nullptr)) << "n % 64";
-  cuda::set_mma_gemv(was_on);
-}
-
 // qkv_store: q (normed, un-rotated) and the cache's K (normed, rotated) and V at scrambled
 // slots, with and without q/k norms (Qwen3 / Qwen2), several head layouts.
 // Both kernels: a warp per head, and 8 elements a lane (CASCADE_QKV_STORE_BY_8).

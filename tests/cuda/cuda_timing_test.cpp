@@ -384,18 +384,6 @@ TEST_F(CudaTiming, SkinnyGemmTilingsColdWeights) {
               ++next;
             }),
             bytes, 2.0 * rows * in * out);
-      if (rows <= cuda::kMmaGemvMaxRows) {
-        const bool mma_was_on = cuda::mma_gemv_enabled();
-        cuda::set_mma_gemv(true);
-        print("mma gemv " + shape, time_graph_ms([&] {
-                gpu->linear(x,
-                            w.rows(int64_t{next % copies} * out, int64_t{next % copies + 1} * out),
-                            Tensor{}, y);
-                ++next;
-              }),
-              bytes, 2.0 * rows * in * out);
-        cuda::set_mma_gemv(mma_was_on);
-      }
       for (const auto mode : {cuda::SkinnyGemmMode::kCopies, cuda::SkinnyGemmMode::kCopyEngine}) {
         cuda::set_skinny_gemm(mode);
         const cuda::SkinnyGemmShape chosen = cuda::skinny_gemm_shape(rows, out, in, sms);

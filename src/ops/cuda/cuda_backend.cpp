@@ -53,7 +53,6 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   cuda::prepare_attention_mma_kernels();
   cuda::prepare_attention_task_kernels();
   cuda::prepare_skinny_gemm();
-  cuda::prepare_mma_gemv();
   cuda::prepare_split_sampling();
   cuda::prepare_silu_mul();
   cuda::prepare_qkv_store();

@@ -90,21 +90,6 @@ void skinny_gemm_shaped(const bf16* x, const bf16* w, const bf16* bias, bf16* ou
                         int64_t n, int64_t k, const SkinnyGemmShape& shape, cudaStream_t stream);
 void set_skinny_gemm(SkinnyGemmMode mode);
 SkinnyGemmMode skinny_gemm_mode();
-// out[r, c] = x[r, :] · w[c, :] (+ bias[c]) for steps of kGemvMaxRows + 1 to
-// kMmaGemvMaxRows rows on the tensor cores, each lane streaming its weight pieces into
-// registers as the decode GEMV does (cuda_mma_gemv.cu; experimental, off by default; its
-// first form measured slower than cuBLASLt, this one not yet run). x:
-// [rows, k] bf16; w: [n, k] bf16; bias: [n] bf16 or null; out: [rows, n] bf16.
-// mma_gemv_fits: on (CASCADE_MMA_GEMV, set_mma_gemv), n % 64 == 0, k % 32 == 0 (and each
-// cluster block's slice of x within 96 KB of shared memory), x and w 16-byte aligned.
-inline constexpr int kMmaGemvMaxRows = 64;
-bool mma_gemv_fits(int64_t rows, int64_t n, int64_t k, const void* x, const void* w);
-void mma_gemv(const bf16* x, const bf16* w, const bf16* bias, bf16* out, int64_t rows, int64_t n,
-              int64_t k, cudaStream_t stream);
-// Reads CASCADE_MMA_GEMV (0 or 1; default 0) at backend creation.
-void prepare_mma_gemv();
-void set_mma_gemv(bool on);
-bool mma_gemv_enabled();
 // acc[r, c] += x[r, :] · w[c, :], the product rounded to bf16 first (gemv then
 // add_inplace). x: [rows, k]; w: [n, k]; acc: [rows, n] bf16; gemv_fits(rows, k, x, w).
 void gemv_add(const bf16* x, const bf16* w, bf16* acc, int64_t rows, int64_t n, int64_t k,

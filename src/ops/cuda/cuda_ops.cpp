@@ -41,11 +41,6 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, T
                out_f32, rows, n_out, in, stream_);
     return;
   }
-  if (!out_f32 && cuda::mma_gemv_fits(rows, n_out, in, x.data, w.data)) {
-    cuda::mma_gemv(bf16_data(x), bf16_data(w), bias.defined() ? bf16_data(bias) : nullptr,
-                   bf16_data(out), rows, n_out, in, stream_);
-    return;
-  }
   if (!out_f32 && cuda::skinny_gemm_fits(rows, n_out, in, x.data, w.data, out.data)) {
     cuda::skinny_gemm(bf16_data(x), bf16_data(w), bias.defined() ? bf16_data(bias) : nullptr,
                       bf16_data(out), rows, n_out, in, num_sms_, stream_);
