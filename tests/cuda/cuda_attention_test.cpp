@@ -487,6 +487,40 @@ TEST_F(CudaAttentionTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
 
+// The merge kernel loading 16 parts' values at a time (CASCADE_ATTENTION_MERGE_LOADS=16,
+// read when the backend is made; experimental) against the CPU: shared levels and a long
+// shared level split into tasks on wgmma tiles, whose rows merge many parts in the merge
+// kernel, and decode rows with split KV.
+class CudaAttentionMerge16Test : public CudaAttentionWgmmaTest {
+ protected:
+  void SetUp() override {
+    CudaAttentionWgmmaTest::SetUp();
+    if (IsSkipped()) return;
+    ::setenv("CASCADE_ATTENTION_MERGE_LOADS", "16", 1);
+    gpu = make_backend("cuda");
+    ::unsetenv("CASCADE_ATTENTION_MERGE_LOADS");
+  }
+  void TearDown() override {
+    cuda::set_attention_merge_loads(8);
+    CudaAttentionWgmmaTest::TearDown();
+  }
+};
+TEST_F(CudaAttentionMerge16Test, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
+TEST_F(CudaAttentionMerge16Test, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
+TEST_F(CudaAttentionMerge16Test, DecodeRowsIncludingSplitKv) {
+  check_decode_rows("attention decode, merge by 16 ");
+}
+TEST_F(CudaAttentionTest, MergeLoadsOtherThan8Or16AreAnError) {
+  EXPECT_THROW(cuda::set_attention_merge_loads(12), Error);
+  ::setenv("CASCADE_ATTENTION_MERGE_LOADS", "12", 1);
+  EXPECT_THROW(make_backend("cuda"), Error);
+  ::unsetenv("CASCADE_ATTENTION_MERGE_LOADS");
+}
+
 // The experimental RoPE table (CASCADE_ROPE_TABLE=1, read when the backend is made): the
 // queries' cos and sin looked up instead of computed, on both task kernels' rotations
 // (decode rows on CUDA cores, shared levels at rope deltas on wgmma tiles).

@@ -25,8 +25,12 @@
 #include <cooperative_groups.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <string>
 
+#include "base/env_int.h"
+#include "base/error.h"
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_attention_task.cuh"
 #include "ops/cuda/cuda_attention_work.h"
@@ -335,12 +339,12 @@ __device__ __forceinline__ void load_f32_dims(const float* src, float (&v)[N]) {
 // parts), and the parts' values are loaded kLoadsInFlight at a time, so the merge
 // is a few dependent loads deep instead of one per part. The parts are read through L2
 // (another block may have written them in this launch).
-template <int D>
+template <int D, int LOADS = 8>
 __device__ __forceinline__ void merge_row_head(const AttentionArgs& args, const WorkView& w,
                                                int row, int head, int lane) {
   constexpr int kDims = D >= 32 ? D / 32 : 1;  // per lane (D 16: lanes 16..31 idle)
   constexpr int kHeldRounds = 2;
-  constexpr int kLoadsInFlight = 8;
+  constexpr int kLoadsInFlight = LOADS;
   const int32_t* merge_parts = w[kWorkMergeParts];
   const int begin = w[kWorkMergeBegin][row], end = w[kWorkMergeBegin][row + 1];
   // This lane's part of round `round` (parts begin + 32 · round + lane): its (part · hq + head)
@@ -766,13 +770,13 @@ void allow_wide_shared() {
 }
 
 // The merge of every (row, head) of out: a warp each (merge_row_head).
-template <int D>
+template <int D, int LOADS>
 __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const AttentionArgs args) {
   wait_prior_grids();
   const int64_t unit = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
   if (unit >= static_cast<int64_t>(args.rows) * args.hq) return;
-  merge_row_head<D>(args, WorkView{args.work}, static_cast<int>(unit / args.hq),
-                    static_cast<int>(unit % args.hq), static_cast<int>(threadIdx.x % 32));
+  merge_row_head<D, LOADS>(args, WorkView{args.work}, static_cast<int>(unit / args.hq),
+                           static_cast<int>(unit % args.hq), static_cast<int>(threadIdx.x % 32));
 }
 
 template <int D>
@@ -817,7 +821,17 @@ void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid,
   }
 }
 
+// The merge kernel's parts loaded at a time (CASCADE_ATTENTION_MERGE_LOADS, experimental):
+// 8, or 16 (half the L2 round trips at B4's 25-33 parts a row; the same bits).
+std::atomic<int> merge_loads = 8;
+
 }  // namespace
+
+void set_attention_merge_loads(int loads) {
+  check(loads == 8 || loads == 16,
+        [&] { return "CASCADE_ATTENTION_MERGE_LOADS: " + std::to_string(loads) + " (8 or 16)"; });
+  merge_loads = loads;
+}
 
 bool attention_supports_head_dim(int d) {
   return d == 16 || d == 32 || d == 64 || d == 128;
@@ -829,6 +843,7 @@ int attention_large_tile_rows(int d, int64_t rows) {
 }
 
 void prepare_attention_task_kernels() {
+  set_attention_merge_loads(env_int("CASCADE_ATTENTION_MERGE_LOADS", 8, 8, 16));
   allow_wide_shared<16>();
   allow_wide_shared<32>();
   allow_wide_shared<64>();
@@ -856,10 +871,12 @@ void attention(const AttentionArgs& args, const AttentionGrid& grid,
   const int64_t units = static_cast<int64_t>(args.rows) * args.hq;
   if (units == 0 || args.merge != AttentionMerge::kKernel) return;
   const auto blocks = static_cast<unsigned>((units + kWarps - 1) / kWarps);
-  const auto merge = args.d == 16   ? attention_merge_kernel<16>
-                     : args.d == 32 ? attention_merge_kernel<32>
-                     : args.d == 64 ? attention_merge_kernel<64>
-                                    : attention_merge_kernel<128>;
+  const bool by_16 = merge_loads.load(std::memory_order_relaxed) == 16;
+  const auto merge =
+      args.d == 16   ? (by_16 ? attention_merge_kernel<16, 16> : attention_merge_kernel<16, 8>)
+      : args.d == 32 ? (by_16 ? attention_merge_kernel<32, 16> : attention_merge_kernel<32, 8>)
+      : args.d == 64 ? (by_16 ? attention_merge_kernel<64, 16> : attention_merge_kernel<64, 8>)
+                     : (by_16 ? attention_merge_kernel<128, 16> : attention_merge_kernel<128, 8>);
   launch("attention_merge_kernel", merge, blocks, kThreads, 0, streams.main, args);
 }
 

@@ -253,8 +253,12 @@ struct AttentionGrid {
 // Whether attention kernels exist for head size d, and the flat rows of its large tiles
 // (AttentionWorkShape::large_tile_rows).
 bool attention_supports_head_dim(int d);
-// Once per process and device, before the first attention: the wide blocks' shared memory.
+// Once per process and device, before the first attention: the wide blocks' shared memory,
+// and CASCADE_ATTENTION_MERGE_LOADS (8 or 16, default 8; an Error naming it otherwise): the
+// parts' values the merge kernel loads at a time (experimental: 16 gives the same bits with
+// half the round trips; not yet run on a GPU).
 void prepare_attention_task_kernels();
+void set_attention_merge_loads(int loads);
 int attention_large_tile_rows(int d, int64_t rows);  // rows: the step's query rows
 
 // Where attention's kernels run: the work is ordered on `main`. When a step has items of
