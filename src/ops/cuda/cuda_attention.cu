@@ -825,6 +825,12 @@ void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid,
 // 8, or 16 (half the L2 round trips at B4's 25-33 parts a row; the same bits).
 std::atomic<int> merge_loads = 8;
 
+template <int D>
+auto merge_kernel_for() {
+  return merge_loads.load(std::memory_order_relaxed) == 16 ? attention_merge_kernel<D, 16>
+                                                           : attention_merge_kernel<D, 8>;
+}
+
 }  // namespace
 
 void set_attention_merge_loads(int loads) {
@@ -871,12 +877,10 @@ void attention(const AttentionArgs& args, const AttentionGrid& grid,
   const int64_t units = static_cast<int64_t>(args.rows) * args.hq;
   if (units == 0 || args.merge != AttentionMerge::kKernel) return;
   const auto blocks = static_cast<unsigned>((units + kWarps - 1) / kWarps);
-  const bool by_16 = merge_loads.load(std::memory_order_relaxed) == 16;
-  const auto merge =
-      args.d == 16   ? (by_16 ? attention_merge_kernel<16, 16> : attention_merge_kernel<16, 8>)
-      : args.d == 32 ? (by_16 ? attention_merge_kernel<32, 16> : attention_merge_kernel<32, 8>)
-      : args.d == 64 ? (by_16 ? attention_merge_kernel<64, 16> : attention_merge_kernel<64, 8>)
-                     : (by_16 ? attention_merge_kernel<128, 16> : attention_merge_kernel<128, 8>);
+  const auto merge = args.d == 16   ? merge_kernel_for<16>()
+                     : args.d == 32 ? merge_kernel_for<32>()
+                     : args.d == 64 ? merge_kernel_for<64>()
+                                    : merge_kernel_for<128>();
   launch("attention_merge_kernel", merge, blocks, kThreads, 0, streams.main, args);
 }
 
