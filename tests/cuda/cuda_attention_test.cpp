@@ -18,6 +18,7 @@
 // or weight (those move the output by tens of percent).
 #include <cstdlib>
 #include <numeric>
+#include <string>
 
 #include "cuda_test_util.h"
 #include "ops/cuda/cuda_attention_mma.h"
@@ -487,24 +488,36 @@ TEST_F(CudaAttentionTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
 
-// The merge kernel loading 16 parts' values at a time (CASCADE_ATTENTION_MERGE_LOADS=16,
-// read when the backend is made; experimental) against the CPU: shared levels and a long
-// shared level split into tasks on wgmma tiles, whose rows merge many parts in the merge
-// kernel, and decode rows with split KV.
-class CudaAttentionMerge16Test : public CudaAttentionWgmmaTest {
+// The merge kernel with its loads at a time fixed (CASCADE_ATTENTION_MERGE_LOADS, read when
+// the backend is made; by default the step's size chooses, merge_loads_for) against the CPU:
+// shared levels and a long shared level split into tasks on wgmma tiles, whose rows merge
+// many parts in the merge kernel, and decode rows with split KV.
+template <int LOADS>
+class CudaAttentionMergeLoadsTest : public CudaAttentionWgmmaTest {
  protected:
   void SetUp() override {
     CudaAttentionWgmmaTest::SetUp();
     if (IsSkipped()) return;
-    ::setenv("CASCADE_ATTENTION_MERGE_LOADS", "16", 1);
+    ::setenv("CASCADE_ATTENTION_MERGE_LOADS", std::to_string(LOADS).c_str(), 1);
     gpu = make_backend("cuda");
     ::unsetenv("CASCADE_ATTENTION_MERGE_LOADS");
   }
   void TearDown() override {
-    cuda::set_attention_merge_loads(8);
+    cuda::set_attention_merge_loads(cuda::kMergeLoadsBySize);
     CudaAttentionWgmmaTest::TearDown();
   }
 };
+using CudaAttentionMerge8Test = CudaAttentionMergeLoadsTest<8>;
+using CudaAttentionMerge16Test = CudaAttentionMergeLoadsTest<16>;
+TEST_F(CudaAttentionMerge8Test, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+  check_shared_levels();
+}
+TEST_F(CudaAttentionMerge8Test, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+  check_long_shared_level();
+}
+TEST_F(CudaAttentionMerge8Test, DecodeRowsIncludingSplitKv) {
+  check_decode_rows("attention decode, merge by 8 ");
+}
 TEST_F(CudaAttentionMerge16Test, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
@@ -514,11 +527,17 @@ TEST_F(CudaAttentionMerge16Test, ManyRowsOneLongSharedLevelSplitIntoTasks) {
 TEST_F(CudaAttentionMerge16Test, DecodeRowsIncludingSplitKv) {
   check_decode_rows("attention decode, merge by 16 ");
 }
-TEST_F(CudaAttentionTest, MergeLoadsOtherThan8Or16AreAnError) {
+TEST_F(CudaAttentionTest, MergeLoadsOtherThan0Or8Or16AreAnError) {
   EXPECT_THROW(cuda::set_attention_merge_loads(12), Error);
   ::setenv("CASCADE_ATTENTION_MERGE_LOADS", "12", 1);
   EXPECT_THROW(make_backend("cuda"), Error);
   ::unsetenv("CASCADE_ATTENTION_MERGE_LOADS");
+}
+TEST(CudaAttentionMergeLoads, SixteenBelowOneWaveOfMergeBlocks) {
+  EXPECT_EQ(cuda::merge_loads_for(64 * 16), 16);  // B4's cached step: 64 rows, 16 heads
+  EXPECT_EQ(cuda::merge_loads_for(4096), 16);
+  EXPECT_EQ(cuda::merge_loads_for(4097), 8);
+  EXPECT_EQ(cuda::merge_loads_for(16448 * 16), 8);  // B4's cold prefill
 }
 
 // The experimental RoPE table (CASCADE_ROPE_TABLE=1, read when the backend is made): the

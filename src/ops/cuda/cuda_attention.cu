@@ -821,21 +821,24 @@ void launch_tasks(const AttentionArgs& args, const AttentionGrid& grid,
   }
 }
 
-// The merge kernel's parts loaded at a time (CASCADE_ATTENTION_MERGE_LOADS, experimental):
-// 8, or 16 (half the L2 round trips at B4's 25-33 parts a row; the same bits).
-std::atomic<int> merge_loads = 8;
+// The merge kernel's parts loaded at a time (CASCADE_ATTENTION_MERGE_LOADS): 8, 16, or
+// kMergeLoadsBySize (merge_loads_for).
+std::atomic<int> merge_loads = kMergeLoadsBySize;
 
 template <int D>
-auto merge_kernel_for() {
-  return merge_loads.load(std::memory_order_relaxed) == 16 ? attention_merge_kernel<D, 16>
-                                                           : attention_merge_kernel<D, 8>;
+auto merge_kernel_for(int64_t units) {
+  const int setting = merge_loads.load(std::memory_order_relaxed);
+  const int loads = setting == kMergeLoadsBySize ? merge_loads_for(units) : setting;
+  return loads == 16 ? attention_merge_kernel<D, 16> : attention_merge_kernel<D, 8>;
 }
 
 }  // namespace
 
 void set_attention_merge_loads(int loads) {
-  check(loads == 8 || loads == 16,
-        [&] { return "CASCADE_ATTENTION_MERGE_LOADS: " + std::to_string(loads) + " (8 or 16)"; });
+  check(loads == kMergeLoadsBySize || loads == 8 || loads == 16, [&] {
+    return "CASCADE_ATTENTION_MERGE_LOADS: " + std::to_string(loads) +
+           " (0 for by the step's size, 8 or 16)";
+  });
   merge_loads = loads;
 }
 
@@ -849,7 +852,8 @@ int attention_large_tile_rows(int d, int64_t rows) {
 }
 
 void prepare_attention_task_kernels() {
-  set_attention_merge_loads(env_int("CASCADE_ATTENTION_MERGE_LOADS", 8, 8, 16));
+  set_attention_merge_loads(
+      env_int("CASCADE_ATTENTION_MERGE_LOADS", kMergeLoadsBySize, kMergeLoadsBySize, 16));
   allow_wide_shared<16>();
   allow_wide_shared<32>();
   allow_wide_shared<64>();
@@ -877,10 +881,10 @@ void attention(const AttentionArgs& args, const AttentionGrid& grid,
   const int64_t units = static_cast<int64_t>(args.rows) * args.hq;
   if (units == 0 || args.merge != AttentionMerge::kKernel) return;
   const auto blocks = static_cast<unsigned>((units + kWarps - 1) / kWarps);
-  const auto merge = args.d == 16   ? merge_kernel_for<16>()
-                     : args.d == 32 ? merge_kernel_for<32>()
-                     : args.d == 64 ? merge_kernel_for<64>()
-                                    : merge_kernel_for<128>();
+  const auto merge = args.d == 16   ? merge_kernel_for<16>(units)
+                     : args.d == 32 ? merge_kernel_for<32>(units)
+                     : args.d == 64 ? merge_kernel_for<64>(units)
+                                    : merge_kernel_for<128>(units);
   launch("attention_merge_kernel", merge, blocks, kThreads, 0, streams.main, args);
 }
 

@@ -254,11 +254,20 @@ struct AttentionGrid {
 // (AttentionWorkShape::large_tile_rows).
 bool attention_supports_head_dim(int d);
 // Once per process and device, before the first attention: the wide blocks' shared memory,
-// and CASCADE_ATTENTION_MERGE_LOADS (8 or 16, default 8; an Error naming it otherwise): the
-// parts' values the merge kernel loads at a time (experimental: 16 gives the same bits with
-// half the round trips; not yet run on a GPU).
+// and CASCADE_ATTENTION_MERGE_LOADS (0, 8 or 16, default 0; an Error naming it otherwise):
+// the parts' values the merge kernel loads at a time (either gives the same bits), 0 for
+// merge_loads_for the step.
 void prepare_attention_task_kernels();
 void set_attention_merge_loads(int loads);
+inline constexpr int kMergeLoadsBySize = 0;
+// The merge kernel's loads at a time for `units` (rows × query heads, a warp each): 16 where
+// its grid is under one wave (~4 blocks of 8 warps per SM), whose warps wait on L2 round
+// trips (B4's cached step, 64 rows: time to first token 2.46 -> 2.40 ms); 8 in larger steps,
+// where 16's registers cost more than they save (B4's cold prefill, 16,448 rows: 106.5 ->
+// 109 ms). H200, 2026-12-03.
+constexpr int merge_loads_for(int64_t units) {
+  return units <= 4096 ? 16 : 8;
+}
 int attention_large_tile_rows(int d, int64_t rows);  // rows: the step's query rows
 
 // Where attention's kernels run: the work is ordered on `main`. When a step has items of
