@@ -533,7 +533,7 @@ TEST_F(CudaAttentionTest, MergeLoadsOtherThan0Or8Or16AreAnError) {
   EXPECT_THROW(make_backend("cuda"), Error);
   ::unsetenv("CASCADE_ATTENTION_MERGE_LOADS");
 }
-TEST(CudaAttentionMergeLoads, SixteenBelowOneWaveOfMergeBlocks) {
+TEST(CudaAttentionMergeLoads, SixteenUpTo4096RowsTimesHeads) {
   EXPECT_EQ(cuda::merge_loads_for(64 * 16), 16);  // B4's cached step: 64 rows, 16 heads
   EXPECT_EQ(cuda::merge_loads_for(4096), 16);
   EXPECT_EQ(cuda::merge_loads_for(4097), 8);

@@ -260,11 +260,11 @@ bool attention_supports_head_dim(int d);
 void prepare_attention_task_kernels();
 void set_attention_merge_loads(int loads);
 inline constexpr int kMergeLoadsBySize = 0;
-// The merge kernel's loads at a time for `units` (rows × query heads, a warp each): 16 where
-// its grid is under one wave (~4 blocks of 8 warps per SM), whose warps wait on L2 round
-// trips (B4's cached step, 64 rows: time to first token 2.46 -> 2.40 ms); 8 in larger steps,
-// where 16's registers cost more than they save (B4's cold prefill, 16,448 rows: 106.5 ->
-// 109 ms). H200, 2026-12-03.
+// The merge kernel's loads at a time for `units` (rows × query heads, a warp each): 16 in
+// steps of at most 4,096, whose few warps (~31 per SM on an H200 at most) each wait on L2
+// round trips (B4's cached step, 64 rows × 16 heads: time to first token 2.46 -> 2.40 ms);
+// 8 in larger steps, where 16's registers cost more occupancy than the round trips they
+// save (B4's cold prefill, 16,448 rows: 106.5 -> 109 ms). H200, 2026-12-03.
 constexpr int merge_loads_for(int64_t units) {
   return units <= 4096 ? 16 : 8;
 }
