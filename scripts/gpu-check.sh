@@ -9,8 +9,9 @@
 # kernel timings only), bench (the scenarios only), sanitize (compute-sanitizer only),
 # profile (not part of full: where B4's and B6's time goes — the engine's host phases,
 # ncu kernel durations per forward pass, and full ncu reports of the wgmma kernel (with
-# its stall samples per SASS instruction, tools/ncu_source_summary.py), the CUDA-core
-# kernel on decode rows and B6's GEMVs),
+# its stall samples per SASS instruction, tools/ncu_source_summary.py) on B2's shared
+# chunks and in B4's cached step, B4's merge kernel, the CUDA-core kernel on decode rows
+# and B6's GEMVs),
 # profile-b1 (not part of full: B1's host phases and its kernels' time by name over ten
 # decode steps at full batch and over its prefill steps), sass (not part of full: the
 # attention and GEMV kernels' machine code, OUTDIR/*.sass, and their loops' instruction mix
@@ -166,6 +167,21 @@ if wants profile; then
     --graph-profiling node -k regex:gemv_kernel --launch-skip 2000 --launch-count 5 -f \
     -o $out/gemv-b6 ${bench[*]} --scenario B6 --repeats 1 >/dev/null && \
     ncu --import $out/gemv-b6.ncu-rep --page details"
+  # B4's cached step (64 rows over 8 cached chunks): one launch of its wgmma attention kernel
+  # (layer 5: the cached request's launches follow the chunks' second token's 28) with its
+  # stall samples per SASS instruction, and one of its merge kernel (the merges of the
+  # chunks' prefill and second token come first: 56).
+  step b4_attention_ncu "grep -c executed" -- bash -c "timeout 240 ncu --set full \
+    --clock-control none -k regex:attention_wgmma_tma_kernel --launch-skip 33 --launch-count 1 \
+    -f -o $out/attention-b4 ${bench[*]} --scenario B4 --repeats 1 >/dev/null && \
+    ncu --import $out/attention-b4.ncu-rep --page details && \
+    ncu --import $out/attention-b4.ncu-rep --page source --csv --print-source sass \
+    >$out/attention-b4-source.csv && \
+    python3 tools/ncu_source_summary.py $out/attention-b4-source.csv --top 30"
+  step b4_merge_ncu "grep -c 'Section'" -- bash -c "timeout 240 ncu --set full \
+    --clock-control none -k regex:attention_merge_kernel --launch-skip 61 --launch-count 1 \
+    -f -o $out/merge-b4 ${bench[*]} --scenario B4 --repeats 1 >/dev/null && \
+    ncu --import $out/merge-b4.ncu-rep --page details"
   # B6's attention (8.8 µs per layer over ~45 keys: a chain of set-up latencies).
   step b6_attention_ncu "grep -c 'Section'" -- bash -c "timeout 240 ncu --set full \
     --clock-control none --graph-profiling node --kernel-name-base mangled \
