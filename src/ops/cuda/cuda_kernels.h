@@ -166,10 +166,10 @@ void fill_rope_table(float2* table, const float* inv_freq, int64_t positions, in
 // given, un-rotated) and writes k (RMS-normed by k_norm, rotated at positions[r]) and v into
 // k_cache, v_cache: [cache_slots, hkv, d] at slots[r]. inv_freq: [d / 2] f32.
 // positions, slots: [rows] i32. A slot outside [0, cache_slots) writes nothing.
-// By default (CASCADE_QKV_STORE_BY_8=0 or set_qkv_store_by_8(false): a warp per (row,
-// head)) 8 elements a lane with 16-byte loads and stores where d is 16, 32, 64, 128 or 256
-// and the pointers are 16-byte aligned. prepare_qkv_store reads the variable at backend
-// creation.
+// By default 8 elements a lane with 16-byte loads and stores where d is 16, 32, 64, 128 or
+// 256 and the pointers are 16-byte aligned; otherwise, or with CASCADE_QKV_STORE_BY_8=0
+// (set_qkv_store_by_8(false)), a warp per (row, head). prepare_qkv_store reads the variable
+// at backend creation.
 void prepare_qkv_store();
 void set_qkv_store_by_8(bool on);
 bool qkv_store_by_8_enabled();
