@@ -23,6 +23,7 @@
 #include "cuda_test_util.h"
 #include "ops/cuda/cuda_attention_mma.h"
 #include "ops/cuda/cuda_attention_variant.h"
+#include "ops/cuda/cuda_backend.h"
 
 namespace cascade::test {
 namespace {
@@ -144,6 +145,7 @@ class CudaAttentionTest : public CudaBackendTest {
   void check_long_shared_level();
   void check_chunked_prefill();
   void check_decode_rows(const std::string& label);
+  void check_positions_around_rope_table_end();
 
   static constexpr double kTheta = 1000000.0;
   static constexpr double kBound = 1e-2;
@@ -540,27 +542,36 @@ TEST(CudaAttentionMergeLoads, SixteenUpTo4096RowsTimesHeads) {
   EXPECT_EQ(cuda::merge_loads_for(16448 * 16), 8);  // B4's cold prefill
 }
 
-// The experimental RoPE table (CASCADE_ROPE_TABLE=1, read when the backend is made): the
-// queries' cos and sin looked up instead of computed, on both task kernels' rotations
-// (decode rows on CUDA cores, shared levels at rope deltas on wgmma tiles).
-class CudaAttentionRopeTableTest : public CudaAttentionWgmmaTest {
+// The queries' RoPE rotations computed in the kernels (CASCADE_ROPE_TABLE=0, read when the
+// backend is made) instead of looked up in the table (the default), on both task kernels'
+// rotations (decode rows on CUDA cores, shared levels at rope deltas on wgmma tiles).
+class CudaAttentionRopeComputedTest : public CudaAttentionWgmmaTest {
  protected:
   void SetUp() override {
     CudaAttentionWgmmaTest::SetUp();
     if (IsSkipped()) return;
-    ::setenv("CASCADE_ROPE_TABLE", "1", 1);
+    ::setenv("CASCADE_ROPE_TABLE", "0", 1);
     gpu = make_backend("cuda");
     ::unsetenv("CASCADE_ROPE_TABLE");
   }
 };
-TEST_F(CudaAttentionRopeTableTest, DecodeRowsIncludingSplitKv) {
-  check_decode_rows("attention decode, RoPE table ");
+TEST_F(CudaAttentionRopeComputedTest, DecodeRowsIncludingSplitKv) {
+  check_decode_rows("attention decode, RoPE computed ");
 }
-TEST_F(CudaAttentionRopeTableTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
+TEST_F(CudaAttentionRopeComputedTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
 }
-TEST_F(CudaAttentionRopeTableTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
+TEST_F(CudaAttentionRopeComputedTest, ManyRowsOneLongSharedLevelSplitIntoTasks) {
   check_long_shared_level();
+}
+TEST_F(CudaAttentionRopeComputedTest, PositionsAroundTheRopeTablesEnd) {
+  check_positions_around_rope_table_end();
+}
+TEST_F(CudaAttentionTest, PositionsAroundTheRopeTablesEnd) {
+  check_positions_around_rope_table_end();
+}
+TEST_F(CudaAttentionWgmmaTest, PositionsAroundTheRopeTablesEnd) {
+  check_positions_around_rope_table_end();
 }
 TEST_F(CudaAttentionWgmmaTest, SharedLevelsWithRopeDeltasAndOwnCausalLevel) {
   check_shared_levels();
@@ -606,6 +617,40 @@ void CudaAttentionTest::check_long_shared_level() {
     std::vector<TaskSpec> tasks = {{all, 0, 0, 0, false}, {all, 1, halves[1].pos0, 0, false}};
     const double err = compare(L, halves, tasks, positions, 10);
     report("attention shared " + name(L), err);
+    EXPECT_LE(err, kBound) << name(L);
+  }
+}
+
+// Queries on both sides of the last position the RoPE table holds (kRopeTablePositions;
+// later ones are computed in the kernels), in one step: decode rows on CUDA cores whose
+// positions end at 32,760 to 32,859, and a tile of 40 rows at 32,750..32,789 over a shared
+// level moved by 30 (looked up at position - 30) and their own causal level.
+void CudaAttentionTest::check_positions_around_rope_table_end() {
+  constexpr int kEnd = static_cast<int>(kRopeTablePositions);
+  for (const Layout& L : kLayouts) {
+    {
+      std::vector<KvRun> runs;
+      for (int n : {1, 9, 17, 100}) runs.push_back({{}, n, kEnd - 8});
+      build_cache(L, 20, runs, 700);
+      std::vector<TaskSpec> tasks;
+      std::vector<int32_t> positions;
+      for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
+        tasks.push_back({{s}, s, runs[s].pos0, 0, true});
+        positions.push_back(runs[s].pos0 + runs[s].len - 1);
+      }
+      const double err = compare(L, runs, tasks, positions, 12);
+      report("attention decode at the RoPE table's end " + name(L), err);
+      EXPECT_LE(err, kBound) << name(L);
+    }
+    std::vector<KvRun> runs = {{{}, 20, kEnd - 68}, {{}, 40, kEnd - 18}};
+    build_cache(L, 20, runs, 800);
+    std::vector<int32_t> positions;
+    for (int r = 0; r < 40; ++r) positions.push_back(kEnd - 18 + r);
+    const std::vector<int32_t> all = iota_rows(0, 40);
+    const std::vector<TaskSpec> tasks = {{all, 0, kEnd - 38, 30, false},
+                                         {all, 1, kEnd - 18, 0, true}};
+    const double err = compare(L, runs, tasks, positions, 13);
+    report("attention tile at the RoPE table's end " + name(L), err);
     EXPECT_LE(err, kBound) << name(L);
   }
 }

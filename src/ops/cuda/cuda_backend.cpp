@@ -57,7 +57,7 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   cuda::prepare_silu_mul();
   cuda::prepare_qkv_store();
   attention_tuning_ = attention_tuning_from_env(num_sms_);
-  use_rope_table_ = env_int("CASCADE_ROPE_TABLE", 0, 0, 1) != 0;
+  use_rope_table_ = env_int("CASCADE_ROPE_TABLE", 1, 0, 1) != 0;
   decode_mlp_ = cuda::decode_mlp_device(device, env_int("CASCADE_DECODE_MLP", 0, 0, 2));
   cuda::configure_programmatic_launch();
 }

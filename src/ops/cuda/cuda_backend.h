@@ -127,7 +127,7 @@ class CudaBackend final : public Backend {
   const float* rope_inv_freq(const RopeParams& rope);
   // The queries' (cos, sin) per (position, pair) for positions below kRopeTablePositions
   // (cuda::fill_rope_table), made at the first attention with these parameters; null where
-  // CASCADE_ROPE_TABLE is not 1, or while a step is being recorded and none exists yet (the
+  // CASCADE_ROPE_TABLE is 0, or while a step is being recorded and none exists yet (the
   // kernels then compute them).
   const float2* rope_table(const RopeParams& rope);
   // The plan's kernel work, its packed arrays uploaded to plan_device_; built once per
@@ -151,7 +151,7 @@ class CudaBackend final : public Backend {
   std::unique_ptr<CudaMatmul> matmul_;
   std::map<std::pair<double, int>, Tensor> inv_freq_;
   std::map<std::pair<double, int>, Tensor> rope_tables_;
-  bool use_rope_table_ = false;  // CASCADE_ROPE_TABLE=1 (experimental): rope_table is used
+  bool use_rope_table_ = true;  // CASCADE_ROPE_TABLE=0: the kernels compute every rotation
   // plan id, rows, pages, page size, group, kv heads, large tile rows (the kernel's)
   using WorkKey = std::tuple<uint64_t, int64_t, int64_t, int64_t, int, int, int>;
   WorkKey work_key_{};

@@ -4,11 +4,10 @@
 // the same bits. A tile of B2's shared chunks spent ~15 % of the wgmma kernel's stall
 // samples rotating its queries (ncu, H200, 2026-12-02).
 //
-// EXPERIMENTAL, off by default (CASCADE_ROPE_TABLE=1). Measured on an H200 (2026-12-02):
-// B2's shared chunks 0.071 -> 0.067 ms, B2 batch 128 +1.4 %, B6 unchanged, but B4's cached
-// step 5.19-5.30 -> 5.53-5.55 ms: its 64 rows have 64 positions at each of 8 levels, so
-// the lookups miss L2 (256 KB of lines touched once) where the sincos took no memory. A
-// next try: ask for a tile's lines before the kernel waits for the kernels ahead.
+// On by default (CASCADE_ROPE_TABLE=0 computes every rotation). On an H200 (2026-12-03):
+// B4's cached step 2.54-2.57 -> 2.46 ms, B2 batch 128 +0.8 %. When first tried
+// (2026-12-02, B4's cached step then 5.2 ms) it made that step 5 % slower; what changed
+// the sign since (the tiles' split, the merge's loads) was not profiled.
 #include <algorithm>
 
 #include "ops/cuda/cuda_check.h"
