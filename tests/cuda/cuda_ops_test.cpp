@@ -255,13 +255,11 @@ TEST_F(CudaOpsTest, QkvProjectionWithStoreEqualsTheTwoOps) {
 }
 
 // A layer's whole MLP as one kernel (decode rows, nothing pending; off by default, so
-// switched on here in both of its copy modes, mode 1 and 2), and as two GEMVs whose first
-// asks L2 for the second's weights (mode 0 with set_mlp_prefetch_down, also off by
-// default), gives the bits of add_rms_norm_linear_silu_mul then linear_into_residual in act
-// and the residual, and leaves the gate_up and product scratch unwritten; other cases run
-// those two ops. The shapes: B6's (Qwen2.5-0.5B), Qwen3-0.6B's, one where most blocks have
-// no column, and the longest k (8 slices) both ways (the prefetch's shares: 1 to 16 KB a
-// block).
+// switched on here in both of its copy modes) gives the bits of
+// add_rms_norm_linear_silu_mul then linear_into_residual in act and the residual, and
+// leaves the gate_up and product scratch unwritten; other cases run those two ops. The
+// shapes: B6's (Qwen2.5-0.5B), Qwen3-0.6B's, one where most blocks have no column, and
+// the longest k (8 slices) both ways.
 TEST_F(CudaOpsTest, DecodeMlpEqualsTheTwoOps) {
   auto* cuda_backend = dynamic_cast<CudaBackend*>(gpu.get());
   ASSERT_NE(cuda_backend, nullptr);
@@ -269,9 +267,8 @@ TEST_F(CudaOpsTest, DecodeMlpEqualsTheTwoOps) {
     int rows, dim, inter;
     bool pending, fused;
   };
-  for (const int mode : {1, 2, 0}) {
+  for (const int mode : {1, 2}) {
     cuda_backend->set_decode_mlp_mode(mode);
-    cuda_backend->set_mlp_prefetch_down(mode == 0);
     for (const Case& c : std::vector<Case>{{1, 896, 4864, false, true},
                                            {8, 896, 4864, false, true},
                                            {3, 1024, 3072, false, true},
@@ -329,11 +326,10 @@ TEST_F(CudaOpsTest, DecodeMlpEqualsTheTwoOps) {
       const bool kernel =
           !c.pending && cuda::decode_mlp_fits(cuda::decode_mlp_device(0, mode), c.rows, c.dim,
                                               c.inter, {w_gate_up.gpu.data, w_down.gpu.data});
-      EXPECT_EQ(kernel, mode != 0 && c.fused) << what;
+      EXPECT_EQ(kernel, c.fused) << what;
     }
   }
   cuda_backend->set_decode_mlp_mode(0);
-  cuda_backend->set_mlp_prefetch_down(false);
 }
 
 TEST_F(CudaOpsTest, EmbeddingCopiesRowsExactly) {

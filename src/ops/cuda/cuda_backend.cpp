@@ -58,16 +58,11 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   cuda::prepare_qkv_store();
   attention_tuning_ = attention_tuning_from_env(num_sms_);
   use_rope_table_ = env_int("CASCADE_ROPE_TABLE", 1, 0, 1) != 0;
-  prefetch_down_ = env_int("CASCADE_MLP_PREFETCH_DOWN", 0, 0, 1) != 0;
   decode_mlp_ = cuda::decode_mlp_device(device, env_int("CASCADE_DECODE_MLP", 0, 0, 2));
   cuda::configure_programmatic_launch();
 }
 
 CudaBackend::~CudaBackend() = default;
-
-void CudaBackend::set_mlp_prefetch_down(bool on) {
-  prefetch_down_ = on;
-}
 
 void CudaBackend::set_decode_mlp_mode(int mode) {
   decode_mlp_ = cuda::decode_mlp_device(context_->device, mode);

@@ -110,10 +110,6 @@ class CudaBackend final : public Backend {
   // decode_mlp; 0 off, 1 with 16-byte copies, 2 with bulk copies): CASCADE_DECODE_MLP at
   // creation, default 0 (measured slower on B6, docs/BENCHMARKS.md); tests set it here.
   void set_decode_mlp_mode(int mode);
-  // Whether decode steps' MLPs (run as two GEMVs) have the gate/up GEMV ask L2 for the down
-  // projection's weights (CASCADE_MLP_PREFETCH_DOWN at creation, default 0: experimental);
-  // the same bits either way.
-  void set_mlp_prefetch_down(bool on);
 
   // Free and total device memory after the pool's cached blocks are returned.
   DeviceMemory memory();
@@ -152,7 +148,6 @@ class CudaBackend final : public Backend {
   int num_sms_ = 0;
   // The decode MLP kernel's limits; off (blocks 0) unless CASCADE_DECODE_MLP is 1 or 2.
   cuda::DecodeMlpDevice decode_mlp_;
-  bool prefetch_down_ = false;  // set_mlp_prefetch_down
   std::unique_ptr<CudaMatmul> matmul_;
   std::map<std::pair<double, int>, Tensor> inv_freq_;
   std::map<std::pair<double, int>, Tensor> rope_tables_;

@@ -16,9 +16,6 @@
 // qkv_store after the attention's QKV projection (for models without q/k norms: a block's
 // columns are then rotate-half pairs of one head, so it rotates k and writes q, k and v to
 // their places itself). Each fused form gives the bits of the ops it replaces.
-#include <string>
-
-#include "base/error.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_gemv.cuh"
@@ -63,32 +60,7 @@ struct GemvArgs {
   int64_t n, k;
   bool early;        // launched with programmatic dependent launch: load the weights first
   QkvStoreArgs qkv;  // kQkvStore only; n = (hq + 2·hkv)·d
-  // Bytes a later kernel reads (the next GEMV's weights) that the blocks ask L2 for, in
-  // equal shares, once their own weight loads are issued; null for none. 16-byte aligned,
-  // l2_prefetch_bytes % 16 == 0.
-  const void* l2_prefetch = nullptr;
-  int64_t l2_prefetch_bytes = 0;
 };
-
-// The pieces one lane asks for at a time (a multiple of 16).
-constexpr int64_t kL2PrefetchPiece = 4096;
-
-// This block's share of [p, p + bytes) asked of L2 by the copy engine, a piece per lane of
-// warp 0; nothing waits for it (a hint: the later kernel reads the bytes as it would have).
-__device__ __forceinline__ void prefetch_l2_share(const void* p, int64_t bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  if (bytes == 0 || threadIdx.x >= 32) return;
-  const int64_t share = ((bytes + gridDim.x - 1) / gridDim.x + 15) / 16 * 16;
-  const int64_t begin = blockIdx.x * share, end = min(bytes, begin + share);
-  for (int64_t at = begin + threadIdx.x * kL2PrefetchPiece; at < end; at += 32 * kL2PrefetchPiece) {
-    const auto size = static_cast<uint32_t>(min(kL2PrefetchPiece, end - at));
-    asm volatile(
-        "cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(static_cast<const char*>(p) + at),
-        "r"(size)
-        : "memory");
-  }
-#endif
-}
 
 // kQkvStore: block-local column u of a head's group t / columns holds rotate-half pair
 // t / columns · columns / 2 + u / 2, first or second element by u's parity, so that each
@@ -249,12 +221,10 @@ __global__ void __launch_bounds__(kThreads, kGemvMinBlocks<ROWS, OUT>)
   // before.
   if (a.early) {
     load_weights();
-    prefetch_l2_share(a.l2_prefetch, a.l2_prefetch_bytes);
     release_dependents();
     read_slot_and_rotation();
     wait_prior_grids();
   } else {
-    prefetch_l2_share(a.l2_prefetch, a.l2_prefetch_bytes);
     wait_prior_grids();
     load_weights();
     read_slot_and_rotation();
@@ -394,16 +364,9 @@ void rms_norm_gemv_qkv_store(const bf16* x, const bf16* norm_weight, float eps, 
 
 void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,
                             const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n, int64_t k,
-                            cudaStream_t stream, const void* l2_prefetch,
-                            int64_t l2_prefetch_bytes) {
-  check(l2_prefetch_bytes % 16 == 0 && aligned_16(l2_prefetch), [&] {
-    return "rms_norm_gemv_silu_mul: an L2 prefetch of " + std::to_string(l2_prefetch_bytes) +
-           " bytes must be 16-byte aligned and a multiple of 16";
-  });
-  GemvArgs a{x, w_gate_up, nullptr, norm_weight, eps, out, n, k, false, {}};
-  a.l2_prefetch = l2_prefetch_bytes > 0 ? l2_prefetch : nullptr;
-  a.l2_prefetch_bytes = a.l2_prefetch != nullptr ? l2_prefetch_bytes : 0;
-  dispatch<GemvIn::kRmsNorm, GemvOut::kSiluMul>(a, rows, stream);
+                            cudaStream_t stream) {
+  dispatch<GemvIn::kRmsNorm, GemvOut::kSiluMul>(
+      {x, w_gate_up, nullptr, norm_weight, eps, out, n, k, false, {}}, rows, stream);
 }
 
 }  // namespace cascade::cuda

@@ -123,12 +123,9 @@ void rms_norm_gemv_qkv_store(const bf16* x, const bf16* norm_weight, float eps, 
                              const bf16* bias, int64_t rows, int64_t k, const QkvStoreArgs& qkv,
                              cudaStream_t stream);
 // gemv_silu_mul of rms_norm(x) · norm_weight, one kernel; gemv_norm_fits(rows, k, x, w).
-// l2_prefetch: l2_prefetch_bytes (16-byte aligned, a multiple of 16) that a later kernel
-// reads, asked of L2 by the blocks once their own weight loads are issued (null or 0: none).
 void rms_norm_gemv_silu_mul(const bf16* x, const bf16* norm_weight, float eps,
                             const bf16* w_gate_up, bf16* out, int64_t rows, int64_t n, int64_t k,
-                            cudaStream_t stream, const void* l2_prefetch = nullptr,
-                            int64_t l2_prefetch_bytes = 0);
+                            cudaStream_t stream);
 // out[r, c] = silu(g) · u with g, u = (x · w_gate_upᵀ)[r, c] and [r, n + c] rounded to
 // bf16, as gemv then silu_mul compute it. x: [rows, k]; w_gate_up: [2n, k]; out: [rows, n]
 // bf16; gemv_fits(rows, k, x, w_gate_up).

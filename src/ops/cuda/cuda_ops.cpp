@@ -150,17 +150,6 @@ bool CudaBackend::add_rms_norm_mlp_into_residual(Tensor& residual, const Tensor&
   if (pending.defined() || !cuda::decode_mlp_fits(decode_mlp_, rows, dim, n,
                                                   {residual.data, norm_weight.data, w_gate_up.data,
                                                    w_down.data, act.data})) {
-    if (prefetch_down_ && !pending.defined() &&
-        cuda::gemv_norm_fits(rows, dim, residual.data, w_gate_up.data) &&
-        cuda::gemv_fits(rows, n, act.data, w_down.data)) {
-      // The down projection cannot start its loads until the up projection's blocks leave
-      // the SMs, so the up projection asks L2 for the down weights meanwhile.
-      cuda::rms_norm_gemv_silu_mul(bf16_data(residual), bf16_data(norm_weight), eps,
-                                   bf16_data(w_gate_up), bf16_data(act), rows, n, dim, stream_,
-                                   w_down.data, static_cast<int64_t>(w_down.nbytes()));
-      cuda::gemv_add(bf16_data(act), bf16_data(w_down), bf16_data(residual), rows, dim, n, stream_);
-      return true;
-    }
     return Backend::add_rms_norm_mlp_into_residual(residual, pending, norm_weight, eps, w_gate_up,
                                                    w_down, normed, gate_up, act, out);
   }
