@@ -11,7 +11,7 @@
 # ncu kernel durations per forward pass, and full ncu reports of the wgmma kernel (with
 # its stall samples per SASS instruction, tools/ncu_source_summary.py) on B2's shared
 # chunks and in B4's cached step, B4's merge kernel, the CUDA-core kernel on decode rows
-# and B6's GEMVs; B4 after B2 and B3 in one process against B4 alone, with the GPU's clocks),
+# and B6's GEMVs; B4 after B1-B3 in one process against B4 alone, with the GPU's clocks),
 # profile-b1 (not part of full: B1's host phases and its kernels' time by name over ten
 # decode steps at full batch and over its prefill steps), sass (not part of full: the
 # attention and GEMV kernels' machine code, OUTDIR/*.sass, and their loops' instruction mix
@@ -182,13 +182,13 @@ if wants profile; then
     --clock-control none -k regex:attention_merge_kernel --launch-skip 61 --launch-count 1 \
     -f -o $out/merge-b4 ${bench[*]} --scenario B4 --repeats 1 >/dev/null && \
     ncu --import $out/merge-b4.ncu-rep --page details"
-  # B4's cached first token inside one run after B2 and B3 (2.64 ms in session 36's run of
+  # B4's cached first token inside one run after B1-B3 (2.64 ms in session 36's run of
   # B1-B6) against B4 in a fresh process right after it (the GPU as they left it) and alone
   # (2.39 ms): process state or the GPU's state (clocks, temperature; nvidia-smi every
   # 100 ms in b4_clocks.csv).
   step b4_after_others "grep -cE 'cached chunks'" -- bash -c "nvidia-smi \
     --query-gpu=timestamp,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv \
-    -lms 100 >$out/b4_clocks.csv & smi=\$!; ${bench[*]} --scenario B2,B3,B4 --b2-batches 128 \
+    -lms 100 >$out/b4_clocks.csv & smi=\$!; ${bench[*]} --scenario B1,B2,B3,B4 --b2-batches 128 \
     --repeats 3 | grep -E 'tok/s  \\(|ms  '; date +%T.%N; ${bench[*]} --scenario B4 --repeats 5 \
     | grep -E 'ms  '; date +%T.%N; kill \$smi"
   # B6's attention (8.8 µs per layer over ~45 keys: a chain of set-up latencies).
