@@ -184,13 +184,13 @@ if wants profile; then
     ncu --import $out/merge-b4.ncu-rep --page details"
   # B4's cached first token inside one run after B1-B3 (2.64 ms in session 36's run of
   # B1-B6) against B4 in a fresh process right after it (the GPU as they left it) and alone
-  # (2.39 ms): process state or the GPU's state (clocks, temperature; nvidia-smi every
-  # 100 ms in b4_clocks.csv).
+  # (2.39 ms): process state (the engines' host phases, CASCADE_PROFILE's tables) or the
+  # GPU's state (clocks, temperature: nvidia-smi every 100 ms in b4_clocks.csv).
   step b4_after_others "grep -cE 'cached chunks'" -- bash -c "nvidia-smi \
     --query-gpu=timestamp,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv \
-    -lms 100 >$out/b4_clocks.csv & smi=\$!; ${bench[*]} --scenario B1,B2,B3,B4 --b2-batches 128 \
-    --repeats 3 | grep -E 'tok/s  \\(|ms  '; date +%T.%N; ${bench[*]} --scenario B4 --repeats 5 \
-    | grep -E 'ms  '; date +%T.%N; kill \$smi"
+    -lms 100 >$out/b4_clocks.csv & smi=\$!; date +%T.%N; CASCADE_PROFILE=1 ${bench[*]} \
+    --scenario B1,B2,B3,B4 --b2-batches 128 --repeats 3; date +%T.%N; CASCADE_PROFILE=1 \
+    ${bench[*]} --scenario B4 --repeats 5; date +%T.%N; kill \$smi"
   # B6's attention (8.8 µs per layer over ~45 keys: a chain of set-up latencies).
   step b6_attention_ncu "grep -c 'Section'" -- bash -c "timeout 240 ncu --set full \
     --clock-control none --graph-profiling node --kernel-name-base mangled \
