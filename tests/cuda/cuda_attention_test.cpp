@@ -123,18 +123,20 @@ class CudaAttentionTest : public CudaBackendTest {
     return relative_error(host(*gpu, out.gpu), host(*cpu, out.cpu));
   }
 
-  // Decode: one row per sequence of `lengths` tokens, at its last position (a causal task
-  // over the sequence's own pages), plus `padding` rows; returns compare()'s error.
+  // Decode: one row per sequence of `lengths` tokens (keys at positions from
+  // `first_position`), at its last position (a causal task over the sequence's own pages),
+  // plus `padding` rows; returns compare()'s error.
   double compare_decode(const Layout& L, const std::vector<int>& lengths, int num_pages,
-                        uint32_t cache_seed, uint32_t q_seed, int padding = 0) {
+                        uint32_t cache_seed, uint32_t q_seed, int padding = 0,
+                        int first_position = 0) {
     std::vector<KvRun> runs;
-    for (int n : lengths) runs.push_back({{}, n, 0});
+    for (int n : lengths) runs.push_back({{}, n, first_position});
     build_cache(L, num_pages, runs, cache_seed);
     std::vector<TaskSpec> tasks;
     std::vector<int32_t> positions;
     for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
-      tasks.push_back({{s}, s, 0, 0, true});
-      positions.push_back(runs[s].len - 1);
+      tasks.push_back({{s}, s, first_position, 0, true});
+      positions.push_back(first_position + runs[s].len - 1);
     }
     return compare(L, runs, tasks, positions, q_seed, padding);
   }
@@ -622,23 +624,14 @@ void CudaAttentionTest::check_long_shared_level() {
 }
 
 // Queries on both sides of the last position the RoPE table holds (kRopeTablePositions;
-// later ones are computed in the kernels), in one step: decode rows on CUDA cores whose
+// later ones are computed in the kernels), in two steps: decode rows on CUDA cores whose
 // positions end at 32,760 to 32,859, and a tile of 40 rows at 32,750..32,789 over a shared
 // level moved by 30 (looked up at position - 30) and their own causal level.
 void CudaAttentionTest::check_positions_around_rope_table_end() {
   constexpr int kEnd = static_cast<int>(kRopeTablePositions);
   for (const Layout& L : kLayouts) {
     {
-      std::vector<KvRun> runs;
-      for (int n : {1, 9, 17, 100}) runs.push_back({{}, n, kEnd - 8});
-      build_cache(L, 20, runs, 700);
-      std::vector<TaskSpec> tasks;
-      std::vector<int32_t> positions;
-      for (int s = 0; s < static_cast<int>(runs.size()); ++s) {
-        tasks.push_back({{s}, s, runs[s].pos0, 0, true});
-        positions.push_back(runs[s].pos0 + runs[s].len - 1);
-      }
-      const double err = compare(L, runs, tasks, positions, 12);
+      const double err = compare_decode(L, {1, 9, 17, 100}, 20, 700, 12, 0, kEnd - 8);
       report("attention decode at the RoPE table's end " + name(L), err);
       EXPECT_LE(err, kBound) << name(L);
     }
