@@ -6,6 +6,7 @@
 #include "base/env_int.h"
 #include "base/error.h"
 #include "base/step_profile.h"
+#include "base/step_trace.h"
 #include "cache/model_fingerprint.h"
 #include "engine/chunk_layout.h"
 #include "engine/prompt_composer.h"
@@ -13,6 +14,22 @@
 namespace cascade {
 
 namespace {
+
+// The step's size for CASCADE_STEP_TRACE: its rows, and the keys it must read at least
+// once (each item's chunks and own tokens up to its last row; a fill's chunk tokens).
+StepShape step_shape(const SchedulerOutput& scheduled) {
+  StepShape shape{.launched = std::chrono::steady_clock::now(),
+                  .rows = scheduled.num_tokens,
+                  .prefill_tokens = scheduled.num_prefill_tokens};
+  for (const auto& item : scheduled.items) {
+    for (const ChunkFill& fill : item.fills) shape.context_tokens += fill.first + fill.count;
+    if (item.num_new_tokens > 0) {
+      shape.context_tokens +=
+          item.seq->context_len + item.seq->num_computed_tokens + item.num_new_tokens;
+    }
+  }
+  return shape;
+}
 
 const EngineConfig& validated(const EngineConfig& config) {
   config.validate();
@@ -302,6 +319,8 @@ bool LLMEngine::launch_step() {
     top_p.push_back(p.top_p);
   }
   draws.device = {{temperature, uniform, top_k, top_p}, usable_vocab()};
+  InFlightStep flight;
+  if (trace_.enabled()) flight.shape = step_shape(scheduled);
   runner_.enqueue(scheduled, draws);
 
   // Steps queued later run after this one, so its KV counts as computed from now on.
@@ -310,7 +329,6 @@ bool LLMEngine::launch_step() {
   finish_ready_prefills();
   ++stats_.steps;
   stats_.prefill_tokens += scheduled.num_prefill_tokens;
-  InFlightStep flight;
   for (size_t i = 0; i < sampling.size(); ++i) {
     Sequence& seq = sampling[i]->seq;
     flight.tokens.push_back({seq.id, seq.tokens.size()});
@@ -327,6 +345,7 @@ void LLMEngine::finish_step(std::vector<RequestOutput>& outputs) {
   const InFlightStep flight = std::move(in_flight_.front());
   in_flight_.pop_front();
   const std::vector<int32_t> tokens = runner_.finish();
+  trace_.finished(flight.shape);
   PhaseTimer timer(StepPhase::Outputs);
   StepProfile::instance().add_step();
   check(tokens.size() == flight.tokens.size(), [&] {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/step_trace.h"
 #include "cache/chunk_registry.h"
 #include "cache/page_pool.h"
 #include "cache/prefix_cache.h"
@@ -71,6 +72,7 @@ class LLMEngine {
   };
   struct InFlightStep {
     std::vector<PendingToken> tokens;
+    StepShape shape;  // for CASCADE_STEP_TRACE
   };
 
   EngineConfig config_;
@@ -91,7 +93,8 @@ class LLMEngine {
   int64_t next_id_ = 0;
   uint64_t seed_base_;
   EngineStats stats_;
-  std::deque<InFlightStep> in_flight_;  // oldest first; at most one once step() returns
+  std::deque<InFlightStep> in_flight_;
+  StepTrace trace_;  // oldest first; at most one once step() returns
 
   int usable_vocab() const;  // ids the tokenizer and the model both know
   // Fills the sequence's chunks and own tokens from `prompt`; throws Error on bad input.
