@@ -1,8 +1,11 @@
 #include "ops/cuda/cuda_matmul.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
+#include <vector>
 
+#include "base/env_int.h"
 #include "base/error.h"
 #include "ops/cuda/cuda_check.h"
 
@@ -10,6 +13,11 @@ namespace cascade {
 namespace {
 
 constexpr size_t kWorkspaceBytes = size_t{32} << 20;  // what cuBLAS suggests for Hopper
+// Written before each timed run of CASCADE_MATMUL_TUNE: twice the H200's L2.
+constexpr size_t kL2FlushBytes = size_t{128} << 20;
+constexpr int kTimedRuns = 5;
+// Prefill steps (more rows, a new count nearly every step) keep the heuristic's choice.
+constexpr int64_t kTuneMaxRows = 1024;
 
 // Largest power of two (up to 256) that divides the address.
 int alignment(const void* p) {
@@ -38,15 +46,19 @@ struct CudaMatmul::Plan {
 CudaMatmul::CudaMatmul() {
   CASCADE_CUBLAS_CHECK(cublasLtCreate(&handle_));
   CASCADE_CUDA_CHECK(cudaMalloc(&workspace_, kWorkspaceBytes));
+  tune_candidates_ = env_int("CASCADE_MATMUL_TUNE", 0, 0, 256);
+  if (tune_candidates_ > 1) CASCADE_CUDA_CHECK(cudaMalloc(&l2_flush_, kL2FlushBytes));
 }
 
 CudaMatmul::~CudaMatmul() {
   plans_.clear();
+  if (l2_flush_) cudaFree(l2_flush_);
   if (workspace_) cudaFree(workspace_);
   if (handle_) cublasLtDestroy(handle_);
 }
 
-CudaMatmul::Plan& CudaMatmul::plan(const Key& key) {
+CudaMatmul::Plan& CudaMatmul::plan(const Key& key, const void* x, const void* w,
+                                   const void* bias_data, void* out, cudaStream_t stream) {
   auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
   const auto [rows, n, k, out_f32, bias, align] = key;
@@ -80,18 +92,76 @@ CudaMatmul::Plan& CudaMatmul::plan(const Key& key) {
     cublasLtMatmulPreferenceSetAttribute(preference, attribute, &alignment_bytes,
                                          sizeof(alignment_bytes));
   }
-  cublasLtMatmulHeuristicResult_t result{};
+  std::vector<cublasLtMatmulHeuristicResult_t> results(
+      static_cast<size_t>(std::max(tune_candidates_, 1)));
   int found = 0;
-  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
-      handle_, p->desc, p->a, p->b, p->d, p->d, preference, 1, &result, &found);
+  const cublasStatus_t status =
+      cublasLtMatmulAlgoGetHeuristic(handle_, p->desc, p->a, p->b, p->d, p->d, preference,
+                                     static_cast<int>(results.size()), results.data(), &found);
   cublasLtMatmulPreferenceDestroy(preference);
   if (status != CUBLAS_STATUS_SUCCESS || found == 0) {
     throw Error("linear: cuBLASLt has no algorithm for [" + std::to_string(rows) + ", " +
                 std::to_string(k) + "] x [" + std::to_string(n) + ", " + std::to_string(k) +
                 "]ᵀ (" + cublasLtGetStatusString(status) + ")");
   }
-  p->algo = result.algo;
+  p->algo = results[0].algo;
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  CASCADE_CUDA_CHECK(cudaStreamIsCapturing(stream, &capture));
+  if (found > 1 && rows <= kTuneMaxRows && capture == cudaStreamCaptureStatusNone) {
+    if (bias_data) {
+      CASCADE_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
+          p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_data, sizeof(bias_data)));
+    }
+    std::vector<cublasLtMatmulAlgo_t> candidates;
+    for (int i = 0; i < found; ++i) candidates.push_back(results[static_cast<size_t>(i)].algo);
+    p->algo = candidates[fastest(*p, candidates, key, x, w, out, stream)];
+  }
   return *plans_.emplace(key, std::move(p)).first->second;
+}
+
+size_t CudaMatmul::fastest(Plan& p, const std::vector<cublasLtMatmulAlgo_t>& candidates,
+                           const Key& key, const void* x, const void* w, void* out,
+                           cudaStream_t stream) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  CASCADE_CUDA_CHECK(cudaEventCreate(&start));
+  CASCADE_CUDA_CHECK(cudaEventCreate(&stop));
+  const float alpha = 1.0f, beta = 0.0f;
+  std::vector<float> medians;
+  for (const cublasLtMatmulAlgo_t& algo : candidates) {
+    const auto once = [&] {
+      return cublasLtMatmul(handle_, p.desc, &alpha, w, p.a, x, p.b, &beta, out, p.d, out, p.d,
+                            &algo, workspace_, kWorkspaceBytes, stream);
+    };
+    if (once() != CUBLAS_STATUS_SUCCESS) {  // a candidate this shape cannot run
+      medians.push_back(1e30f);
+      continue;
+    }
+    std::vector<float> ms;
+    for (int r = 0; r < kTimedRuns; ++r) {
+      CASCADE_CUDA_CHECK(cudaMemsetAsync(l2_flush_, r, kL2FlushBytes, stream));
+      CASCADE_CUDA_CHECK(cudaEventRecord(start, stream));
+      CASCADE_CUBLAS_CHECK(once());
+      CASCADE_CUDA_CHECK(cudaEventRecord(stop, stream));
+      CASCADE_CUDA_CHECK(cudaEventSynchronize(stop));
+      float elapsed = 0;
+      CASCADE_CUDA_CHECK(cudaEventElapsedTime(&elapsed, start, stop));
+      ms.push_back(elapsed);
+    }
+    std::nth_element(ms.begin(), ms.begin() + kTimedRuns / 2, ms.end());
+    medians.push_back(ms[kTimedRuns / 2]);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  const auto best =
+      static_cast<size_t>(std::min_element(medians.begin(), medians.end()) - medians.begin());
+  const auto [rows, n, k, out_f32, has_bias, align] = key;
+  std::fprintf(stderr,
+               "matmul tune [%lld, %lld] x [%lld, %lld]T%s: heuristic's first %.2f us, "
+               "fastest %.2f us (candidate %zu of %zu)\n",
+               static_cast<long long>(rows), static_cast<long long>(k), static_cast<long long>(n),
+               static_cast<long long>(k), out_f32 ? " f32" : "", 1e3 * medians[0],
+               1e3 * medians[best], best + 1, candidates.size());
+  return best;
 }
 
 void CudaMatmul::run(const void* x, const void* w, const void* bias, void* out, bool out_f32,
@@ -100,7 +170,7 @@ void CudaMatmul::run(const void* x, const void* w, const void* bias, void* out, 
   check(!(bias && out_f32), "linear: a bias needs a bf16 output on the CUDA backend");
   const int align =
       std::min({alignment(x), alignment(w), alignment(out), bias ? alignment(bias) : 256});
-  Plan& p = plan({rows, n, k, out_f32, bias != nullptr, align});
+  Plan& p = plan({rows, n, k, out_f32, bias != nullptr, align}, x, w, bias, out, stream);
   if (bias) {
     CASCADE_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                         &bias, sizeof(bias)));
