@@ -132,25 +132,18 @@ __device__ __forceinline__ void rotate_query_tile_wide(const AttentionArgs& args
   const int group = t.group;
   const int first_slot = t.flat_row0 / group;
   const int units = ((t.flat_row0 + TILE - 1) / group - first_slot + 1) * kSegments;
-  // Unit u's slot, its first and past-the-end flat rows in the tile, and whether the slot
-  // is inside the task's rows (a slot is wholly inside them or wholly past them).
-  const auto unit_rows = [&](int u, int& slot, int& f0, int& f1) {
-    slot = first_slot + u / kSegments;
-    f0 = max(slot * group, t.flat_row0);
-    f1 = min((slot + 1) * group, t.flat_row0 + TILE);
-    return f0 < t.flat_rows;
-  };
-  // Unit u with its query row and rotation position already loaded.
-  const auto rotate_unit = [&](int u, int row, int position) {
-    int slot, f0, f1;
-    const int i0 = (u % kSegments) * kPairs;
-    if (!unit_rows(u, slot, f0, f1)) {
+  for (int u = thread; u < units; u += threads) {
+    const int slot = first_slot + u / kSegments, i0 = (u % kSegments) * kPairs;
+    const int f0 = max(slot * group, t.flat_row0);
+    const int f1 = min((slot + 1) * group, t.flat_row0 + TILE);
+    if (f0 >= t.flat_rows) {  // a slot is wholly inside the task's rows or wholly past them
       for (int f = f0; f < f1; ++f) {
 #pragma unroll
         for (int k = 0; k < kPairs; ++k) emit(f - t.flat_row0, i0 + k, 0.0f, 0.0f);
       }
-      return;
+      continue;
     }
+    const int row = t.rows[t.slot0 + slot];
     const bf16* q_slot =
         args.q +
         (static_cast<int64_t>(row) * args.hq + t.kv_head * group + (f0 - slot * group)) * D + i0;
@@ -167,6 +160,7 @@ __device__ __forceinline__ void rotate_query_tile_wide(const AttentionArgs& args
         b[h] = *reinterpret_cast<const uint4*>(x + D / 2);
       }
       if (fb == f0) {
+        const int position = args.positions[row] - t.rope_delta;
         if (in_rope_table(args, position)) {  // 8 pairs: four 16-byte loads
           const auto* cs = reinterpret_cast<const float4*>(
               args.rope_table + static_cast<int64_t>(position) * (D / 2) + i0);
@@ -197,31 +191,6 @@ __device__ __forceinline__ void rotate_query_tile_wide(const AttentionArgs& args
         }
       }
     }
-  };
-  // The rows, then the positions, of a thread's first kAhead units are loaded together
-  // before any unit starts, so each unit then waits for one round of loads (its query and
-  // its table entries) instead of three dependent ones (row, position, table).
-  constexpr int kAhead = 4;
-  int row[kAhead], position[kAhead];
-#pragma unroll
-  for (int j = 0; j < kAhead; ++j) {
-    int slot, f0, f1;
-    const int u = thread + j * threads;
-    row[j] = u < units && unit_rows(u, slot, f0, f1) ? t.rows[t.slot0 + slot] : -1;
-  }
-#pragma unroll
-  for (int j = 0; j < kAhead; ++j) {
-    position[j] = row[j] >= 0 ? args.positions[row[j]] - t.rope_delta : 0;
-  }
-#pragma unroll
-  for (int j = 0; j < kAhead; ++j) {
-    const int u = thread + j * threads;
-    if (u < units) rotate_unit(u, row[j], position[j]);
-  }
-  for (int u = thread + kAhead * threads; u < units; u += threads) {
-    int slot, f0, f1;
-    const int r = unit_rows(u, slot, f0, f1) ? t.rows[t.slot0 + slot] : -1;
-    rotate_unit(u, r, r >= 0 ? args.positions[r] - t.rope_delta : 0);
   }
 }
 
