@@ -55,6 +55,7 @@ CudaBackend::CudaBackend(int device) : context_(std::make_shared<Context>()) {
   cuda::prepare_skinny_gemm();
   cuda::prepare_split_sampling();
   cuda::prepare_silu_mul();
+  cuda::prepare_gemv_rows();
   cuda::prepare_qkv_store();
   attention_tuning_ = attention_tuning_from_env(num_sms_);
   use_rope_table_ = env_int("CASCADE_ROPE_TABLE", 1, 0, 1) != 0;

@@ -16,6 +16,9 @@
 // qkv_store after the attention's QKV projection (for models without q/k norms: a block's
 // columns are then rotate-half pairs of one head, so it rotates k and writes q, k and v to
 // their places itself). Each fused form gives the bits of the ops it replaces.
+#include <atomic>
+
+#include "base/env_int.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_device_math.cuh"
 #include "ops/cuda/cuda_gemv.cuh"
@@ -312,8 +315,26 @@ bool aligned_16(const void* p) {
 
 }  // namespace
 
+namespace {
+
+std::atomic<int> max_rows = kGemvMaxRows;  // CASCADE_GEMV_MAX_ROWS
+
+}  // namespace
+
+void prepare_gemv_rows() {
+  set_gemv_max_rows(env_int("CASCADE_GEMV_MAX_ROWS", kGemvMaxRows, 1, kGemvMaxRows));
+}
+
+void set_gemv_max_rows(int rows) {
+  max_rows = rows;
+}
+
+int gemv_max_rows() {
+  return max_rows.load(std::memory_order_relaxed);
+}
+
 bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w) {
-  return rows >= 1 && rows <= kGemvMaxRows && k % 8 == 0 && k <= kMaxSlices * kSliceElements &&
+  return rows >= 1 && rows <= gemv_max_rows() && k % 8 == 0 && k <= kMaxSlices * kSliceElements &&
          aligned_16(x) && aligned_16(w);
 }
 

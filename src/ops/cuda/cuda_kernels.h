@@ -48,14 +48,19 @@ bool silu_mul_by_8_enabled();
 // [rows, n] f32 when out_f32, else bf16. gemv_fits says whether rows, k and the pointers
 // suit it (k % 8 == 0, k <= 8,192, 16-byte aligned x and w).
 inline constexpr int kGemvMaxRows = 8;
+// Steps of more rows than this take cuBLASLt (1..kGemvMaxRows; CASCADE_GEMV_MAX_ROWS,
+// default kGemvMaxRows, read by prepare_gemv_rows at backend creation; an experiment).
+void prepare_gemv_rows();
+void set_gemv_max_rows(int rows);
+int gemv_max_rows();
 
 // Whether a step of `rows` rows launches its kernels with PDL (when it is on): only steps
-// of at most kGemvMaxRows, where each GEMV loads its weights before it waits and so
-// overlaps the kernel ahead (B6 1,159 -> 1,387 tok/s, H200 2026-12-01). In larger steps PDL
-// measured within the noise (B2, B3: -5 to +7 % over three calls) or slower with the attention
-// kernels included (B2 batch 16/64/128 -10/-18/-15 %); docs/BENCHMARKS.md.
-constexpr bool step_takes_programmatic_launch(int64_t rows) {
-  return rows <= kGemvMaxRows;
+// that take the GEMVs, which load their weights before they wait and so overlap the kernel
+// ahead (B6 1,159 -> 1,387 tok/s, H200 2026-12-01). In larger steps PDL measured within the
+// noise (B2, B3: -5 to +7 % over three calls) or slower with the attention kernels included
+// (B2 batch 16/64/128 -10/-18/-15 %); docs/BENCHMARKS.md.
+inline bool step_takes_programmatic_launch(int64_t rows) {
+  return rows <= gemv_max_rows();
 }
 bool gemv_fits(int64_t rows, int64_t k, const void* x, const void* w);
 void gemv(const bf16* x, const bf16* w, const bf16* bias, void* out, bool out_f32, int64_t rows,
