@@ -644,5 +644,29 @@ TEST_F(CudaOpsTest, RejectsWrongDtypesAndShapesWithNamedArgument) {
   EXPECT_THROW(gpu->rms_norm(x, w, 1e-6f, wrong), Error);
 }
 
+// Steps of at most 2 rows take the GEMVs (and PDL) by default, larger ones cuBLASLt;
+// CASCADE_GEMV_MAX_ROWS moves the limit within 1..8 and names itself when out of range.
+// Host state only: no GPU needed.
+TEST(CudaGemvRows, DefaultLimitAndItsVariable) {
+  ::unsetenv("CASCADE_GEMV_MAX_ROWS");
+  cuda::prepare_gemv_rows();
+  EXPECT_EQ(cuda::gemv_max_rows(), 2);
+  EXPECT_TRUE(cuda::step_takes_programmatic_launch(2));
+  EXPECT_FALSE(cuda::step_takes_programmatic_launch(3));
+  ::setenv("CASCADE_GEMV_MAX_ROWS", "8", 1);
+  cuda::prepare_gemv_rows();
+  EXPECT_EQ(cuda::gemv_max_rows(), 8);
+  EXPECT_TRUE(cuda::step_takes_programmatic_launch(8));
+  ::setenv("CASCADE_GEMV_MAX_ROWS", "9", 1);
+  try {
+    cuda::prepare_gemv_rows();
+    ADD_FAILURE() << "CASCADE_GEMV_MAX_ROWS=9 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("CASCADE_GEMV_MAX_ROWS"), std::string::npos) << e.what();
+  }
+  ::unsetenv("CASCADE_GEMV_MAX_ROWS");
+  cuda::prepare_gemv_rows();
+}
+
 }  // namespace
 }  // namespace cascade::test

@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "ops/backend.h"
 #include "ops/backend_factory.h"
+#include "ops/cuda/cuda_kernels.h"
 
 namespace cascade::test {
 
@@ -87,7 +88,11 @@ class CudaBackendTest : public ::testing::Test {
     if (!cuda_device_present()) GTEST_SKIP() << "no CUDA GPU";
     cpu = make_backend("cpu", 0);
     gpu = make_backend("cuda");
+    // The kernel tests cover the GEMVs at every row count they take (1..kGemvMaxRows), not
+    // only up to the default limit; steps past the limit take cuBLASLt, tested from 9 rows.
+    cuda::set_gemv_max_rows(cuda::kGemvMaxRows);
   }
+  void TearDown() override { cuda::prepare_gemv_rows(); }
 
   // The same host values on both backends.
   struct Pair {

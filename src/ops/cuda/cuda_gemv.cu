@@ -317,12 +317,12 @@ bool aligned_16(const void* p) {
 
 namespace {
 
-std::atomic<int> max_rows = kGemvMaxRows;  // CASCADE_GEMV_MAX_ROWS
+std::atomic<int> max_rows = kDefaultGemvMaxRows;  // CASCADE_GEMV_MAX_ROWS
 
 }  // namespace
 
 void prepare_gemv_rows() {
-  set_gemv_max_rows(env_int("CASCADE_GEMV_MAX_ROWS", kGemvMaxRows, 1, kGemvMaxRows));
+  set_gemv_max_rows(env_int("CASCADE_GEMV_MAX_ROWS", kDefaultGemvMaxRows, 1, kGemvMaxRows));
 }
 
 void set_gemv_max_rows(int rows) {

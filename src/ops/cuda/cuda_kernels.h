@@ -48,8 +48,13 @@ bool silu_mul_by_8_enabled();
 // [rows, n] f32 when out_f32, else bf16. gemv_fits says whether rows, k and the pointers
 // suit it (k % 8 == 0, k <= 8,192, 16-byte aligned x and w).
 inline constexpr int kGemvMaxRows = 8;
-// Steps of more rows than this take cuBLASLt (1..kGemvMaxRows; CASCADE_GEMV_MAX_ROWS,
-// default kGemvMaxRows, read by prepare_gemv_rows at backend creation; an experiment).
+// Steps of more rows than gemv_max_rows() take cuBLASLt: CASCADE_GEMV_MAX_ROWS (1 to
+// kGemvMaxRows, default kDefaultGemvMaxRows), read by prepare_gemv_rows at backend creation.
+// The GEMV is faster at 1 and 2 rows, cuBLASLt from 4 (B2 decode tok/s, cascade on / off,
+// GEMV against cuBLASLt: batch 2 1,054 / 1,046 against 954 / 890; batch 4 1,755 / 1,454
+// against 1,889 / 1,450; batch 8 2,471 / 1,678 against 3,990 / 2,129; H200 2026-12-03);
+// 3 rows was not measured.
+inline constexpr int kDefaultGemvMaxRows = 2;
 void prepare_gemv_rows();
 void set_gemv_max_rows(int rows);
 int gemv_max_rows();
